@@ -1,0 +1,290 @@
+"""The ``lic`` command line: encode, decode, info, demo, models, train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from lic.errors import LicError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB between two uint8 images of the same shape."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from lic.codec.imageio import read_image, write_bytes_atomic, write_image
+
+    out = Path(args.output)
+    _check_output(out, args.force)
+    pixels, _ = read_image(Path(args.input))
+    from lic.codec.image import encode_image
+    from lic.models.weights import load_model
+
+    model = load_model(args.model, args.weights)
+    start = time.perf_counter()
+    quality = model.default_quality if args.quality is None else args.quality
+    encoded = encode_image(pixels, model, quality)
+    seconds = time.perf_counter() - start
+    write_bytes_atomic(out, encoded.data, args.force)
+    if args.recon:
+        write_image(Path(args.recon), encoded.reconstruction, args.force)
+    h = encoded.header
+    print(f"{out}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
+          f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, {seconds:.2f} s")
+    return 0
+
+
+def _check_output(path: Path, force: bool) -> None:
+    """Fails early, before any work, on an output that cannot or must not be written."""
+    if path.is_dir():
+        raise LicError(f"{path} is a directory")
+    if path.exists() and not force:
+        raise LicError(f"{path} exists (use --force to overwrite)")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise LicError(f"{parent}: no such directory")
+
+
+def _load_for_stream(data: bytes, weights: Path | None):  # noqa: ANN202
+    from lic.codec.container import read_image_stream
+    from lic.errors import ModelMismatchError
+
+    header, _ = read_image_stream(data)  # damaged streams fail here, before torch is imported
+    from lic.models.registry import model_names
+    from lic.models.weights import load_model
+
+    if header.model not in model_names():
+        raise ModelMismatchError(f"stream needs model {header.model!r}, which this version of lic does not have")
+    return load_model(header.model, weights)
+
+
+def _read_stream(path: Path) -> bytes:
+    from lic.codec.container import MAX_SIDE
+
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise LicError(f"{path}: is a directory")
+        limit = 16 * MAX_SIDE * MAX_SIDE  # far above any stream a 65535x65535 image yields
+        if size > limit:
+            raise LicError(f"{path}: too large to be a .lic stream")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise LicError(f"{path}: no such file") from None
+    except PermissionError:
+        raise LicError(f"{path}: permission denied") from None
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from lic.codec.imageio import write_image
+
+    out = Path(args.output)
+    _check_output(out, args.force)
+    data = _read_stream(Path(args.input))
+    model = _load_for_stream(data, args.weights)
+    from lic.codec.image import decode_image
+
+    start = time.perf_counter()
+    pixels, header = decode_image(data, model, args.threads)
+    seconds = time.perf_counter() - start
+    write_image(out, pixels, args.force)
+    print(f"{out}: {header.width}x{header.height} {header.colour.name}, {seconds:.2f} s")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from lic.codec.container import read_image_stream
+
+    path = Path(args.input)
+    data = _read_stream(path)
+    header, _ = read_image_stream(data)
+    bpp = len(data) * 8 / (header.width * header.height)
+    info = {
+        "file": str(path),
+        "bytes": len(data),
+        "bpp": round(bpp, 6),
+        "format_version": f"{header.version[0]}.{header.version[1]}",
+        "kind": "image",
+        "model": header.model,
+        "weights_sha256": header.digest.hex(),
+        "quality": header.quality,
+        "width": header.width,
+        "height": header.height,
+        "colour": header.colour.name.lower(),
+        "bit_depth": header.bit_depth,
+        "header_bytes": header.header_size,
+        "lanes": list(header.lane_sizes),
+        "checksums": "ok",
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{path}: lic {info['format_version']} image, {len(data):,} bytes, {bpp:.4f} bpp")
+    print(f"  size       {header.width}x{header.height}, {info['colour']}, {header.bit_depth} bit")
+    print(f"  model      {header.model}, quality {header.quality:g}")
+    print(f"  weights    sha256 {header.digest.hex()}")
+    print(f"  header     {header.header_size} bytes")
+    print(f"  lanes      {len(header.lane_sizes)}: {', '.join(f'{s:,}' for s in header.lane_sizes)} bytes")
+    print("  checksums  header ok, payload ok")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from lic.codec.image import decode_image, encode_image
+    from lic.codec.imageio import read_image
+    from lic.models.weights import load_model
+
+    sample = Path(str(resources.files("lic").joinpath("data", "astronaut.png")))
+    pixels, _ = read_image(sample)
+    model = load_model(args.model)
+    training = json.loads(model.metadata.get("lic.training", "{}"))
+    print(f"model {model.name} (weights sha256 {model.digest.hex()[:16]}...), "
+          f"trained {training.get('steps', 0)} steps on {training.get('device', 'nothing: untrained')}")
+    t0 = time.perf_counter()
+    encoded = encode_image(pixels, model, model.default_quality if args.quality is None else args.quality)
+    t1 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "astronaut.lic"
+        path.write_bytes(encoded.data)
+        t2 = time.perf_counter()
+        decoded, _ = decode_image(path.read_bytes(), model)
+        t3 = time.perf_counter()
+    exact = np.array_equal(decoded, encoded.reconstruction)
+    h = encoded.header
+    print(f"{sample.name}: {h.width}x{h.height} -> {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
+          f"PSNR {psnr(pixels, decoded):.2f} dB at quality {h.quality:g}")
+    print(f"encode {t1 - t0:.2f} s, decode {t3 - t2:.2f} s, decoded == encoder reconstruction: {exact}")
+    return 0 if exact else EXIT_ERROR
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from lic.models.complexity import describe
+    from lic.models.registry import get_spec, model_names
+    from lic.models.weights import shipped_weights_path
+
+    for name in model_names():
+        spec = get_spec(name)
+        params, macs = describe(spec.build())
+        shipped = "weights shipped" if shipped_weights_path(name).exists() else "no weights"
+        print(f"{name:12s} {params / 1e6:6.2f} M params {macs / 1e3:7.1f} kMAC/pixel  {shipped}  {spec.description}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from lic.train.config import TrainConfig
+    from lic.train.loop import train
+
+    try:
+        config = TrainConfig.from_toml(Path(args.config))
+    except FileNotFoundError:
+        raise LicError(f"{args.config}: no such file") from None
+    except (ValueError, TypeError) as exc:
+        raise LicError(f"{args.config}: {exc}") from None
+    overrides = {k: v for k, v in (("steps", args.steps), ("out_dir", args.out_dir), ("device", args.device)) if v}
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    train(config)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lic`` argument parser."""
+    from lic.models import DEFAULT_MODEL
+
+    parser = _Parser(prog="lic", description="lic: learned image codec")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("encode", help="compress an image into a .lic file")
+    p.add_argument("input", help="image file (PNG, JPEG, WebP, TIFF, PPM, ...)")
+    p.add_argument("-o", "--output", required=True, help="output .lic file")
+    p.add_argument("-q", "--quality", type=float, default=None,
+                   help="quality, continuous from 0 (smallest file) to 7 (best) for elic-s (default 3)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; see lic models)")
+    p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
+    p.add_argument("--recon", help="also write the encoder's reconstruction to this image file")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("decode", help="decompress a .lic file into an image")
+    p.add_argument("input", help=".lic file")
+    p.add_argument("-o", "--output", required=True, help="output image (.png, .ppm, .bmp, .tiff, ...)")
+    p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
+    p.add_argument("--threads", type=int, default=None, help="decoder threads for the coder lanes")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("info", help="print the header of a .lic file (checksums verified)")
+    p.add_argument("input", help=".lic file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="encode and decode the bundled sample image with the shipped model")
+    p.add_argument("-q", "--quality", type=float, default=None, help="quality (default 3 for elic-s)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("models", help="list registered models with parameters and MACs per pixel")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("train", help="train a model from a TOML configuration")
+    p.add_argument("--config", required=True, help="training configuration (TOML)")
+    p.add_argument("--steps", type=int, help="override the total number of steps")
+    p.add_argument("--out-dir", help="override the output folder")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the device")
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lic`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LicError as exc:
+        sys.stderr.write(f"lic: error: {exc}\n")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("lic: interrupted\n")
+        return 130
+    except MemoryError:
+        sys.stderr.write("lic: error: out of memory\n")
+        return EXIT_ERROR
+    except OSError as exc:
+        sys.stderr.write(f"lic: error: {exc.filename or ''}: {exc.strerror or exc}\n")
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
+        if os.environ.get("LIC_DEBUG"):
+            raise
+        sys.stderr.write(f"lic: internal error: {type(exc).__name__}: {exc} (set LIC_DEBUG=1 for details)\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

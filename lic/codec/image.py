@@ -1,0 +1,110 @@
+"""Still images to ``.lic`` streams and back.
+
+:func:`encode_image` returns the stream *and* the encoder's reconstruction;
+:func:`decode_image` reproduces that reconstruction bit for bit (same machine).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lic.codec.container import ColourFormat, ImageHeader, read_image_stream, write_image_stream
+from lic.codec.imageio import check_size
+from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.errors import ModelMismatchError, UnsupportedInputError
+from lic.models.weights import LoadedModel
+
+MAX_LANES = 4
+PIXELS_PER_LANE = 1 << 16
+
+
+@dataclass
+class EncodedImage:
+    """A coded image: the ``.lic`` bytes, the header, and what the decoder will output."""
+
+    data: bytes
+    header: ImageHeader
+    reconstruction: np.ndarray
+
+    @property
+    def bpp(self) -> float:
+        """Bits per pixel of the whole stream (file bytes x 8 / pixels)."""
+        return len(self.data) * 8 / (self.header.width * self.header.height)
+
+
+def lanes_for(width: int, height: int) -> int:
+    """Coder lanes for an image: one per 64 Kpixel, at most 4 (see bitstream-spec.md)."""
+    return max(1, min(MAX_LANES, width * height // PIXELS_PER_LANE))
+
+
+def _to_tensor(pixels: np.ndarray, multiple: int, device: torch.device) -> torch.Tensor:
+    x = torch.from_numpy(np.array(pixels, dtype=np.uint8, copy=True)).to(device)
+    x = x.unsqueeze(-1).expand(*x.shape, 3) if x.ndim == 2 else x
+    x = x.permute(2, 0, 1).unsqueeze(0).float().div(255.0)
+    h, w = x.shape[2], x.shape[3]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    return x
+
+
+def _to_pixels(x_hat: torch.Tensor, height: int, width: int, colour: ColourFormat) -> np.ndarray:
+    rgb = torch.round(x_hat[0, :, :height, :width].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0)
+    pixels = rgb.cpu().numpy()
+    if colour == ColourFormat.GRAY:
+        pixels = ((pixels.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
+    return np.ascontiguousarray(pixels)
+
+
+def check_quality(model: LoadedModel, quality: float) -> float:
+    """Validates a quality for ``model`` (continuous, ``0 .. levels - 1``)."""
+    top = model.module.rate_levels - 1
+    if not 0.0 <= quality <= top:
+        raise UnsupportedInputError(f"quality must be between 0 and {top} for model {model.name}, not {quality:g}")
+    return float(np.float32(quality))
+
+
+@torch.inference_mode()
+def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: int | None = None) -> EncodedImage:
+    """Codes an ``HxWx3`` (RGB) or ``HxW`` (grayscale) uint8 array."""
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
+    height, width = pixels.shape[:2]
+    check_size(width, height)
+    quality = check_quality(model, quality)
+    colour = ColourFormat.GRAY if pixels.ndim == 2 else ColourFormat.RGB
+    device = next(model.module.parameters()).device
+    x = _to_tensor(pixels, model.module.downsampling, device)
+    encoder = RangeEncoder(lanes or lanes_for(width, height))
+    y_hat = model.module.encode(x, quality, encoder)
+    coded = encoder.finish()
+    header = ImageHeader(model.name, model.digest, quality, width, height, colour, tuple(len(b) for b in coded))
+    data = write_image_stream(header, coded)
+    reconstruction = _to_pixels(model.module.synthesize(y_hat, quality), height, width, colour)
+    return EncodedImage(data, header, reconstruction)
+
+
+@torch.inference_mode()
+def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) -> tuple[np.ndarray, ImageHeader]:
+    """Decodes a ``.lic`` stream made with ``model``; returns the pixels and the header."""
+    header, lanes = read_image_stream(data)
+    check_size(header.width, header.height)
+    if header.model != model.name or header.digest != model.digest:
+        raise ModelMismatchError(
+            f"stream was made with model {header.model} (weights {header.digest.hex()[:12]}), "
+            f"but the available weights are {model.name} ({model.digest.hex()[:12]})"
+        )
+    quality = check_quality(model, header.quality)
+    down = model.module.downsampling
+    z_size = (-(-header.height // down), -(-header.width // down))
+    device = next(model.module.parameters()).device
+    decoder = RangeDecoder(lanes, threads or min(len(lanes), os.cpu_count() or 1))
+    y_hat = model.module.decode(decoder, quality, z_size, device)
+    decoder.check_exhausted()
+    x_hat = model.module.synthesize(y_hat, quality)
+    return _to_pixels(x_hat, header.height, header.width, header.colour), header

@@ -1,0 +1,114 @@
+"""Reading images into arrays lic can code, and writing files atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lic.codec.container import MAX_SIDE, ColourFormat
+from lic.errors import LicError, UnsupportedInputError
+
+MAX_PIXELS = 1 << 24
+"""Largest image lic codes in one piece (16.7 Mpixel, e.g. 4096x4096); memory grows with it."""
+
+_HIGH_DEPTH_MODES = {"I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuses sizes lic does not code, before any pixel is allocated."""
+    if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE:
+        raise UnsupportedInputError(f"image size {width}x{height} is outside 1..{MAX_SIDE} per side")
+    if width * height > MAX_PIXELS:
+        raise UnsupportedInputError(f"image of {width}x{height} pixels exceeds the limit of {MAX_PIXELS} pixels")
+
+
+def from_pil(image: Image.Image) -> tuple[np.ndarray, ColourFormat]:
+    """An 8-bit ``HxWx3`` (RGB) or ``HxW`` (grayscale) array from a PIL image.
+
+    Palette, CMYK, YCbCr and other 8-bit modes are converted to RGB; an alpha
+    channel is dropped when fully opaque and refused otherwise; 16-bit and float
+    images are refused.
+    """
+    check_size(*image.size)
+    mode = image.mode
+    if mode in _HIGH_DEPTH_MODES:
+        raise UnsupportedInputError(f"{mode} images (more than 8 bits per sample) are not supported")
+    if mode == "P":
+        mode = "RGBA" if "transparency" in image.info else "RGB"
+        image = image.convert(mode)
+    if mode in ("PA", "RGBa", "La"):
+        image = image.convert("RGBA" if mode != "La" else "LA")
+        mode = image.mode
+    if mode in ("RGBA", "LA"):
+        alpha = np.asarray(image.getchannel("A"))
+        if alpha.min() < 255:
+            raise UnsupportedInputError("images with transparency are not supported; flatten the alpha channel first")
+        mode = "RGB" if mode == "RGBA" else "L"
+        image = image.convert(mode)
+    if mode in ("1", "L"):
+        return np.asarray(image.convert("L")), ColourFormat.GRAY
+    return np.asarray(image.convert("RGB")), ColourFormat.RGB
+
+
+def read_image(path: Path) -> tuple[np.ndarray, ColourFormat]:
+    """Reads any image Pillow opens (EXIF orientation applied); see :func:`from_pil`."""
+    try:
+        with Image.open(path) as image:
+            check_size(*image.size)
+            image.load()
+            return from_pil(ImageOps.exif_transpose(image))
+    except FileNotFoundError:
+        raise LicError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise LicError(f"{path}: is a directory") from None
+    except PermissionError:
+        raise LicError(f"{path}: permission denied") from None
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise UnsupportedInputError(f"{path}: not an image lic can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UnsupportedInputError(f"{path}: damaged or unsupported image ({exc})") from None
+
+
+def write_atomic(path: Path, write: Callable[[Path], None], force: bool = False) -> None:
+    """Runs ``write(tmp)`` on a temporary file beside ``path``, then renames it into place.
+
+    Refuses to replace an existing ``path`` unless ``force``; never leaves a partial file.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise LicError(f"{path} exists (use --force to overwrite)")
+    if path.is_dir():
+        raise LicError(f"{path} is a directory")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise LicError(f"{directory}: no such directory")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: Path, data: bytes, force: bool = False) -> None:
+    """Writes ``data`` to ``path`` atomically (see :func:`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_bytes(data), force)
+
+
+def write_image(path: Path, pixels: np.ndarray, force: bool = False) -> None:
+    """Saves an ``HxW`` or ``HxWx3`` uint8 array in the format of ``path``'s extension."""
+    path = Path(path)
+    formats = Image.registered_extensions()
+    fmt = formats.get(path.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise LicError(f"{path}: unknown image format {path.suffix!r} (use .png)")
+    image = Image.fromarray(pixels)
+    write_atomic(path, lambda tmp: image.save(tmp, format=fmt), force)

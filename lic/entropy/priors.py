@@ -1,0 +1,128 @@
+"""Entropy models whose integer CDF tables drive lic's range coder.
+
+Both wrap CompressAI's building blocks (``EntropyBottleneck`` and
+``GaussianConditional``) for training-time likelihoods, and add the coding path
+through :mod:`lic.entropy.range_coder`. Their CDF tables are computed once from
+the weights (``update_tables``) and stored with the weights, so an encoder and a
+decoder always use the very same integers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from torch import Tensor, nn
+
+from lic.entropy.range_coder import CdfTables, RangeDecoder, RangeEncoder
+
+SCALE_MIN = 0.11
+SCALE_MAX = 256.0
+SCALE_LEVELS = 64
+
+
+def scale_table(smin: float = SCALE_MIN, smax: float = SCALE_MAX, levels: int = SCALE_LEVELS) -> list[float]:
+    """Log-spaced Gaussian scales; a scale is coded with the table of the next scale up."""
+    return torch.exp(torch.linspace(np.log(smin), np.log(smax), levels)).tolist()
+
+
+class _TableOwner(nn.Module):
+    """Holds an ``EntropyModel`` and the :class:`CdfTables` built from its buffers."""
+
+    model: EntropyBottleneck | GaussianConditional
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tables: CdfTables | None = None
+
+    def tables(self) -> CdfTables:
+        """The CDF tables, validated once and cached."""
+        if self._tables is None:
+            if self.model._quantized_cdf.numel() == 0:
+                raise RuntimeError("CDF tables are not built: call update_tables() first")
+            self._tables = CdfTables(
+                self.model._quantized_cdf.cpu().numpy(),
+                self.model._cdf_length.cpu().numpy(),
+                self.model._offset.cpu().numpy(),
+            )
+        return self._tables
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
+        for name in ("_quantized_cdf", "_offset", "_cdf_length"):
+            stored = state_dict.get(f"{prefix}model.{name}")
+            if stored is not None:
+                getattr(self.model, name).resize_(stored.shape)
+        self._tables = None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class FactorizedPrior(_TableOwner):
+    """Fully factorized, per-channel prior for hyper-latents ``z`` (Ballé et al. 2018)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.model = EntropyBottleneck(channels)
+
+    def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """Returns ``(z_hat, likelihoods)``: noisy ``z`` in training, rounded otherwise."""
+        return self.model(z)
+
+    def aux_loss(self) -> Tensor:
+        """Loss that fits the quantiles used to bound the CDF tables."""
+        return self.model.loss()
+
+    def update_tables(self) -> None:
+        """Recomputes the integer CDF tables from the current weights."""
+        self.model.update(force=True)
+        self._tables = None
+
+    def _medians(self, z: Tensor) -> Tensor:
+        return self.model._get_medians().reshape(1, -1, 1, 1).to(z.dtype)
+
+    def _indexes(self, shape: torch.Size) -> np.ndarray:
+        channel = np.arange(shape[1], dtype=np.int32).reshape(1, -1, 1, 1)
+        return np.broadcast_to(channel, tuple(shape)).reshape(-1)
+
+    def encode(self, z: Tensor, encoder: RangeEncoder) -> Tensor:
+        """Queues ``z`` (rounded around the channel medians); returns ``z_hat``."""
+        medians = self._medians(z)
+        symbols = torch.round(z - medians)
+        encoder.encode(symbols.to(torch.int32).cpu().numpy(), self._indexes(z.shape), self.tables())
+        return symbols + medians
+
+    def decode(self, decoder: RangeDecoder, shape: torch.Size, device: torch.device) -> Tensor:
+        """Decodes a ``z_hat`` of ``shape`` (``[1, C, h, w]``)."""
+        values = decoder.decode(self._indexes(shape), self.tables())
+        symbols = torch.from_numpy(values.astype(np.float32)).reshape(shape).to(device)
+        medians = self.model._get_medians().reshape(1, -1, 1, 1).to(device)
+        return symbols + medians
+
+
+class GaussianPrior(_TableOwner):
+    """Conditional Gaussian prior with a quantized scale table and predicted means."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = GaussianConditional(scale_table())
+
+    def likelihood(self, y: Tensor, scales: Tensor, means: Tensor) -> Tensor:
+        """Probability mass of the unit bin around each ``y`` under N(means, scales)."""
+        return self.model.likelihood_lower_bound(self.model._likelihood(y, scales, means))
+
+    def update_tables(self) -> None:
+        """Recomputes the integer CDF tables of the scale table."""
+        self.model.update()
+        self._tables = None
+
+    def encode(self, y: Tensor, scales: Tensor, means: Tensor, encoder: RangeEncoder) -> Tensor:
+        """Queues ``round(y - means)`` with the table of each scale; returns ``y_hat``."""
+        symbols = torch.round(y - means)
+        indexes = self.model.build_indexes(scales)
+        encoder.encode(symbols.to(torch.int32).cpu().numpy(), indexes.cpu().numpy(), self.tables())
+        return symbols + means
+
+    def decode(self, decoder: RangeDecoder, scales: Tensor, means: Tensor) -> Tensor:
+        """Decodes ``y_hat`` for the given (flat) scales and means."""
+        indexes = self.model.build_indexes(scales)
+        values = decoder.decode(indexes.cpu().numpy(), self.tables())
+        return torch.from_numpy(values.astype(np.float32)).to(means.device).reshape(means.shape) + means

@@ -1,0 +1,144 @@
+"""Space-channel context model (ELIC's SCCTX): uneven channel slices, checkerboard inside each.
+
+Slice ``k`` of the latent ``y`` is coded in two passes: *anchors* (``(h + w) % 2 == 0``)
+with the hyperprior and the slices before it as context, then *non-anchors* with
+the anchors of the same slice as extra spatial context. Encoder and decoder call
+the same :meth:`ChannelCheckerboardContext._params`, so both see identical numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from compressai.layers import CheckerboardMaskedConv2d
+from torch import Tensor, nn
+
+from lic.entropy.priors import GaussianPrior
+from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+
+
+def anchor_mask(height: int, width: int, device: torch.device) -> Tensor:
+    """Boolean ``[1, 1, H, W]`` map of anchor positions, ``(h + w)`` even."""
+    h = torch.arange(height, device=device).reshape(-1, 1)
+    w = torch.arange(width, device=device).reshape(1, -1)
+    return ((h + w) % 2 == 0).reshape(1, 1, height, width)
+
+
+def round_ste(x: Tensor) -> Tensor:
+    """Rounding with a straight-through gradient."""
+    return x + (torch.round(x) - x).detach()
+
+
+class ChannelCheckerboardContext(nn.Module):
+    """Predicts the Gaussian parameters of ``y`` slice by slice and codes it.
+
+    Args:
+        groups: channels of each slice (uneven, small first, as in ELIC).
+        hyper_channels: channels of the hyper-decoder output it is conditioned on.
+        hidden: width of the channel-context networks.
+    """
+
+    def __init__(self, groups: tuple[int, ...], hyper_channels: int, hidden: int) -> None:
+        super().__init__()
+        self.groups = tuple(groups)
+        self.channel_context = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(sum(self.groups[:k]), hidden, 5, padding=2),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(hidden, 2 * g, 5, padding=2),
+            )
+            for k, g in enumerate(self.groups)
+            if k > 0
+        )
+        self.spatial_context = nn.ModuleList(
+            CheckerboardMaskedConv2d(g, 2 * g, kernel_size=5, padding=2) for g in self.groups
+        )
+        self.param_aggregation = nn.ModuleList()
+        for k, g in enumerate(self.groups):
+            inputs = 2 * g + (2 * g if k > 0 else 0) + hyper_channels
+            mid = (inputs + 2 * g) // 2
+            self.param_aggregation.append(
+                nn.Sequential(
+                    nn.Conv2d(inputs, mid, 1),
+                    nn.ReLU(inplace=True),
+                    nn.Conv2d(mid, mid, 1),
+                    nn.ReLU(inplace=True),
+                    nn.Conv2d(mid, 2 * g, 1),
+                )
+            )
+        self.gaussian = GaussianPrior()
+
+    def _channel_ctx(self, k: int, decoded: list[Tensor]) -> Tensor | None:
+        return self.channel_context[k - 1](torch.cat(decoded, dim=1)) if k > 0 else None
+
+    def _params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
+        parts = [spatial] + ([channel] if channel is not None else []) + [hyper]
+        scales, means = self.param_aggregation[k](torch.cat(parts, dim=1)).chunk(2, dim=1)
+        return scales, means
+
+    def forward(self, y: Tensor, hyper: Tensor) -> tuple[Tensor, Tensor]:
+        """Training pass: returns ``(y_hat, likelihoods)``.
+
+        Likelihoods use additive uniform noise; ``y_hat`` (fed to the contexts and
+        the synthesis transform) uses straight-through rounding around the means.
+        """
+        anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
+        decoded: list[Tensor] = []
+        likelihoods: list[Tensor] = []
+        for k, y_k in enumerate(y.split(self.groups, dim=1)):
+            channel = self._channel_ctx(k, decoded)
+            zeros = y_k.new_zeros(y_k.shape[0], 2 * y_k.shape[1], *y_k.shape[2:])
+            scales_a, means_a = self._params(k, hyper, channel, zeros)
+            y_anchor = torch.where(anchors, round_ste(y_k - means_a) + means_a, torch.zeros_like(y_k))
+            scales_n, means_n = self._params(k, hyper, channel, self.spatial_context[k](y_anchor))
+            scales = torch.where(anchors, scales_a, scales_n)
+            means = torch.where(anchors, means_a, means_n)
+            noisy = y_k + torch.empty_like(y_k).uniform_(-0.5, 0.5) if self.training else torch.round(y_k - means) + means
+            likelihoods.append(self.gaussian.likelihood(noisy, scales, means))
+            decoded.append(round_ste(y_k - means) + means)
+        return torch.cat(decoded, dim=1), torch.cat(likelihoods, dim=1)
+
+    def encode(self, y: Tensor, hyper: Tensor, encoder: RangeEncoder) -> Tensor:
+        """Queues the symbols of ``y`` (batch of one) in decoding order; returns ``y_hat``."""
+        slices = y.split(self.groups, dim=1)
+
+        def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
+            return self.gaussian.encode(slices[k][sel], scales[sel], means[sel], encoder)
+
+        return self._schedule(hyper, code)
+
+    def decode(self, decoder: RangeDecoder, hyper: Tensor) -> Tensor:
+        """Decodes ``y_hat`` (batch of one) on the grid of ``hyper``."""
+
+        def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
+            return self.gaussian.decode(decoder, scales[sel], means[sel])
+
+        return self._schedule(hyper, code)
+
+    def _schedule(self, hyper: Tensor, code: Callable[[int, Tensor, Tensor, Tensor], Tensor]) -> Tensor:
+        """The slice/checkerboard schedule shared by encoder and decoder.
+
+        ``code(k, scales, means, selector)`` codes slice ``k`` at the positions
+        ``selector`` picks and returns their ``y_hat`` values.
+        """
+        height, width = hyper.shape[2], hyper.shape[3]
+        anchors = anchor_mask(height, width, hyper.device)
+        decoded: list[Tensor] = []
+        for k, g in enumerate(self.groups):
+            channel = self._channel_ctx(k, decoded)
+            shape = (1, g, height, width)
+            sel_a = anchors.expand(shape)
+            sel_n = ~sel_a
+            zeros = hyper.new_zeros(1, 2 * g, height, width)
+            scales, means = self._params(k, hyper, channel, zeros)
+            y_k = hyper.new_zeros(shape)
+            y_k[sel_a] = code(k, scales, means, sel_a)
+            scales, means = self._params(k, hyper, channel, self.spatial_context[k](y_k))
+            y_k[sel_n] = code(k, scales, means, sel_n)
+            decoded.append(y_k)
+        return torch.cat(decoded, dim=1)
+
+    def update_tables(self) -> None:
+        """Recomputes the Gaussian CDF tables."""
+        self.gaussian.update_tables()

@@ -1,0 +1,156 @@
+"""ELIC-style learned image codec (He et al., CVPR 2022), sized for small compute.
+
+Stages, one object each:
+
+* ``g_a`` / ``g_s``: analysis and synthesis transforms (stride-2 convolutions,
+  residual bottleneck blocks, CompressAI's attention blocks), 16x down-sampling;
+* ``gain`` / ``inverse_gain``: per-channel gain units that make one set of weights
+  variable-rate through a continuous quality parameter;
+* ``hyper``: hyper-analysis/synthesis with a factorized prior on ``z`` (4x more);
+* ``context``: the space-channel context model coding ``y`` slice by slice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from compressai.layers import AttentionBlock
+from compressai.models.utils import conv, deconv
+from torch import Tensor, nn
+
+from lic.entropy.priors import FactorizedPrior
+from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.models.context import ChannelCheckerboardContext
+from lic.models.layers import GainUnit, ResidualBottleneck
+
+
+@dataclass(frozen=True)
+class ElicConfig:
+    """Hyper-parameters of :class:`ElicModel`.
+
+    Attributes:
+        N: channels of the transforms.
+        M: channels of the latent ``y``.
+        Z: channels of the hyper-latent ``z``.
+        groups: uneven channel slices of ``y`` (sum to ``M``).
+        blocks: residual bottleneck blocks per transform stage.
+        context_hidden: width of the channel-context networks.
+        rate_levels: number of trained quality levels of the gain units.
+    """
+
+    N: int = 96
+    M: int = 192
+    Z: int = 96
+    groups: tuple[int, ...] = (16, 16, 32, 64, 64)
+    blocks: int = 1
+    context_hidden: int = 96
+    rate_levels: int = 8
+
+    def __post_init__(self) -> None:
+        if sum(self.groups) != self.M:
+            raise ValueError(f"groups {self.groups} must sum to M={self.M}")
+
+
+def _stage(channels: int, blocks: int) -> list[nn.Module]:
+    return [ResidualBottleneck(channels) for _ in range(blocks)]
+
+
+class HyperPrior(nn.Module):
+    """Hyper-analysis ``h_a``, factorized prior on ``z``, hyper-synthesis ``h_s``."""
+
+    def __init__(self, M: int, N: int, Z: int) -> None:
+        super().__init__()
+        self.h_a = nn.Sequential(
+            conv(M, N, kernel_size=3, stride=1),
+            nn.ReLU(inplace=True),
+            conv(N, N, kernel_size=5, stride=2),
+            nn.ReLU(inplace=True),
+            conv(N, Z, kernel_size=5, stride=2),
+        )
+        self.h_s = nn.Sequential(
+            deconv(Z, N, kernel_size=5, stride=2),
+            nn.ReLU(inplace=True),
+            deconv(N, N * 3 // 2, kernel_size=5, stride=2),
+            nn.ReLU(inplace=True),
+            conv(N * 3 // 2, 2 * N, kernel_size=3, stride=1),
+        )
+        self.prior = FactorizedPrior(Z)
+        self.out_channels = 2 * N
+
+    def forward(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Training pass: ``(hyper features, z likelihoods)``."""
+        z_hat, likelihoods = self.prior(self.h_a(y))
+        return self.h_s(z_hat), likelihoods
+
+    def encode(self, y: Tensor, encoder: RangeEncoder) -> Tensor:
+        """Queues ``z``; returns the hyper features."""
+        return self.h_s(self.prior.encode(self.h_a(y), encoder))
+
+    def decode(self, decoder: RangeDecoder, z_size: tuple[int, int], device: torch.device) -> Tensor:
+        """Decodes ``z`` of the given grid size; returns the hyper features."""
+        shape = torch.Size((1, self.prior.model.channels, *z_size))
+        return self.h_s(self.prior.decode(decoder, shape, device))
+
+
+class ElicModel(nn.Module):
+    """The first lic architecture: hyperprior + channel slices + checkerboard context."""
+
+    downsampling = 64
+
+    def __init__(self, config: ElicConfig) -> None:
+        super().__init__()
+        self.config = config
+        N, M, b = config.N, config.M, config.blocks
+        self.g_a = nn.Sequential(
+            conv(3, N), *_stage(N, b),
+            conv(N, N), *_stage(N, b), AttentionBlock(N),
+            conv(N, N), *_stage(N, b),
+            conv(N, M), AttentionBlock(M),
+        )  # fmt: skip
+        self.g_s = nn.Sequential(
+            AttentionBlock(M), deconv(M, N), *_stage(N, b),
+            deconv(N, N), AttentionBlock(N), *_stage(N, b),
+            deconv(N, N), *_stage(N, b),
+            deconv(N, 3),
+        )  # fmt: skip
+        self.gain = GainUnit(config.rate_levels, M)
+        self.inverse_gain = GainUnit(config.rate_levels, M)
+        self.hyper = HyperPrior(M, N, config.Z)
+        self.context = ChannelCheckerboardContext(config.groups, self.hyper.out_channels, config.context_hidden)
+
+    @property
+    def rate_levels(self) -> int:
+        """Qualities run continuously over ``[0, rate_levels - 1]``."""
+        return self.config.rate_levels
+
+    def forward(self, x: Tensor, quality: float) -> dict[str, Tensor | dict[str, Tensor]]:
+        """Training pass on ``x`` in ``[0, 1]`` (sides multiples of 64)."""
+        y = self.g_a(x) * self.gain.gain(quality)
+        hyper, z_likelihoods = self.hyper(y)
+        y_hat, y_likelihoods = self.context(y, hyper)
+        x_hat = self.g_s(y_hat * self.inverse_gain.gain(quality))
+        return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+
+    def aux_loss(self) -> Tensor:
+        """Quantile loss of the factorized prior (keeps its CDF tables tight)."""
+        return self.hyper.prior.aux_loss()
+
+    def update_tables(self) -> None:
+        """Rebuilds every integer CDF table from the current weights."""
+        self.hyper.prior.update_tables()
+        self.context.update_tables()
+
+    def encode(self, x: Tensor, quality: float, encoder: RangeEncoder) -> Tensor:
+        """Queues all symbols of ``x`` (``[1, 3, H, W]``, sides multiples of 64); returns ``y_hat``."""
+        y = self.g_a(x) * self.gain.gain(quality)
+        return self.context.encode(y, self.hyper.encode(y, encoder), encoder)
+
+    def decode(self, decoder: RangeDecoder, quality: float, z_size: tuple[int, int], device: torch.device) -> Tensor:
+        """Decodes ``y_hat`` for a ``z`` grid of ``z_size`` (image size / 64, rounded up)."""
+        hyper = self.hyper.decode(decoder, z_size, device)
+        return self.context.decode(decoder, hyper)
+
+    def synthesize(self, y_hat: Tensor, quality: float) -> Tensor:
+        """Reconstruction in ``[0, 1]`` (unclamped) from ``y_hat``."""
+        return self.g_s(y_hat * self.inverse_gain.gain(quality))

@@ -1,0 +1,128 @@
+"""Model weights as safetensors files: saving, loading, digests.
+
+A weights file holds the state dict (transform weights *and* the integer CDF
+tables computed from them) plus metadata: the registered model name, its
+configuration and the training configuration. Its SHA-256 is the *weights
+digest* that every ``.lic`` stream records, so decoding with other weights fails
+with a clear error instead of producing garbage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors_bytes
+from safetensors.torch import save as save_safetensors_bytes
+from torch import nn
+
+from lic.errors import LicError, ModelMismatchError
+from lic.models import DEFAULT_MODEL
+from lic.models.registry import get_spec
+
+WEIGHTS_PACKAGE = "lic.models.pretrained"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to code: the module (eval mode), its name and weights digest."""
+
+    name: str
+    module: nn.Module
+    digest: bytes
+    metadata: dict[str, str]
+
+    @property
+    def default_quality(self) -> float:
+        """Quality used when none is given: 3/7 of the range (3 for the 8-level elic-s)."""
+        return (self.module.rate_levels - 1) * 3 / 7
+
+    @classmethod
+    def from_module(cls, name: str, module: nn.Module, training: dict | None = None) -> "LoadedModel":
+        """Wraps an in-memory model; its digest is that of the file :func:`save_weights` would write."""
+        module.update_tables()
+        data = serialize_weights(name, module, training)
+        return cls(name, module.eval(), hashlib.sha256(data).digest(), _metadata_of(data))
+
+
+def serialize_weights(name: str, module: nn.Module, training: dict | None = None) -> bytes:
+    """The safetensors bytes of ``module`` (tables rebuilt first) with lic's metadata."""
+    module.update_tables()
+    spec = get_spec(name)
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+    metadata = {
+        "lic.model": name,
+        "lic.architecture": spec.architecture,
+        "lic.config": json.dumps(dataclasses.asdict(spec.config), sort_keys=True),
+        "lic.training": json.dumps(training or {}, sort_keys=True),
+    }
+    return save_safetensors_bytes(tensors, metadata=metadata)
+
+
+def save_weights(name: str, module: nn.Module, path: Path, training: dict | None = None) -> bytes:
+    """Writes the weights file atomically; returns its digest."""
+    data = serialize_weights(name, module, training)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return hashlib.sha256(data).digest()
+
+
+def shipped_weights_path(name: str) -> Path:
+    """Where the package keeps the weights of model ``name``."""
+    return Path(str(resources.files(WEIGHTS_PACKAGE).joinpath(f"{name}.safetensors")))
+
+
+def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str = "cpu") -> LoadedModel:
+    """Loads model ``name`` from ``path`` (default: the weights shipped in the package)."""
+    spec = get_spec(name)
+    path = Path(path) if path is not None else shipped_weights_path(name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LicError(f"cannot read weights of model {name!r} at {path}: {exc.strerror}") from None
+    try:
+        tensors = load_safetensors_bytes(data)
+    except (SafetensorError, ValueError) as exc:
+        raise LicError(f"weights file {path} is not valid safetensors: {exc}") from None
+    metadata = _metadata_of(data)
+    if metadata.get("lic.model") != name:
+        raise ModelMismatchError(f"weights file {path} is for model {metadata.get('lic.model')!r}, not {name!r}")
+    if json.loads(metadata.get("lic.config", "{}")) != json.loads(json.dumps(dataclasses.asdict(spec.config))):
+        raise ModelMismatchError(f"weights file {path} was trained with another configuration of {name!r}")
+    module = spec.build()
+    module.load_state_dict(tensors, strict=True)
+    return LoadedModel(name, module.to(device).eval(), hashlib.sha256(data).digest(), metadata)
+
+
+def _metadata_of(data: bytes) -> dict[str, str]:
+    header_size = int.from_bytes(data[:8], "little")
+    return dict(json.loads(data[8 : 8 + header_size]).get("__metadata__", {}))
+
+
+def checkpoint_state(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """Optimizer state as flat named tensors (for safetensors checkpoints)."""
+    flat: dict[str, torch.Tensor] = {}
+    for pid, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensor = value if torch.is_tensor(value) else torch.tensor(value)
+            flat[f"{pid}.{key}"] = tensor.detach().cpu().contiguous().clone()
+    return flat
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor]) -> None:
+    """Inverse of :func:`checkpoint_state` for an optimizer over the same parameters."""
+    state_dict = optimizer.state_dict()
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, tensor in flat.items():
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = tensor
+    state_dict["state"] = state
+    optimizer.load_state_dict(state_dict)

@@ -1,0 +1,1 @@
+"""Training of lic models: ``lic train --config FILE.toml``."""

@@ -1,0 +1,50 @@
+"""Shared fixtures: random CDF tables, a tiny untrained model saved as weights."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from lic.models.registry import get_spec  # noqa: E402
+from lic.models.weights import load_model, save_weights  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def random_tables(rng: np.random.Generator, count: int = 6, max_symbols: int = 40):
+    """``count`` random valid CDF tables (cdf, lengths, offsets) in lic's layout."""
+    sizes = rng.integers(1, max_symbols, count)
+    cdf = np.zeros((count, max_symbols + 2), np.int32)
+    lengths = (sizes + 2).astype(np.int32)
+    offsets = rng.integers(-20, 5, count).astype(np.int32)
+    for t, n in enumerate(sizes):
+        pmf = rng.random(n + 1) ** 3 + 1e-6
+        freq = np.maximum(1, np.floor(pmf / pmf.sum() * (65536 - (n + 1)))).astype(np.int64)
+        freq[np.argmax(freq)] += 65536 - freq.sum()
+        cdf[t, : n + 2] = np.concatenate([[0], np.cumsum(freq)])
+    return cdf, lengths, offsets
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Weights of the untrained ``elic-tiny`` model, saved like shipped weights."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "elic-tiny.safetensors"
+    save_weights("elic-tiny", get_spec("elic-tiny").build(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_weights: Path):
+    return load_model("elic-tiny", tiny_weights)
