@@ -9,7 +9,7 @@ Layout, all integers little-endian::
     header_size    2   bytes from offset 0 to the end of header_crc
     name_len       1   1..64
     model_name     name_len bytes of [a-z0-9._-]
-    digest        32   SHA-256 of the weights file
+    digest        32   SHA-256 of the weights (canonical form, bitstream-spec.md section 4)
     quality        4   float32
     width          4   uint32, 1..65535
     height         4   uint32, 1..65535

@@ -132,6 +132,19 @@ class ElicModel(nn.Module):
         x_hat = self.g_s(y_hat * self.inverse_gain.gain(quality))
         return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
 
+    def initialize_gains(self, lambdas: list[float]) -> None:
+        """Spreads the gain units over the rate range before training.
+
+        The quantization step that suits a trade-off ``lambda`` scales about as
+        ``lambda ** -0.5``, so level ``l`` starts at gain ``sqrt(lambda_l / lambda_ref)``
+        (``lambda_ref`` the geometric mean), and the inverse gain at its reciprocal.
+        """
+        log_lambdas = torch.log(torch.tensor(lambdas, dtype=torch.float32))
+        log_gain = 0.5 * (log_lambdas - log_lambdas.mean())
+        with torch.no_grad():
+            self.gain.log_gain.copy_(log_gain[:, None].expand_as(self.gain.log_gain))
+            self.inverse_gain.log_gain.copy_(-log_gain[:, None].expand_as(self.inverse_gain.log_gain))
+
     def aux_loss(self) -> Tensor:
         """Quantile loss of the factorized prior (keeps its CDF tables tight)."""
         return self.hyper.prior.aux_loss()

@@ -2,9 +2,11 @@
 
 A weights file holds the state dict (transform weights *and* the integer CDF
 tables computed from them) plus metadata: the registered model name, its
-configuration and the training configuration. Its SHA-256 is the *weights
-digest* that every ``.lic`` stream records, so decoding with other weights fails
-with a clear error instead of producing garbage.
+configuration and the training configuration. The *weights digest* that every
+``.lic`` stream records is a SHA-256 over that content in a canonical order
+(:func:`weights_digest`; safetensors itself does not fix the order of its
+header), so decoding with other weights fails with a clear error instead of
+producing garbage.
 """
 
 from __future__ import annotations
@@ -46,13 +48,28 @@ class LoadedModel:
     @classmethod
     def from_module(cls, name: str, module: nn.Module, training: dict | None = None) -> "LoadedModel":
         """Wraps an in-memory model; its digest is that of the file :func:`save_weights` would write."""
-        module.update_tables()
-        data = serialize_weights(name, module, training)
-        return cls(name, module.eval(), hashlib.sha256(data).digest(), _metadata_of(data))
+        tensors, metadata = _content(name, module, training)
+        return cls(name, module.eval(), weights_digest(tensors, metadata), metadata)
 
 
-def serialize_weights(name: str, module: nn.Module, training: dict | None = None) -> bytes:
-    """The safetensors bytes of ``module`` (tables rebuilt first) with lic's metadata."""
+def weights_digest(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> bytes:
+    """SHA-256 of weights in canonical form.
+
+    For each tensor in name order: ``name|dtype|shape`` and a newline, then its
+    values as little-endian bytes; finally the metadata as JSON with sorted keys.
+    """
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{str(t.dtype).removeprefix('torch.')}|{list(t.shape)}\n".encode())
+        array = t.numpy()
+        h.update(array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
+    h.update(json.dumps(metadata, sort_keys=True).encode())
+    return h.digest()
+
+
+def _content(name: str, module: nn.Module, training: dict | None) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors (tables rebuilt first) and metadata that make up a weights file."""
     module.update_tables()
     spec = get_spec(name)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
@@ -62,17 +79,17 @@ def serialize_weights(name: str, module: nn.Module, training: dict | None = None
         "lic.config": json.dumps(dataclasses.asdict(spec.config), sort_keys=True),
         "lic.training": json.dumps(training or {}, sort_keys=True),
     }
-    return save_safetensors_bytes(tensors, metadata=metadata)
+    return tensors, metadata
 
 
 def save_weights(name: str, module: nn.Module, path: Path, training: dict | None = None) -> bytes:
     """Writes the weights file atomically; returns its digest."""
-    data = serialize_weights(name, module, training)
+    tensors, metadata = _content(name, module, training)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    tmp.write_bytes(save_safetensors_bytes(tensors, metadata=metadata))
     tmp.replace(path)
-    return hashlib.sha256(data).digest()
+    return weights_digest(tensors, metadata)
 
 
 def shipped_weights_path(name: str) -> Path:
@@ -99,7 +116,7 @@ def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str 
         raise ModelMismatchError(f"weights file {path} was trained with another configuration of {name!r}")
     module = spec.build()
     module.load_state_dict(tensors, strict=True)
-    return LoadedModel(name, module.to(device).eval(), hashlib.sha256(data).digest(), metadata)
+    return LoadedModel(name, module.to(device).eval(), weights_digest(tensors, metadata), metadata)
 
 
 def _metadata_of(data: bytes) -> dict[str, str]:

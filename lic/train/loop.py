@@ -104,6 +104,8 @@ def train(config: TrainConfig) -> Path:
         restore_optimizer(aux_optimizer, {k[4:]: v for k, v in opt.items() if k.startswith("aux.")})
         step, wall = int(meta["step"]), float(meta["wall_seconds"])
         print(f"resumed from step {step}")
+    else:
+        model.initialize_gains(config.lambdas)
 
     data = CropCache(config.train_dirs, config.crop)
     val_images = _load_val(config, device)
