@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from lic.codec.container import ColourFormat, read_image_header
+from lic.codec.container import ColourFormat, read_image_header, read_image_stream, write_image_stream
 from lic.codec.image import decode_image, encode_image, lanes_for
 from lic.codec.imageio import from_pil
-from lic.errors import ModelMismatchError, UnsupportedInputError
+from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel
 
@@ -77,3 +77,14 @@ def test_pil_modes() -> None:
         from_pil(transparent)
     with pytest.raises(UnsupportedInputError, match="8 bits"):
         from_pil(Image.new("I;16", (4, 4)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_forged_payload_with_valid_checksums(tiny_model: LoadedModel, rng, seed: int) -> None:  # noqa: ANN001
+    """Random coded bytes behind a valid header and CRCs: a clean error, never a hang or a crash."""
+    encoded = encode_image(_smooth_image(rng, 48, 48), tiny_model, 0.5)
+    header, lanes = read_image_stream(encoded.data)
+    forged = [np.random.default_rng(seed).bytes(len(b)) for b in lanes]
+    forged = [b"\xff\xff\xff\xff" + b[4:] for b in forged]  # a valid initial state (>= 2^31)
+    with pytest.raises(CorruptStreamError):
+        decode_image(write_image_stream(header, forged), tiny_model)

@@ -83,15 +83,15 @@ def _load_for_stream(data: bytes, weights: Path | None):  # noqa: ANN202
     return load_model(header.model, weights)
 
 
-def _read_stream(path: Path) -> bytes:
-    from lic.codec.container import MAX_SIDE
+MAX_STREAM_BYTES = 1 << 30
+"""Larger files are refused unread: far above any stream of a 2^24-pixel image."""
 
+
+def _read_stream(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
         if path.is_dir():
             raise LicError(f"{path}: is a directory")
-        limit = 16 * MAX_SIDE * MAX_SIDE  # far above any stream a 65535x65535 image yields
-        if size > limit:
+        if path.stat().st_size > MAX_STREAM_BYTES:
             raise LicError(f"{path}: too large to be a .lic stream")
         return path.read_bytes()
     except FileNotFoundError:

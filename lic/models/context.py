@@ -94,9 +94,10 @@ class ChannelCheckerboardContext(nn.Module):
             scales_n, means_n = self._params(k, hyper, channel, self.spatial_context[k](y_anchor))
             scales = torch.where(anchors, scales_a, scales_n)
             means = torch.where(anchors, means_a, means_n)
-            noisy = y_k + torch.empty_like(y_k).uniform_(-0.5, 0.5) if self.training else torch.round(y_k - means) + means
-            likelihoods.append(self.gaussian.likelihood(noisy, scales, means))
-            decoded.append(round_ste(y_k - means) + means)
+            y_hat_k = round_ste(y_k - means) + means
+            rate_proxy = y_k + torch.empty_like(y_k).uniform_(-0.5, 0.5) if self.training else y_hat_k
+            likelihoods.append(self.gaussian.likelihood(rate_proxy, scales, means))
+            decoded.append(y_hat_k)
         return torch.cat(decoded, dim=1), torch.cat(likelihoods, dim=1)
 
     def encode(self, y: Tensor, hyper: Tensor, encoder: RangeEncoder) -> Tensor:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from lic.models.registry import get_spec
@@ -94,8 +95,6 @@ def train(config: TrainConfig) -> Path:
 
     step, wall = 0, 0.0
     if (out_dir / CHECKPOINT).exists():
-        from safetensors import safe_open
-
         with safe_open(str(out_dir / CHECKPOINT), "pt") as f:
             meta = f.metadata()
         model.load_state_dict(load_file(str(out_dir / CHECKPOINT), device=str(device)))
