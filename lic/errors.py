@@ -21,3 +21,10 @@ class ModelMismatchError(LicError):
 
 class UnsupportedInputError(LicError):
     """An input image (or option) that lic cannot encode."""
+
+
+class UnknownModelError(LicError, KeyError):
+    """No model of that name is registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

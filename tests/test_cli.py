@@ -164,6 +164,8 @@ def test_stream_for_unknown_model(workdir: Path) -> None:
         (["encode", "photo.png"], "required"),
         (["encode", "photo.png", "-o", "x.lic", "--bogus"], "unrecognized"),
         (["encode", "photo.png", "-o", "nodir/x.lic"], "no such directory"),
+        (["encode", "photo.png", "-o", "x.lic", "--model", "elic-nope"], "unknown model 'elic-nope'"),
+        (["encode", "photo.png", "-o", "x.lic", "--recon", "photo.png"], "exists"),
         (["decode", "missing.lic", "-o", "x.png"], "no such file"),
         (["frobnicate"], "invalid choice"),
     ],

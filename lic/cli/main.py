@@ -41,6 +41,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     _check_output(out, args.force)
+    if args.recon:
+        _check_output(Path(args.recon), args.force)
     pixels, _ = read_image(Path(args.input))
     from lic.codec.image import encode_image
     from lic.models.weights import load_model

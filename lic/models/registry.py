@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from lic.errors import UnknownModelError
 from lic.models.elic import ElicConfig, ElicModel
 
 
@@ -42,11 +43,11 @@ def register(spec: ModelSpec) -> ModelSpec:
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The registered spec called ``name`` (``KeyError`` lists what exists)."""
+    """The registered spec called ``name``; :class:`UnknownModelError` lists what exists."""
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        raise UnknownModelError(f"unknown model {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
 
 
 def model_names() -> list[str]:
