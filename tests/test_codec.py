@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +12,7 @@ from PIL import Image
 
 from lic.codec.container import ColourFormat, read_image_header, read_image_stream, write_image_stream
 from lic.codec.image import decode_image, encode_image, lanes_for
-from lic.codec.imageio import from_pil
+from lic.codec.imageio import from_pil, read_image
 from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel
@@ -88,3 +91,27 @@ def test_forged_payload_with_valid_checksums(tiny_model: LoadedModel, rng, seed:
     forged = [b"\xff\xff\xff\xff" + b[4:] for b in forged]  # a valid initial state (>= 2^31)
     with pytest.raises(CorruptStreamError):
         decode_image(write_image_stream(header, forged), tiny_model)
+
+
+def test_exact_whatever_the_callers_thread_setting(rng) -> None:  # noqa: ANN001
+    """Encoder with 1 torch thread, decoder with 3: still bit-exact (coding pins its own count).
+
+    Needs a full-width model on a real photo: with elic-tiny, or on small smooth images, 1 and
+    3 threads happen to agree even without pinning, and the test would prove nothing.
+    """
+    torch.manual_seed(0)
+    module = get_spec("elic-s").build()
+    with torch.no_grad():
+        module.gain.log_gain.fill_(3.0)  # many non-zero symbols, as in a trained model at high rate
+    model = LoadedModel.from_module("elic-s", module)
+    pixels, _ = read_image(Path(str(resources.files("lic").joinpath("data", "astronaut.png"))))
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        encoded = encode_image(pixels, model, 7.0)
+        torch.set_num_threads(3)
+        decoded, _ = decode_image(encoded.data, model)
+    finally:
+        torch.set_num_threads(previous)
+    np.testing.assert_array_equal(decoded, encoded.reconstruction)
+    assert torch.get_num_threads() == previous
