@@ -167,6 +167,7 @@ def test_stream_for_unknown_model(workdir: Path) -> None:
         (["encode", "photo.png", "-o", "x.lic", "--model", "elic-nope"], "unknown model 'elic-nope'"),
         (["encode", "photo.png", "-o", "x.lic", "--recon", "photo.png"], "exists"),
         (["decode", "missing.lic", "-o", "x.png"], "no such file"),
+        (["decode", "missing.lic", "-o", "x.xyz"], "unknown image format"),
         (["frobnicate"], "invalid choice"),
     ],
 )

@@ -37,12 +37,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from lic.codec.imageio import read_image, write_bytes_atomic, write_image
+    from lic.codec.imageio import image_format, read_image, write_bytes_atomic, write_image
 
     out = Path(args.output)
     _check_output(out, args.force)
     if args.recon:
         _check_output(Path(args.recon), args.force)
+        image_format(Path(args.recon))
     pixels, _ = read_image(Path(args.input))
     from lic.codec.image import encode_image
     from lic.models.weights import load_model
@@ -103,10 +104,11 @@ def _read_stream(path: Path) -> bytes:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from lic.codec.imageio import write_image
+    from lic.codec.imageio import image_format, write_image
 
     out = Path(args.output)
     _check_output(out, args.force)
+    image_format(out)
     data = _read_stream(Path(args.input))
     model = _load_for_stream(data, args.weights)
     from lic.codec.image import decode_image

@@ -103,12 +103,16 @@ def write_bytes_atomic(path: Path, data: bytes, force: bool = False) -> None:
     write_atomic(path, lambda tmp: tmp.write_bytes(data), force)
 
 
+def image_format(path: Path) -> str:
+    """The Pillow format that writes ``path``, from its extension."""
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise LicError(f"{path}: unknown image format {Path(path).suffix!r} (use .png)")
+    return fmt
+
+
 def write_image(path: Path, pixels: np.ndarray, force: bool = False) -> None:
     """Saves an ``HxW`` or ``HxWx3`` uint8 array in the format of ``path``'s extension."""
-    path = Path(path)
-    formats = Image.registered_extensions()
-    fmt = formats.get(path.suffix.lower())
-    if fmt is None or fmt not in Image.SAVE:
-        raise LicError(f"{path}: unknown image format {path.suffix!r} (use .png)")
+    fmt = image_format(path)
     image = Image.fromarray(pixels)
     write_atomic(path, lambda tmp: image.save(tmp, format=fmt), force)
