@@ -41,7 +41,9 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Weights of the untrained ``elic-tiny`` model, saved like shipped weights."""
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("weights") / "elic-tiny.safetensors"
-    save_weights("elic-tiny", get_spec("elic-tiny").build(), path)
+    module = get_spec("elic-tiny").build()
+    module.initialize_gains([0.0005, 0.5])  # quality 0 and 1 give clearly different rates
+    save_weights("elic-tiny", module, path)
     return path
 
 

@@ -115,3 +115,18 @@ def test_exact_whatever_the_callers_thread_setting(rng) -> None:  # noqa: ANN001
         torch.set_num_threads(previous)
     np.testing.assert_array_equal(decoded, encoded.reconstruction)
     assert torch.get_num_threads() == previous
+
+
+def test_target_bpp_search(tiny_model: LoadedModel, rng) -> None:  # noqa: ANN001
+    from lic.codec.image import encode_image_to_bpp
+
+    pixels = _smooth_image(rng, 64, 96)
+    low, high = encode_image(pixels, tiny_model, 0.0), encode_image(pixels, tiny_model, 1.0)
+    assert low.bpp < high.bpp
+    target = (low.bpp + high.bpp) / 2
+    hit = encode_image_to_bpp(pixels, tiny_model, target)
+    assert hit.bpp <= target and 0.0 < hit.header.quality < 1.0
+    assert encode_image_to_bpp(pixels, tiny_model, low.bpp / 2).header.quality == 0.0
+    assert encode_image_to_bpp(pixels, tiny_model, high.bpp * 2).header.quality == 1.0
+    with pytest.raises(UnsupportedInputError):
+        encode_image_to_bpp(pixels, tiny_model, 0.0)

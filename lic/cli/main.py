@@ -39,13 +39,15 @@ def cmd_encode(args: argparse.Namespace) -> int:
         _check_output(Path(args.recon), args.force)
         image_format(Path(args.recon))
     pixels, _ = read_image(Path(args.input))
-    from lic.codec.image import encode_image
+    from lic.codec.image import encode_image, encode_image_to_bpp
     from lic.models.weights import load_model
 
     model = load_model(args.model, args.weights)
     start = time.perf_counter()
-    quality = model.default_quality if args.quality is None else args.quality
-    encoded = encode_image(pixels, model, quality)
+    if args.bpp is not None:
+        encoded = encode_image_to_bpp(pixels, model, args.bpp)
+    else:
+        encoded = encode_image(pixels, model, model.default_quality if args.quality is None else args.quality)
     seconds = time.perf_counter() - start
     write_bytes_atomic(out, encoded.data, args.force)
     if args.recon:
@@ -288,8 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("encode", help="compress an image into a .lic file")
     p.add_argument("input", help="image file (PNG, JPEG, WebP, TIFF, PPM, ...)")
     p.add_argument("-o", "--output", required=True, help="output .lic file")
-    p.add_argument("-q", "--quality", type=float, default=None,
-                   help="quality, continuous from 0 (smallest file) to 7 (best) for elic-s (default 3)")
+    rate = p.add_mutually_exclusive_group()
+    rate.add_argument("-q", "--quality", type=float, default=None,
+                      help="quality, continuous from 0 (smallest file) to 7 (best) for elic-s (default 3)")
+    rate.add_argument("--bpp", type=float, default=None,
+                      help="target bits per pixel: the best quality whose file stays within it (by search)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; see lic models)")
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image file")

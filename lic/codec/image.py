@@ -110,6 +110,31 @@ def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: 
     return EncodedImage(data, header, _to_pixels(x_hat, height, width, colour))
 
 
+def encode_image_to_bpp(pixels: np.ndarray, model: LoadedModel, target_bpp: float, steps: int = 8) -> EncodedImage:
+    """The highest quality whose stream stays within ``target_bpp`` (bisection on the quality).
+
+    Rate grows with quality, so ``steps`` bisection steps pin the quality to
+    ``(levels - 1) / 2**steps``. If even quality 0 exceeds the target, quality 0 is returned.
+    """
+    if not target_bpp > 0:
+        raise UnsupportedInputError(f"target bpp must be positive, not {target_bpp:g}")
+    low, high = 0.0, float(model.module.rate_levels - 1)
+    best = encode_image(pixels, model, low)
+    if best.bpp > target_bpp:
+        return best
+    top = encode_image(pixels, model, high)
+    if top.bpp <= target_bpp:
+        return top
+    for _ in range(steps):
+        mid = (low + high) / 2
+        candidate = encode_image(pixels, model, mid)
+        if candidate.bpp <= target_bpp:
+            low, best = mid, candidate
+        else:
+            high = mid
+    return best
+
+
 @torch.inference_mode()
 def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) -> tuple[np.ndarray, ImageHeader]:
     """Decodes a ``.lic`` stream made with ``model``; returns the pixels and the header."""
