@@ -1,0 +1,144 @@
+"""The Python API: compress and decompress images held as numpy arrays, PIL images or torch tensors.
+
+Example:
+    >>> import numpy as np, lic
+    >>> pixels = np.zeros((32, 48, 3), np.uint8)
+    >>> data = lic.compress(pixels, quality=3)
+    >>> lic.decompress(data).shape
+    (32, 48, 3)
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Union
+
+import numpy as np
+import torch
+from PIL import Image
+
+from lic.codec.container import ImageHeader, read_image_header
+from lic.codec.image import EncodedImage, decode_image, encode_image, encode_image_to_bpp
+from lic.codec.imageio import from_pil
+from lic.errors import LicError, UnsupportedInputError
+from lic.models import DEFAULT_MODEL
+from lic.models.weights import LoadedModel, load_model
+
+ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
+OutputKind = Literal["numpy", "pil", "torch"]
+
+
+def to_pixels(image: ImageLike) -> np.ndarray:
+    """``HxWx3`` or ``HxW`` uint8 array from numpy (HWC/HW uint8), PIL, or torch.
+
+    Tensors are ``[3, H, W]`` / ``[1, 3, H, W]`` / ``[H, W]``: uint8, or float in [0, 1]
+    (rounded to 8 bits).
+    """
+    if isinstance(image, Image.Image):
+        return from_pil(image)[0]
+    if isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        if t.ndim == 4 and t.shape[0] == 1:
+            t = t[0]
+        if t.ndim == 3 and t.shape[0] in (1, 3):
+            t = t[0] if t.shape[0] == 1 else t.permute(1, 2, 0)
+        if t.dtype != torch.uint8:
+            t = torch.round(t.float().clamp(0, 1) * 255).to(torch.uint8)
+        image = t.numpy()
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+            raise UnsupportedInputError("numpy images must be HxWx3 or HxW uint8 arrays")
+        return np.ascontiguousarray(image)
+    raise UnsupportedInputError(f"cannot compress a {type(image).__name__}")
+
+
+def from_pixels(pixels: np.ndarray, kind: OutputKind) -> ImageLike:
+    """Converts decoded pixels to ``kind``: numpy (HWC/HW uint8), PIL, or torch (``[C, H, W]`` float in [0, 1])."""
+    if kind == "numpy":
+        return pixels
+    if kind == "pil":
+        return Image.fromarray(pixels)
+    if kind == "torch":
+        t = torch.from_numpy(pixels.copy())
+        t = t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
+        return t.float().div(255.0)
+    raise ValueError(f"unknown output kind {kind!r}: numpy, pil or torch")
+
+
+class Codec:
+    """A model loaded once and reused for any number of images.
+
+    Coding calls are serialized by a lock (each call already uses several threads,
+    and torch's thread setting is process-wide); for parallel throughput use one
+    process per worker.
+
+    Example:
+        >>> codec = Codec()                        # the shipped default model
+        >>> data = codec.compress(pixels, quality=4)  # doctest: +SKIP
+        >>> image = codec.decompress(data, "pil")     # doctest: +SKIP
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, weights: Path | None = None, device: str = "cpu") -> None:
+        self.model: LoadedModel = load_model(model, weights, device)
+        self._lock = threading.Lock()
+
+    def encode(self, image: ImageLike, quality: float | None = None, bpp: float | None = None) -> EncodedImage:
+        """Encodes; the result holds the stream, its header and the decoder's exact output."""
+        pixels = to_pixels(image)
+        with self._lock:
+            if bpp is not None:
+                if quality is not None:
+                    raise UnsupportedInputError("give a quality or a target bpp, not both")
+                return encode_image_to_bpp(pixels, self.model, bpp)
+            return encode_image(pixels, self.model, self.model.default_quality if quality is None else quality)
+
+    def compress(self, image: ImageLike, quality: float | None = None, bpp: float | None = None) -> bytes:
+        """The ``.lic`` bytes of ``image`` at ``quality`` (or the best quality within ``bpp``)."""
+        return self.encode(image, quality, bpp).data
+
+    def decompress(self, data: bytes, kind: OutputKind = "numpy") -> ImageLike:
+        """Decodes ``.lic`` bytes made with this codec's model into ``kind``."""
+        with self._lock:
+            pixels, _ = decode_image(bytes(data), self.model)
+        return from_pixels(pixels, kind)
+
+
+@lru_cache(maxsize=4)
+def _codec(model: str) -> Codec:
+    return Codec(model)
+
+
+def compress(image: ImageLike, quality: float | None = None, model: str = DEFAULT_MODEL, bpp: float | None = None) -> bytes:
+    """Compresses an image (numpy, PIL or torch) with a shipped model; see :class:`Codec`.
+
+    Example:
+        >>> data = compress(np.zeros((16, 16, 3), np.uint8), quality=2)  # doctest: +SKIP
+    """
+    return _codec(model).compress(image, quality, bpp)
+
+
+def decompress(data: bytes, kind: OutputKind = "numpy") -> ImageLike:
+    """Decompresses ``.lic`` bytes with the shipped model named in their header.
+
+    Example:
+        >>> pixels = decompress(open("photo.lic", "rb").read())  # doctest: +SKIP
+    """
+    header = read_image_header(bytes(data))
+    return _codec(header.model).decompress(data, kind)
+
+
+def open_header(path: str | Path) -> ImageHeader:
+    """Reads and checks the header of a ``.lic`` file without decoding it.
+
+    Example:
+        >>> header = open_header("photo.lic")  # doctest: +SKIP
+        >>> header.width, header.height, header.model  # doctest: +SKIP
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError as exc:
+        raise LicError(f"{path}: {exc.strerror}") from None
+    return read_image_header(head)
