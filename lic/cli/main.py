@@ -30,9 +30,33 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
+def cmd_batch(args: argparse.Namespace, mode: str) -> int:
+    """``lic encode|decode DIR -o OUTDIR``: every file below DIR, resumable, with a progress bar."""
+    from tqdm import tqdm
+
+    from lic.codec.batch import BatchJob, plan, print_summary, run_batch
+
+    source, target = Path(args.input), Path(args.output)
+    if target.exists() and not target.is_dir():
+        raise LicError(f"{target} is not a directory (a folder input needs an output folder)")
+    pairs = plan(source, target, mode)
+    if not pairs:
+        raise LicError(f"{source}: no {'images' if mode == 'encode' else '.lic files'} found")
+    if args.workers < 1:
+        raise LicError("--workers must be at least 1")
+    job = BatchJob(mode, getattr(args, "model", ""), args.weights, getattr(args, "quality", None),
+                   getattr(args, "bpp", None))
+    with tqdm(total=len(pairs), unit="file", desc=mode, file=sys.stderr) as bar:
+        summary = run_batch(job, pairs, args.workers, bar.update)
+    print_summary(summary, mode)
+    return EXIT_ERROR if summary.failed else 0
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     from lic.codec.imageio import image_format, read_image, write_bytes_atomic, write_image
 
+    if Path(args.input).is_dir():
+        return cmd_batch(args, "encode")
     out = Path(args.output)
     _check_output(out, args.force)
     if args.recon:
@@ -102,6 +126,8 @@ def _read_stream(path: Path) -> bytes:
 def cmd_decode(args: argparse.Namespace) -> int:
     from lic.codec.imageio import image_format, write_image
 
+    if Path(args.input).is_dir():
+        return cmd_batch(args, "decode")
     out = Path(args.output)
     _check_output(out, args.force)
     image_format(out)
@@ -199,7 +225,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from lic.codec.imageio import write_bytes_atomic
     from lic.eval.rd import evaluate
     from lic.models.weights import load_model
-    from lic.train.data import list_images
+    from lic.codec.imageio import list_images
 
     out = Path(args.output) if args.output else None
     if out:
@@ -288,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("encode", help="compress an image into a .lic file")
-    p.add_argument("input", help="image file (PNG, JPEG, WebP, TIFF, PPM, ...)")
-    p.add_argument("-o", "--output", required=True, help="output .lic file")
+    p.add_argument("input", help="image file (PNG, JPEG, WebP, TIFF, PPM, ...), or a folder of them")
+    p.add_argument("-o", "--output", required=True, help="output .lic file (output folder for a folder input)")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", type=float, default=None,
                       help="quality, continuous from 0 (smallest file) to 7 (best) for elic-s (default 3)")
@@ -299,14 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image file")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decompress a .lic file into an image")
-    p.add_argument("input", help=".lic file")
-    p.add_argument("-o", "--output", required=True, help="output image (.png, .ppm, .bmp, .tiff, ...)")
+    p.add_argument("input", help=".lic file, or a folder of them")
+    p.add_argument("-o", "--output", required=True,
+                   help="output image (.png, .ppm, .bmp, .tiff, ...); output folder (PNG files) for a folder input")
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("--threads", type=int, default=None, help="decoder threads for the coder lanes")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="print the header of a .lic file (checksums verified)")

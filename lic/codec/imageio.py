@@ -18,6 +18,14 @@ MAX_PIXELS = 1 << 24
 
 _HIGH_DEPTH_MODES = {"I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".ppm", ".pgm", ".pnm", ".bmp", ".tif", ".tiff", ".gif"}
+"""File extensions treated as images when a folder is given."""
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
 
 def check_size(width: int, height: int) -> None:
     """Refuses sizes lic does not code, before any pixel is allocated."""

@@ -17,7 +17,8 @@ from safetensors.torch import load_file, save_file
 from lic.models.registry import get_spec
 from lic.models.weights import checkpoint_state, restore_optimizer, save_weights
 from lic.train.config import TrainConfig
-from lic.train.data import CropCache, list_images
+from lic.codec.imageio import list_images
+from lic.train.data import CropCache
 
 CHECKPOINT = "checkpoint.safetensors"
 OPTIMIZER = "optimizer.safetensors"
