@@ -81,6 +81,7 @@ class Codec:
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, weights: Path | None = None, device: str = "cpu") -> None:
+        """Loads ``model`` (``weights`` overrides the shipped file) on ``device``: cpu, cuda or auto."""
         self.model: LoadedModel = load_model(model, weights, device)
         self._lock = threading.Lock()
 

@@ -156,7 +156,7 @@ def test_stream_for_unknown_model(workdir: Path) -> None:
     "args, message",
     [
         (["encode", "missing.png", "-o", "x.lic"], "no such file"),
-        (["encode", ".", "-o", "x.lic"], "directory"),
+        (["encode", "photo.png", "-o", "."], "is a directory"),
         (["encode", "junk.png", "-o", "x.lic"], "not an image"),
         (["encode", "alpha.png", "-o", "x.lic"], "transparency"),
         (["encode", "photo.png", "-o", "x.lic", "-q", "99"], "quality"),
@@ -168,6 +168,7 @@ def test_stream_for_unknown_model(workdir: Path) -> None:
         (["encode", "photo.png", "-o", "x.lic", "--recon", "photo.png"], "exists"),
         (["decode", "missing.lic", "-o", "x.png"], "no such file"),
         (["decode", "missing.lic", "-o", "x.xyz"], "unknown image format"),
+        (["encode", "photo.png", "-o", "x.lic", "--device", "tpu"], "device"),
         (["frobnicate"], "invalid choice"),
     ],
 )

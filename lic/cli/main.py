@@ -45,7 +45,7 @@ def cmd_batch(args: argparse.Namespace, mode: str) -> int:
     if args.workers < 1:
         raise LicError("--workers must be at least 1")
     job = BatchJob(mode, getattr(args, "model", ""), args.weights, getattr(args, "quality", None),
-                   getattr(args, "bpp", None))
+                   getattr(args, "bpp", None), args.device)
     with tqdm(total=len(pairs), unit="file", desc=mode, file=sys.stderr) as bar:
         summary = run_batch(job, pairs, args.workers, bar.update)
     print_summary(summary, mode)
@@ -66,7 +66,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from lic.codec.image import encode_image, encode_image_to_bpp
     from lic.models.weights import load_model
 
-    model = load_model(args.model, args.weights)
+    model = load_model(args.model, args.weights, args.device)
     start = time.perf_counter()
     if args.bpp is not None:
         encoded = encode_image_to_bpp(pixels, model, args.bpp)
@@ -93,7 +93,7 @@ def _check_output(path: Path, force: bool) -> None:
         raise LicError(f"{parent}: no such directory")
 
 
-def _load_for_stream(data: bytes, weights: Path | None):  # noqa: ANN202
+def _load_for_stream(data: bytes, weights: Path | None, device: str):  # noqa: ANN202
     from lic.codec.container import read_image_stream
     from lic.errors import ModelMismatchError
 
@@ -103,7 +103,7 @@ def _load_for_stream(data: bytes, weights: Path | None):  # noqa: ANN202
 
     if header.model not in model_names():
         raise ModelMismatchError(f"stream needs model {header.model!r}, which this version of lic does not have")
-    return load_model(header.model, weights)
+    return load_model(header.model, weights, device)
 
 
 MAX_STREAM_BYTES = 1 << 30
@@ -132,7 +132,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     _check_output(out, args.force)
     image_format(out)
     data = _read_stream(Path(args.input))
-    model = _load_for_stream(data, args.weights)
+    model = _load_for_stream(data, args.weights, args.device)
     from lic.codec.image import decode_image
 
     start = time.perf_counter()
@@ -187,7 +187,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     sample = Path(str(resources.files("lic").joinpath("data", "astronaut.png")))
     pixels, _ = read_image(sample)
-    model = load_model(args.model)
+    model = load_model(args.model, device=args.device)
     training = json.loads(model.metadata.get("lic.training", "{}"))
     print(f"model {model.name} (weights sha256 {model.digest.hex()[:16]}...), "
           f"trained {training.get('steps', 0)} steps on {training.get('device', 'nothing: untrained')}")
@@ -235,7 +235,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not item.exists():
             raise LicError(f"{item}: no such file or directory")
         images += list_images(item) if item.is_dir() else [item]
-    model = load_model(args.model, args.weights)
+    model = load_model(args.model, args.weights, args.device)
     qualities = args.qualities or list(range(model.module.rate_levels))
     with tempfile.TemporaryDirectory() as tmp:
         points = evaluate(model, images, [float(q) for q in qualities], Path(tmp), progress=print)
@@ -306,6 +306,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), cuda or auto; decode on the same device type that encoded")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lic`` argument parser."""
     from lic.models import DEFAULT_MODEL
@@ -326,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image file")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
+    _device_option(p)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decompress a .lic file into an image")
@@ -336,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="decoder threads for the coder lanes")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     p.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
+    _device_option(p)
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="print the header of a .lic file (checksums verified)")
@@ -346,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="encode and decode the bundled sample image with the shipped model")
     p.add_argument("-q", "--quality", type=float, default=None, help="quality (default 3 for elic-s)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    _device_option(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("models", help="list registered models with parameters and MACs per pixel")
@@ -358,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("-o", "--output", help="write the RD points as JSON")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    _device_option(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bdrate", help="BD-rate of lic eval results against published codecs")

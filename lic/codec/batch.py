@@ -31,6 +31,7 @@ class BatchJob:
     weights: Path | None
     quality: float | None
     bpp: float | None
+    device: str = "cpu"
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _init_worker(job: BatchJob) -> None:
     if job.mode == "encode":
         from lic.models.weights import load_model
 
-        _WORKER_MODEL = load_model(job.model, job.weights)
+        _WORKER_MODEL = load_model(job.model, job.weights, job.device)
 
 
 def _model_for(job: BatchJob, data: bytes | None):  # noqa: ANN202
@@ -88,7 +89,7 @@ def _model_for(job: BatchJob, data: bytes | None):  # noqa: ANN202
 
         name = read_image_header(data).model
         if _WORKER_MODEL is None or _WORKER_MODEL.name != name:
-            _WORKER_MODEL = load_model(name, job.weights)
+            _WORKER_MODEL = load_model(name, job.weights, job.device)
     return _WORKER_MODEL
 
 

@@ -97,8 +97,28 @@ def shipped_weights_path(name: str) -> Path:
     return Path(str(resources.files(WEIGHTS_PACKAGE).joinpath(f"{name}.safetensors")))
 
 
+def resolve_device(device: str) -> torch.device:
+    """``"cpu"``, ``"cuda"`` (or ``"cuda:N"``), or ``"auto"`` (CUDA when available)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise LicError(f"unknown device {device!r}: use cpu, cuda or auto") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise LicError("CUDA was requested but no CUDA device is available")
+    if resolved.type not in ("cpu", "cuda"):
+        raise LicError(f"unsupported device {device!r}: use cpu, cuda or auto")
+    return resolved
+
+
 def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str = "cpu") -> LoadedModel:
-    """Loads model ``name`` from ``path`` (default: the weights shipped in the package)."""
+    """Loads model ``name`` from ``path`` (default: the weights shipped in the package) onto ``device``.
+
+    Streams are exact between encoder and decoder on the same device type and machine;
+    a stream encoded on CUDA and decoded on a CPU (or the reverse) may fail its end check.
+    """
+    target = resolve_device(device)
     spec = get_spec(name)
     path = Path(path) if path is not None else shipped_weights_path(name)
     try:
@@ -116,7 +136,7 @@ def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str 
         raise ModelMismatchError(f"weights file {path} was trained with another configuration of {name!r}")
     module = spec.build()
     module.load_state_dict(tensors, strict=True)
-    return LoadedModel(name, module.to(device).eval(), weights_digest(tensors, metadata), metadata)
+    return LoadedModel(name, module.to(target).eval(), weights_digest(tensors, metadata), metadata)
 
 
 def _metadata_of(data: bytes) -> dict[str, str]:
