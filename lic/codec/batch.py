@@ -166,4 +166,5 @@ def print_summary(summary: BatchSummary, mode: str) -> None:
     print(f"{total} files: {summary.done} {mode}d, {summary.skipped} already done, {len(summary.failed)} failed; "
           f"{summary.bytes_in:,} bytes in, {summary.bytes_out:,} bytes out{rate}")
     for path, reason in summary.failed:
-        print(f"lic: failed: {path}: {reason}", file=sys.stderr)
+        where = "" if reason.startswith(str(path)) else f"{path}: "
+        print(f"lic: failed: {where}{reason}", file=sys.stderr)
