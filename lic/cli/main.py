@@ -311,6 +311,14 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
                         help="cpu (default), cuda or auto; decode on the same device type that encoded")
 
 
+def _coding_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by encode and decode."""
+    parser.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
+    parser.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
+    _device_option(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lic`` argument parser."""
     from lic.models import DEFAULT_MODEL
@@ -327,22 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--bpp", type=float, default=None,
                       help="target bits per pixel: the best quality whose file stays within it (by search)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; see lic models)")
-    p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image file")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
-    _device_option(p)
+    _coding_options(p)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser("decode", help="decompress a .lic file into an image")
     p.add_argument("input", help=".lic file, or a folder of them")
     p.add_argument("-o", "--output", required=True,
                    help="output image (.png, .ppm, .bmp, .tiff, ...); output folder (PNG files) for a folder input")
-    p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("--threads", type=int, default=None, help="decoder threads for the coder lanes")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
-    p.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
-    _device_option(p)
+    _coding_options(p)
     p.set_defaults(func=cmd_decode)
 
     p = sub.add_parser("info", help="print the header of a .lic file (checksums verified)")
