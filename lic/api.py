@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from lic.codec.container import ImageHeader, read_image_header
-from lic.codec.image import EncodedImage, decode_image, encode_image, encode_image_to_bpp
+from lic.codec.image import EncodedImage, decode_image, encode_image_at
 from lic.codec.imageio import from_pil
 from lic.errors import LicError, UnsupportedInputError
 from lic.models import DEFAULT_MODEL
@@ -89,11 +89,7 @@ class Codec:
         """Encodes; the result holds the stream, its header and the decoder's exact output."""
         pixels = to_pixels(image)
         with self._lock:
-            if bpp is not None:
-                if quality is not None:
-                    raise UnsupportedInputError("give a quality or a target bpp, not both")
-                return encode_image_to_bpp(pixels, self.model, bpp)
-            return encode_image(pixels, self.model, self.model.default_quality if quality is None else quality)
+            return encode_image_at(pixels, self.model, quality, bpp)
 
     def compress(self, image: ImageLike, quality: float | None = None, bpp: float | None = None) -> bytes:
         """The ``.lic`` bytes of ``image`` at ``quality`` (or the best quality within ``bpp``)."""

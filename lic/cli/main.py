@@ -63,15 +63,12 @@ def cmd_encode(args: argparse.Namespace) -> int:
         _check_output(Path(args.recon), args.force)
         image_format(Path(args.recon))
     pixels, _ = read_image(Path(args.input))
-    from lic.codec.image import encode_image, encode_image_to_bpp
+    from lic.codec.image import encode_image_at
     from lic.models.weights import load_model
 
     model = load_model(args.model, args.weights, args.device)
     start = time.perf_counter()
-    if args.bpp is not None:
-        encoded = encode_image_to_bpp(pixels, model, args.bpp)
-    else:
-        encoded = encode_image(pixels, model, model.default_quality if args.quality is None else args.quality)
+    encoded = encode_image_at(pixels, model, args.quality, args.bpp)
     seconds = time.perf_counter() - start
     write_bytes_atomic(out, encoded.data, args.force)
     if args.recon:
@@ -181,7 +178,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from lic.codec.image import decode_image, encode_image
+    from lic.codec.image import decode_image, encode_image_at
     from lic.codec.imageio import read_image
     from lic.models.weights import load_model
 
@@ -192,7 +189,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"model {model.name} (weights sha256 {model.digest.hex()[:16]}...), "
           f"trained {training.get('steps', 0)} steps on {training.get('device', 'nothing: untrained')}")
     t0 = time.perf_counter()
-    encoded = encode_image(pixels, model, model.default_quality if args.quality is None else args.quality)
+    encoded = encode_image_at(pixels, model, args.quality)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "astronaut.lic"
@@ -222,10 +219,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from lic.codec.imageio import write_bytes_atomic
+    from lic.codec.imageio import list_images, write_bytes_atomic
     from lic.eval.rd import evaluate
     from lic.models.weights import load_model
-    from lic.codec.imageio import list_images
 
     out = Path(args.output) if args.output else None
     if out:

@@ -135,6 +135,16 @@ def encode_image_to_bpp(pixels: np.ndarray, model: LoadedModel, target_bpp: floa
     return best
 
 
+def encode_image_at(pixels: np.ndarray, model: LoadedModel, quality: float | None = None,
+                    bpp: float | None = None) -> EncodedImage:
+    """Encodes at ``quality``, or at the best quality within ``bpp``, or at the model's default quality."""
+    if bpp is not None:
+        if quality is not None:
+            raise UnsupportedInputError("give a quality or a target bpp, not both")
+        return encode_image_to_bpp(pixels, model, bpp)
+    return encode_image(pixels, model, model.default_quality if quality is None else quality)
+
+
 @torch.inference_mode()
 def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) -> tuple[np.ndarray, ImageHeader]:
     """Decodes a ``.lic`` stream made with ``model``; returns the pixels and the header."""
