@@ -1,4 +1,4 @@
-"""lic eval (RD points through real files) and lic bdrate."""
+"""lic eval / bench / bdrate / plot: RD results through real files, in CompressAI's layout."""
 
 from __future__ import annotations
 
@@ -10,21 +10,39 @@ import pytest
 from PIL import Image
 from test_cli import run_lic
 
-from lic.eval.anchors import published_curves
-from lic.eval.bdrate import RDCurve, bd_rate
+from lic.eval.anchors import published_results
+from lic.eval.bdrate import RDCurve, bd_psnr, bd_rate
+from lic.eval.classical import classical_codecs, rgb_to_ycbcr_planes, ycbcr_planes_to_rgb
+from lic.eval.metrics import ms_ssim
+from lic.eval.results import RDResults
+
+RESULT_KEYS = {"bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time"}
+
+
+def _images(folder: Path, count: int = 2, size: tuple[int, int] = (40, 56)) -> Path:
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        smooth = np.kron(rng.integers(0, 256, (size[0] // 8, size[1] // 8, 3)), np.ones((8, 8, 1)))
+        Image.fromarray(smooth.astype(np.uint8)).save(folder / f"img{i}.png")
+    return folder
 
 
 def test_bd_rate_of_a_curve_against_itself_and_a_scaled_copy() -> None:
-    vtm = published_curves()["vtm"]
+    vtm = published_results()["vtm"].curve()
     assert bd_rate(vtm, vtm) == pytest.approx(0.0, abs=1e-9)
+    assert bd_psnr(vtm, vtm) == pytest.approx(0.0, abs=1e-9)
     cheaper = RDCurve("cheaper", tuple(b * 0.9 for b in vtm.bpp), vtm.psnr)
     assert bd_rate(cheaper, vtm) == pytest.approx(-10.0, abs=1e-6)
+    assert bd_psnr(cheaper, vtm) > 0
+    better = RDCurve("better", vtm.bpp, tuple(p + 0.5 for p in vtm.psnr))
+    assert bd_psnr(better, vtm) == pytest.approx(0.5, abs=1e-9)
 
 
 def test_bd_rate_of_published_curves_orders_the_codecs() -> None:
-    curves = published_curves()
+    curves = {k: r.curve() for k, r in published_results().items()}
     assert bd_rate(curves["jpeg"], curves["vtm"]) > bd_rate(curves["webp"], curves["vtm"]) > bd_rate(
-        curves["bpg"], curves["vtm"]) > 0
+        curves["bpg"], curves["vtm"]) > 0 > bd_rate(curves["elic"], curves["vtm"])
 
 
 def test_bd_rate_needs_overlap() -> None:
@@ -34,18 +52,86 @@ def test_bd_rate_needs_overlap() -> None:
         bd_rate(a, b)
 
 
-def test_eval_and_bdrate_commands(tmp_path: Path, tiny_weights: Path) -> None:
+def test_ms_ssim_is_one_on_equal_images_and_none_on_tiny_ones() -> None:
     rng = np.random.default_rng(0)
-    for i in range(2):
-        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(tmp_path / f"img{i}.png")
-    result = run_lic("eval", str(tmp_path), "-q", "0", "1", "--model", "elic-tiny", "--weights", str(tiny_weights),
+    image = rng.integers(0, 256, (200, 180, 3), dtype=np.uint8)
+    assert ms_ssim(image, image) == pytest.approx(1.0)
+    noisy = np.clip(image + rng.normal(0, 20, image.shape), 0, 255).astype(np.uint8)
+    assert 0 < ms_ssim(image, noisy) < 1
+    assert ms_ssim(image[:100], image[:100]) is None
+
+
+def test_ycbcr_conversion_for_vtm_round_trips_within_rounding() -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    back = ycbcr_planes_to_rgb(rgb_to_ycbcr_planes(image))
+    assert np.abs(back.astype(int) - image).max() <= 2
+
+
+def test_eval_writes_compressai_layout_with_the_files_bpp(tmp_path: Path, tiny_weights: Path) -> None:
+    images = _images(tmp_path / "images")
+    result = run_lic("eval", str(images), "-q", "0", "1", "--model", "elic-tiny", "--weights", str(tiny_weights),
                      "-o", "rd.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     rd = json.loads((tmp_path / "rd.json").read_text())
-    assert rd["images"] == 2 and [p["quality"] for p in rd["points"]] == [0.0, 1.0]
-    assert all(p["bpp"] > 0 for p in rd["points"])
-    bd = run_lic("bdrate", "rd.json", "--json", cwd=tmp_path)
-    assert bd.returncode == 0, bd.stderr
-    assert set(json.loads(bd.stdout)["anchors"]) == set(published_curves())
+    assert RESULT_KEYS <= set(rd["results"]) and rd["name"] == "lic-elic-tiny"
+    assert rd["results"]["quality"] == [0.0, 1.0] and rd["meta"]["images"] == 2
+    assert all(m > 0 for m in rd["results"]["peak_memory_mb"])
+    # bpp is what the CLI's files weigh: encode the same images at quality 1 and compare.
+    sizes = []
+    for image in sorted(images.iterdir()):
+        out = tmp_path / f"{image.stem}.lic"
+        assert run_lic("encode", str(image), "-o", str(out), "-q", "1", "--model", "elic-tiny",
+                       "--weights", str(tiny_weights), cwd=tmp_path).returncode == 0
+        sizes.append(out.stat().st_size * 8 / (40 * 56))
+    assert rd["results"]["bpp"][1] == pytest.approx(np.mean(sizes), rel=1e-12)
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "jpeg444", "webp", "avif", "jxl", "jpeg2000", "x265"])
+def test_bench_measures_each_classical_codec_through_files(tmp_path: Path, codec: str) -> None:
+    images = _images(tmp_path / "images", 1, (64, 64))
+    quality = {"jpeg2000": "4", "x265": "32"}.get(codec, "50")
+    result = run_lic("bench", codec, str(images), "-q", quality, "-o", "b.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rd = RDResults.read(tmp_path / "b.json")
+    assert rd.name == codec and rd.results["quality"] == [float(quality)]
+    assert 0 < rd.results["bpp"][0] < 24 and 20 < rd.results["psnr-rgb"][0] < 99
+    assert rd.results["ms-ssim-rgb"] == [None]  # 64x64 is too small for MS-SSIM's five scales
+
+
+def test_bench_reports_missing_codecs_and_lists_them(tmp_path: Path) -> None:
+    images = _images(tmp_path / "images", 1)
+    result = run_lic("bench", "bpg", str(images), "--encoder-path", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert result.returncode == 1 and "bpg is missing" in result.stderr
+    listed = run_lic("bench", "--list", cwd=tmp_path)
+    assert listed.returncode == 0 and set(classical_codecs()) <= {line.split()[0] for line in listed.stdout.splitlines()}
+    assert run_lic("bench", "nope", str(images), cwd=tmp_path).returncode == 1
+
+
+def test_bdrate_between_files_and_against_published_curves(tmp_path: Path) -> None:
+    images = _images(tmp_path / "images", 1, (64, 64))
+    for codec, qualities in (("jpeg", ["10", "30", "60", "90", "95"]), ("webp", ["10", "30", "60", "90", "95"])):
+        assert run_lic("bench", codec, str(images), "-q", *qualities, "-o", f"{codec}.json", cwd=tmp_path).returncode == 0
+    pair = run_lic("bdrate", "jpeg.json", "webp.json", "--json", cwd=tmp_path)
+    assert pair.returncode == 0, pair.stderr
+    row = json.loads(pair.stdout)["rows"][0]
+    assert row["anchor"] == "jpeg" and row["test"] == "webp" and row["bd_rate_percent"] is not None, row
+    published = run_lic("bdrate", "webp", "--anchor", "jpeg", "vtm", "--json", cwd=tmp_path)
+    rows = json.loads(published.stdout)["rows"]
+    assert [r["anchor"] for r in rows] == ["JPEG", "VTM"] and rows[0]["bd_rate_percent"] < 0 < rows[1]["bd_rate_percent"]
+    ssim = run_lic("bdrate", "bpg", "webp", "--metric", "ms-ssim-db-rgb", cwd=tmp_path)
+    assert ssim.returncode == 0 and "%" in ssim.stdout
     bad = run_lic("bdrate", "rd.json", "--anchor", "nope", cwd=tmp_path)
-    assert bad.returncode == 1 and "unknown anchor" in bad.stderr
+    assert bad.returncode == 1
+    (tmp_path / "junk.json").write_text("{}")
+    assert "not an RD results file" in run_lic("bdrate", "junk.json", cwd=tmp_path).stderr
+
+
+def test_plot_writes_png_and_svg(tmp_path: Path) -> None:
+    result = run_lic("plot", "jpeg", "webp", "vtm", "-o", "rd.png", "rd.svg", "--title", "Kodak", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "rd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in (tmp_path / "rd.svg").read_text()
+    again = run_lic("plot", "jpeg", "-o", "rd.png", cwd=tmp_path)
+    assert again.returncode == 1 and "exists" in again.stderr
+    assert run_lic("plot", "jpeg", "-o", "rd.gif", cwd=tmp_path).returncode == 1

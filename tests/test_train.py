@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from lic.codec.image import decode_image, encode_image
@@ -55,3 +58,41 @@ def test_learning_rate_schedule() -> None:
     assert learning_rate(config, 0) == 1e-4
     assert learning_rate(config, 10) == 1e-3
     assert abs(learning_rate(config, 100) - 1e-5) < 1e-12
+
+
+def _images(folder: Path, count: int, size: tuple[int, int]) -> Path:
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_ms_ssim_training_needs_big_crops_and_runs(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="crop >= 161"):
+        TrainConfig(distortion="ms-ssim", crop=128)
+    images = _images(tmp_path / "images", 2, (192, 200))
+    config = TrainConfig(model="elic-tiny", train_dirs=[str(images)], val_dir="", out_dir=str(tmp_path / "run"),
+                         steps=2, batch_size=1, crop=192, distortion="ms-ssim", lambdas=[2.4, 60.5], warmup=1,
+                         log_every=1, device="cpu")
+    final = train(config)
+    with open(tmp_path / "run" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    assert all(0 < float(r["distortion"]) < 1 for r in rows)  # 1 - MS-SSIM
+    assert json.loads(load_model("elic-tiny", final).metadata["lic.training"])["config"]["distortion"] == "ms-ssim"
+
+
+def test_train_under_torchrun_with_two_processes(tmp_path: Path) -> None:
+    images = _images(tmp_path / "images", 2, (64, 64))
+    config = tmp_path / "tiny.toml"
+    config.write_text(f'model = "elic-tiny"\ntrain_dirs = ["{images}"]\nval_dir = ""\nout_dir = "{tmp_path / "run"}"\n'
+                      'steps = 2\nbatch_size = 1\ncrop = 64\nlambdas = [0.01, 0.05]\nwarmup = 1\nlog_every = 1\n'
+                      'device = "cpu"\nthreads = 1\n')
+    torchrun = Path(sys.executable).parent / "torchrun"
+    result = subprocess.run([str(torchrun), "--standalone", "--nproc-per-node=2", "-m", "lic", "train",
+                             "--config", str(config)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 x cpu" in result.stdout
+    model = load_model("elic-tiny", tmp_path / "run" / "elic-tiny.safetensors")
+    assert json.loads(model.metadata["lic.training"])["device"].startswith("2 x ")

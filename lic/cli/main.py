@@ -1,4 +1,5 @@
-"""The ``lic`` command line: encode, decode, info, demo, models, eval, bdrate, train."""
+"""The ``lic`` command line: encode, decode, info, demo, models, train (and, from
+:mod:`lic.cli.measure`, eval, bench, bdrate, plot)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from typing import NoReturn
 
 import numpy as np
 
+from lic.cli.common import check_output, device_option
+from lic.cli.measure import add_measure_commands
 from lic.errors import LicError
-from lic.eval.rd import psnr
+from lic.eval.metrics import psnr
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -58,9 +61,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if Path(args.input).is_dir():
         return cmd_batch(args, "encode")
     out = Path(args.output)
-    _check_output(out, args.force)
+    check_output(out, args.force)
     if args.recon:
-        _check_output(Path(args.recon), args.force)
+        check_output(Path(args.recon), args.force)
         image_format(Path(args.recon))
     pixels, _ = read_image(Path(args.input))
     from lic.codec.image import encode_image_at
@@ -77,17 +80,6 @@ def cmd_encode(args: argparse.Namespace) -> int:
     print(f"{out}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
           f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, {seconds:.2f} s")
     return 0
-
-
-def _check_output(path: Path, force: bool) -> None:
-    """Fails early, before any work, on an output that cannot or must not be written."""
-    if path.is_dir():
-        raise LicError(f"{path} is a directory")
-    if path.exists() and not force:
-        raise LicError(f"{path} exists (use --force to overwrite)")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise LicError(f"{parent}: no such directory")
 
 
 def _load_for_stream(data: bytes, weights: Path | None, device: str):  # noqa: ANN202
@@ -126,7 +118,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if Path(args.input).is_dir():
         return cmd_batch(args, "decode")
     out = Path(args.output)
-    _check_output(out, args.force)
+    check_output(out, args.force)
     image_format(out)
     data = _read_stream(Path(args.input))
     model = _load_for_stream(data, args.weights, args.device)
@@ -218,73 +210,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from lic.codec.imageio import list_images, write_bytes_atomic
-    from lic.eval.rd import evaluate
-    from lic.models.weights import load_model
-
-    out = Path(args.output) if args.output else None
-    if out:
-        _check_output(out, args.force)
-    images: list[Path] = []
-    for item in map(Path, args.images):
-        if not item.exists():
-            raise LicError(f"{item}: no such file or directory")
-        images += list_images(item) if item.is_dir() else [item]
-    model = load_model(args.model, args.weights, args.device)
-    qualities = args.qualities or list(range(model.module.rate_levels))
-    with tempfile.TemporaryDirectory() as tmp:
-        points = evaluate(model, images, [float(q) for q in qualities], Path(tmp), progress=print)
-    result = {
-        "model": model.name,
-        "weights_sha256": model.digest.hex(),
-        "inputs": [str(p) for p in args.images],
-        "images": len(images),
-        "metric": "psnr-rgb",
-        "points": [p.to_dict() for p in points],
-    }
-    if out:
-        write_bytes_atomic(out, (json.dumps(result, indent=2) + "\n").encode(), args.force)
-        print(f"wrote {out}")
-    return 0
-
-
-def cmd_bdrate(args: argparse.Namespace) -> int:
-    from lic.eval.anchors import published_curves
-    from lic.eval.bdrate import RDCurve, bd_rate, overlap
-
-    try:
-        result = json.loads(Path(args.rd).read_text())
-        test = RDCurve(result["model"], tuple(p["bpp"] for p in result["points"]),
-                       tuple(p["psnr_rgb"] for p in result["points"]))
-    except FileNotFoundError:
-        raise LicError(f"{args.rd}: no such file") from None
-    except (ValueError, KeyError, TypeError):
-        raise LicError(f"{args.rd}: not an RD file written by lic eval") from None
-    curves = published_curves(args.dataset)
-    unknown = sorted(set(args.anchor or []) - set(curves))
-    if unknown:
-        raise LicError(f"unknown anchor {', '.join(unknown)}; known: {', '.join(sorted(curves))}")
-    rows = {}
-    for key in args.anchor or sorted(curves):
-        try:
-            rows[key] = {"bd_rate_percent": round(bd_rate(test, curves[key]), 2),
-                         "psnr_range": [round(v, 2) for v in overlap(test, curves[key])]}
-        except ValueError as exc:
-            rows[key] = {"bd_rate_percent": None, "error": str(exc)}
-    if args.json:
-        print(json.dumps({"test": test.name, "dataset": args.dataset, "anchors": rows}, indent=2))
-        return 0
-    print(f"BD-rate of {test.name} ({args.rd}) on {args.dataset}, PSNR-RGB; negative = fewer bits than the anchor")
-    for key, row in rows.items():
-        if row["bd_rate_percent"] is None:
-            print(f"  {curves[key].name:24s}   n/a  ({row['error']})")
-        else:
-            lo, hi = row["psnr_range"]
-            print(f"  {curves[key].name:24s} {row['bd_rate_percent']:+8.2f} %  over {lo:.2f}-{hi:.2f} dB")
-    return 0
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from lic.train.config import TrainConfig
     from lic.train.loop import train
@@ -302,17 +227,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="cpu",
-                        help="cpu (default), cuda or auto; decode on the same device type that encoded")
-
-
 def _coding_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by encode and decode."""
     parser.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     parser.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     parser.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
-    _device_option(parser)
+    device_option(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -351,28 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="encode and decode the bundled sample image with the shipped model")
     p.add_argument("-q", "--quality", type=float, default=None, help="quality (default 3 for elic-s)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
-    _device_option(p)
+    device_option(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("models", help="list registered models with parameters and MACs per pixel")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("eval", help="RD points of a model on images, through real .lic files")
-    p.add_argument("images", nargs="+", help="image files or folders (e.g. ../shared/datasets/kodak)")
-    p.add_argument("-q", "--qualities", type=float, nargs="+", help="qualities (default: every trained level)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
-    p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
-    p.add_argument("-o", "--output", help="write the RD points as JSON")
-    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
-    _device_option(p)
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("bdrate", help="BD-rate of lic eval results against published codecs")
-    p.add_argument("rd", help="JSON written by lic eval -o")
-    p.add_argument("--dataset", default="kodak", choices=["kodak"], help="dataset of the published curves")
-    p.add_argument("--anchor", nargs="+", help="anchors (default: all: jpeg, webp, jpeg2000, bpg, hm, av1, vtm)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_bdrate)
+    add_measure_commands(sub, DEFAULT_MODEL)
 
     p = sub.add_parser("train", help="train a model from a TOML configuration")
     p.add_argument("--config", required=True, help="training configuration (TOML)")

@@ -64,8 +64,9 @@ class FactorizedPrior(_TableOwner):
         self.model = EntropyBottleneck(channels)
 
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
-        """Returns ``(z_hat, likelihoods)``: noisy ``z`` in training, rounded otherwise."""
-        return self.model(z)
+        """Returns ``(z_hat, likelihoods)``: noisy ``z`` in training, rounded otherwise (float32)."""
+        with torch.autocast(z.device.type, enabled=False):
+            return self.model(z.float())
 
     def aux_loss(self) -> Tensor:
         """Loss that fits the quantiles used to bound the CDF tables."""
@@ -106,8 +107,9 @@ class GaussianPrior(_TableOwner):
         self.model = GaussianConditional(scale_table())
 
     def likelihood(self, y: Tensor, scales: Tensor, means: Tensor) -> Tensor:
-        """Probability mass of the unit bin around each ``y`` under N(means, scales)."""
-        return self.model.likelihood_lower_bound(self.model._likelihood(y, scales, means))
+        """Probability mass of the unit bin around each ``y`` under N(means, scales), in float32."""
+        with torch.autocast(y.device.type, enabled=False):
+            return self.model.likelihood_lower_bound(self.model._likelihood(y.float(), scales.float(), means.float()))
 
     def update_tables(self) -> None:
         """Recomputes the integer CDF tables of the scale table."""

@@ -82,7 +82,13 @@ class ChannelCheckerboardContext(nn.Module):
 
         Likelihoods use additive uniform noise; ``y_hat`` (fed to the contexts and
         the synthesis transform) uses straight-through rounding around the means.
+        The context model always runs in float32, also inside a bf16 autocast region,
+        so its rounding matches the float32 coding path.
         """
+        with torch.autocast(y.device.type, enabled=False):
+            return self._forward(y.float(), hyper.float())
+
+    def _forward(self, y: Tensor, hyper: Tensor) -> tuple[Tensor, Tensor]:
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
         decoded: list[Tensor] = []
         likelihoods: list[Tensor] = []

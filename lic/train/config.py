@@ -9,6 +9,10 @@ from pathlib import Path
 
 # MSE rate-distortion trade-offs of CompressAI's quality levels 1..8 (loss = lambda * 255^2 * MSE + bpp).
 COMPRESSAI_MSE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
+# MS-SSIM trade-offs of the same levels (loss = lambda * (1 - MS-SSIM) + bpp).
+COMPRESSAI_MS_SSIM_LAMBDAS = (2.40, 4.58, 8.73, 16.64, 31.73, 60.50, 115.37, 220.00)
+# MS-SSIM's five scales with an 11-pixel window need crops of more than 160 pixels.
+MS_SSIM_MIN_CROP = 161
 
 
 @dataclass
@@ -23,13 +27,21 @@ class TrainConfig:
         steps: total optimizer steps of the run (the schedule spans them).
         batch_size / crop: random crops per step and their side in pixels.
         lr / lr_final / warmup: Adam learning rate, cosine-decayed to ``lr_final`` after ``warmup`` steps.
-        lambdas: one rate-distortion trade-off per quality level of the model.
+        distortion: "mse" or "ms-ssim" (the loss's distortion term).
+        lambdas: one rate-distortion trade-off per quality level of the model; empty
+            means CompressAI's published lambdas for ``distortion``.
         clip: gradient-norm clipping.
         checkpoint_every / validate_every / log_every: periods in steps.
         val_images: number of validation images used.
         threads: torch CPU threads (0: torch's default).
         seed: random seed.
-        device: "cpu", "cuda" or "auto".
+        device: "cpu", "cuda" or "auto" (under torchrun: one GPU per process).
+        amp: "bf16" runs the transforms in bfloat16 autocast on CUDA (entropy models
+            and the loss stay float32); "off" trains in float32. Ignored on CPU.
+        channels_last: NHWC memory layout on CUDA (faster convolutions with bf16).
+        progress: show a progress bar when stderr is a terminal.
+        init_weights: weights file to start from when there is no checkpoint in ``out_dir``
+            (continues an earlier run with a fresh optimizer); "" starts from scratch.
     """
 
     model: str = "elic-s"
@@ -42,7 +54,8 @@ class TrainConfig:
     lr: float = 1e-4
     lr_final: float = 1e-5
     warmup: int = 50
-    lambdas: list[float] = field(default_factory=lambda: list(COMPRESSAI_MSE_LAMBDAS))
+    distortion: str = "mse"
+    lambdas: list[float] = field(default_factory=list)
     clip: float = 1.0
     checkpoint_every: int = 100
     validate_every: int = 500
@@ -51,6 +64,27 @@ class TrainConfig:
     threads: int = 0
     seed: int = 0
     device: str = "auto"
+    init_weights: str = ""
+    amp: str = "bf16"
+    channels_last: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.distortion not in ("mse", "ms-ssim"):
+            raise ValueError(f"distortion must be mse or ms-ssim, not {self.distortion!r}")
+        if self.distortion == "ms-ssim" and self.crop < MS_SSIM_MIN_CROP:
+            raise ValueError(f"ms-ssim training needs crop >= {MS_SSIM_MIN_CROP} (MS-SSIM's five scales)")
+        if self.amp not in ("bf16", "off"):
+            raise ValueError(f"amp must be bf16 or off, not {self.amp!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.crop < 64 or self.crop % 64:
+            raise ValueError("steps and batch_size must be positive and crop a positive multiple of 64")
+
+    @property
+    def rd_lambdas(self) -> list[float]:
+        """The trade-off of each quality level."""
+        if self.lambdas:
+            return list(self.lambdas)
+        return list(COMPRESSAI_MSE_LAMBDAS if self.distortion == "mse" else COMPRESSAI_MS_SSIM_LAMBDAS)
 
     @classmethod
     def from_toml(cls, path: Path) -> "TrainConfig":

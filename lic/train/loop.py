@@ -1,10 +1,13 @@
-"""The training loop: rate-distortion loss over quality levels, resumable checkpoints."""
+"""The training loop: rate-distortion loss over quality levels, resumable checkpoints,
+one process per GPU under ``torchrun``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -13,20 +16,19 @@ import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from torch.nn.parallel import DistributedDataParallel
 
+from lic.codec.imageio import list_images
 from lic.models.registry import get_spec
 from lic.models.weights import checkpoint_state, restore_optimizer, save_weights
 from lic.train.config import TrainConfig
-from lic.codec.imageio import list_images
 from lic.train.data import CropCache
+from lic.train.distributed import ProcessGroup, join_process_group
+from lic.train.loss import RateDistortionLoss, rate_bpp
 
 CHECKPOINT = "checkpoint.safetensors"
 OPTIMIZER = "optimizer.safetensors"
-
-
-def rate_bpp(likelihoods: dict[str, torch.Tensor], pixels: int) -> torch.Tensor:
-    """Estimated bits per pixel of all latents."""
-    return sum(-torch.log2(v).sum() for v in likelihoods.values()) / pixels
+LOG_COLUMNS = ["step", "wall_s", "level", "lr", "loss", "bpp", "mse", "psnr", "distortion", "aux", "steps_per_s"]
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -35,12 +37,6 @@ def learning_rate(config: TrainConfig, step: int) -> float:
         return config.lr * (step + 1) / config.warmup
     progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
     return config.lr_final + 0.5 * (config.lr - config.lr_final) * (1 + math.cos(math.pi * progress))
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
 
 
 @torch.no_grad()
@@ -53,10 +49,10 @@ def validate(model: torch.nn.Module, images: list[torch.Tensor], levels: list[in
         for x in images:
             out = model(x, float(level))
             bpp.append(rate_bpp(out["likelihoods"], x.shape[2] * x.shape[3]).item())
-            mse = F.mse_loss(out["x_hat"].clamp(0, 1), x).item()
+            mse = F.mse_loss(out["x_hat"].float().clamp(0, 1), x).item()
             psnr.append(10 * math.log10(1 / max(mse, 1e-12)))
-        result[f"q{level}_bpp"] = float(np.mean(bpp))
-        result[f"q{level}_psnr"] = float(np.mean(psnr))
+        result[f"q{level}_bpp"] = round(float(np.mean(bpp)), 4)
+        result[f"q{level}_psnr"] = round(float(np.mean(psnr)), 3)
     model.train()
     return result
 
@@ -76,101 +72,178 @@ def _load_val(config: TrainConfig, device: torch.device) -> list[torch.Tensor]:
     return images
 
 
+class _Checkpoints:
+    """Model + optimizer state in ``out_dir``, written atomically (rank 0 only)."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+
+    def exists(self) -> bool:
+        return (self.out_dir / CHECKPOINT).exists()
+
+    def load(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
+             device: torch.device) -> tuple[int, float]:
+        with safe_open(str(self.out_dir / CHECKPOINT), "pt") as f:
+            meta = f.metadata()
+        model.load_state_dict(load_file(str(self.out_dir / CHECKPOINT), device=str(device)))
+        state = load_file(str(self.out_dir / OPTIMIZER), device=str(device))
+        for prefix, optimizer in optimizers.items():
+            restore_optimizer(optimizer, {k[len(prefix) + 1 :]: v for k, v in state.items()
+                                          if k.startswith(prefix + ".")})
+        return int(meta["step"]), float(meta["wall_seconds"])
+
+    def save(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], step: int,
+             wall: float) -> None:
+        meta = {"step": str(step), "wall_seconds": f"{wall:.1f}"}
+        state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+        save_file(state, str(self.out_dir / (CHECKPOINT + ".tmp")), metadata=meta)
+        opt: dict[str, torch.Tensor] = {}
+        for prefix, optimizer in optimizers.items():
+            opt.update({f"{prefix}.{k}": v for k, v in checkpoint_state(optimizer).items()})
+        save_file(opt, str(self.out_dir / (OPTIMIZER + ".tmp")))
+        (self.out_dir / (OPTIMIZER + ".tmp")).replace(self.out_dir / OPTIMIZER)
+        (self.out_dir / (CHECKPOINT + ".tmp")).replace(self.out_dir / CHECKPOINT)
+
+
+def _device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+
+
 def train(config: TrainConfig) -> Path:
-    """Runs (or resumes) a training run; returns the path of the final weights."""
+    """Runs (or resumes) a training run; returns the path of the final weights.
+
+    Under ``torchrun`` every process trains on its own random crops (``batch_size``
+    per process) and DistributedDataParallel averages the gradients.
+    """
     if config.threads:
         torch.set_num_threads(config.threads)
-    device = _device(config.device)
+    group = join_process_group(config.device)
+    try:
+        return _train(config, group)
+    finally:
+        group.close()
+
+
+def _train(config: TrainConfig, group: ProcessGroup) -> Path:
+    device = group.device
     torch.manual_seed(config.seed)
     out_dir = Path(config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec = get_spec(config.model)
-    model = spec.build().to(device).train()
-    if len(config.lambdas) != model.rate_levels:
-        raise ValueError(f"{config.model} has {model.rate_levels} quality levels but {len(config.lambdas)} lambdas")
-
+    lambdas = config.rd_lambdas
+    model = get_spec(config.model).build().to(device).train()
+    if len(lambdas) != model.rate_levels:
+        raise ValueError(f"{config.model} has {model.rate_levels} quality levels but {len(lambdas)} lambdas")
+    cuda = device.type == "cuda"
+    if cuda and config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     main_params = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     aux_params = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    optimizer = torch.optim.Adam(main_params, lr=config.lr)
-    aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
+    optimizers = {"main": torch.optim.Adam(main_params, lr=config.lr), "aux": torch.optim.Adam(aux_params, lr=1e-3)}
+    checkpoints = _Checkpoints(out_dir)
+    log = print if group.is_main else (lambda *a, **k: None)
 
     step, wall = 0, 0.0
-    if (out_dir / CHECKPOINT).exists():
-        with safe_open(str(out_dir / CHECKPOINT), "pt") as f:
-            meta = f.metadata()
-        model.load_state_dict(load_file(str(out_dir / CHECKPOINT), device=str(device)))
-        opt = load_file(str(out_dir / OPTIMIZER), device=str(device))
-        restore_optimizer(optimizer, {k[5:]: v for k, v in opt.items() if k.startswith("main.")})
-        restore_optimizer(aux_optimizer, {k[4:]: v for k, v in opt.items() if k.startswith("aux.")})
-        step, wall = int(meta["step"]), float(meta["wall_seconds"])
-        print(f"resumed from step {step}")
+    if checkpoints.exists():
+        step, wall = checkpoints.load(model, optimizers, device)
+        log(f"resumed from step {step}")
+    elif config.init_weights:
+        model.load_state_dict(load_file(config.init_weights, device=str(device)))
+        log(f"starting from the weights in {config.init_weights}")
     else:
-        model.initialize_gains(config.lambdas)
+        model.initialize_gains(lambdas)
+    group.barrier()  # nobody reads a checkpoint rank 0 is about to replace
 
+    trainer: torch.nn.Module = model
+    if group.world > 1:
+        # The quantiles get their gradients from the auxiliary loss, averaged by hand below.
+        quantiles = [n for n, _ in model.named_parameters() if n.endswith("quantiles")]
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, quantiles)
+        trainer = DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
+    loss_fn = RateDistortionLoss(config.distortion)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and config.amp == "bf16" \
+        else contextlib.nullcontext()
     data = CropCache(config.train_dirs, config.crop)
-    val_images = _load_val(config, device)
-    rng = np.random.default_rng(config.seed + step)
-    log_path = out_dir / "log.csv"
-    new_log = not log_path.exists()
-    log = open(log_path, "a", newline="")
-    writer = csv.writer(log)
-    if new_log:
-        writer.writerow(["step", "wall_s", "level", "lr", "loss", "bpp", "mse", "psnr", "aux"])
-    print(f"training {config.model} on {len(data)} images, {device}, from step {step} to {config.steps}")
+    val_images = _load_val(config, device) if group.is_main else []
+    seed = config.seed + step
+    rng = np.random.default_rng(seed if group.rank == 0 else [seed, group.rank])
+    log_file = writer = None
+    if group.is_main:
+        new_log = not (out_dir / "log.csv").exists()
+        log_file = open(out_dir / "log.csv", "a", newline="")
+        writer = csv.writer(log_file)
+        if new_log:
+            writer.writerow(LOG_COLUMNS)
+    log(f"training {config.model} on {len(data)} images, {group.world} x {device} "
+        f"({'bf16 autocast' if cuda and config.amp == 'bf16' else 'float32'}), batch {config.batch_size} x "
+        f"{config.crop}px per process, {config.distortion}, from step {step} to {config.steps}", flush=True)
 
-    def save_checkpoint() -> None:
-        meta = {"step": str(step), "wall_seconds": f"{wall:.1f}"}
-        state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-        save_file(state, str(out_dir / (CHECKPOINT + ".tmp")), metadata=meta)
-        opt = {f"main.{k}": v for k, v in checkpoint_state(optimizer).items()}
-        opt.update({f"aux.{k}": v for k, v in checkpoint_state(aux_optimizer).items()})
-        save_file(opt, str(out_dir / (OPTIMIZER + ".tmp")))
-        (out_dir / (OPTIMIZER + ".tmp")).replace(out_dir / OPTIMIZER)
-        (out_dir / (CHECKPOINT + ".tmp")).replace(out_dir / CHECKPOINT)
+    bar = None
+    if group.is_main and config.progress and sys.stderr.isatty():
+        from tqdm import tqdm
 
-    pixels = config.batch_size * config.crop * config.crop
+        bar = tqdm(total=config.steps, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True)
     while step < config.steps:
         t0 = time.perf_counter()
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, step)
+        for optimizer_group in optimizers["main"].param_groups:
+            optimizer_group["lr"] = learning_rate(config, step)
         level = int(rng.integers(model.rate_levels))
-        x = data.batch(config.batch_size, rng).to(device)
-        out = model(x, float(level))
-        mse = F.mse_loss(out["x_hat"], x)
-        bpp = rate_bpp(out["likelihoods"], pixels)
-        loss = config.lambdas[level] * 255**2 * mse + bpp
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        x = data.batch(config.batch_size, rng).to(device, non_blocking=True)
+        if cuda and config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast:
+            out = trainer(x, float(level))
+        terms = loss_fn(out["x_hat"], x, out["likelihoods"], lambdas[level])
+        optimizers["main"].zero_grad(set_to_none=True)
+        terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(main_params, config.clip)
-        optimizer.step()
+        optimizers["main"].step()
         aux = model.aux_loss()
-        aux_optimizer.zero_grad(set_to_none=True)
+        optimizers["aux"].zero_grad(set_to_none=True)
         aux.backward()
-        aux_optimizer.step()
+        group.average_gradients(aux_params)
+        optimizers["aux"].step()
+        if cuda and step % config.log_every == config.log_every - 1:
+            torch.cuda.synchronize()
         step += 1
         wall += time.perf_counter() - t0
-        if step % config.log_every == 0:
-            psnr = 10 * math.log10(1 / max(mse.item(), 1e-12))
-            writer.writerow([step, f"{wall:.1f}", level, f"{learning_rate(config, step):.3g}", f"{loss.item():.4f}",
-                             f"{bpp.item():.4f}", f"{mse.item():.6f}", f"{psnr:.2f}", f"{aux.item():.1f}"])
-            log.flush()
-            print(f"step {step} q{level} loss {loss.item():.3f} bpp {bpp.item():.3f} psnr {psnr:.2f} "
-                  f"{step / max(wall, 1e-9):.2f} steps/s", flush=True)
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            save_checkpoint()
+        if bar is not None:
+            bar.update(1)
+        if step % config.log_every == 0 and group.is_main:
+            mse = terms["mse"].item()
+            psnr = 10 * math.log10(1 / max(mse, 1e-12))
+            rate = step / max(wall, 1e-9)
+            writer.writerow([step, f"{wall:.1f}", level, f"{learning_rate(config, step):.3g}",
+                             f"{terms['loss'].item():.4f}", f"{terms['bpp'].item():.4f}", f"{mse:.6f}", f"{psnr:.2f}",
+                             f"{terms['distortion'].item():.5f}", f"{aux.item():.1f}", f"{rate:.3f}"])
+            log_file.flush()
+            summary = f"q{level} loss {terms['loss'].item():.3f} bpp {terms['bpp'].item():.3f} psnr {psnr:.2f}"
+            if bar is not None:
+                bar.set_postfix_str(summary)
+            else:
+                log(f"step {step} {summary} {rate:.2f} steps/s", flush=True)
+        if group.is_main and (step % config.checkpoint_every == 0 or step == config.steps):
+            checkpoints.save(model, optimizers, step, wall)
         if val_images and (step % config.validate_every == 0 or step == config.steps):
             levels = sorted({0, model.rate_levels // 2, model.rate_levels - 1})
-            print("validation", validate(model, val_images, levels), flush=True)
-    log.close()
-
-    training = {
-        "config": config.to_dict(),
-        "steps": step,
-        "wall_seconds": round(wall, 1),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
-        "torch": torch.__version__,
-    }
+            line = f"step {step} validation {validate(model, val_images, levels)}"
+            if bar is not None:
+                bar.write(line)
+            else:
+                log(line, flush=True)
+    if bar is not None:
+        bar.close()
     final = out_dir / f"{config.model}.safetensors"
-    save_weights(config.model, model.cpu().eval(), final, training)
-    print(f"wrote {final}")
+    if group.is_main:
+        log_file.close()
+        training = {
+            "config": config.to_dict(),
+            "steps": step,
+            "wall_seconds": round(wall, 1),
+            "device": f"{group.world} x {_device_name(device)}" if group.world > 1 else _device_name(device),
+            "torch": torch.__version__,
+        }
+        model = model.to(memory_format=torch.contiguous_format)
+        save_weights(config.model, model.cpu().eval(), final, training)
+        log(f"wrote {final} ({step} steps, {step / max(wall, 1e-9):.2f} steps/s)")
+    group.barrier()
     return final

@@ -1,0 +1,203 @@
+"""Measurement commands: ``lic eval``, ``lic bench``, ``lic bdrate``, ``lic plot``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from lic.cli.common import check_output, device_option
+from lic.errors import LicError
+
+
+def collect_images(items: list[str]) -> list[Path]:
+    """Image files named directly or found in the given folders."""
+    from lic.codec.imageio import list_images
+
+    images: list[Path] = []
+    for item in map(Path, items):
+        if not item.exists():
+            raise LicError(f"{item}: no such file or directory")
+        images += list_images(item) if item.is_dir() else [item]
+    if not images:
+        raise LicError(f"no images in {', '.join(items)}")
+    return images
+
+
+def _write_results(results, output: str | None, force: bool) -> None:  # noqa: ANN001
+    from lic.codec.imageio import write_bytes_atomic
+
+    if output:
+        write_bytes_atomic(Path(output), results.to_json().encode(), force)
+        print(f"wrote {output}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from lic.eval.rd import evaluate
+    from lic.models.weights import load_model
+
+    if args.output:
+        check_output(Path(args.output), args.force)
+    images = collect_images(args.images)
+    model = load_model(args.model, args.weights, args.device)
+    qualities = args.qualities or list(range(model.module.rate_levels))
+    with tempfile.TemporaryDirectory() as tmp:
+        results = evaluate(model, images, [float(q) for q in qualities], Path(tmp), progress=print)
+    results.meta["inputs"] = list(args.images)
+    _write_results(results, args.output, args.force)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lic.eval.classical import classical_codecs
+
+    codecs = classical_codecs(args.encoder_path, args.decoder_path, args.config, args.preset)
+    if args.list:
+        for key, codec in codecs.items():
+            reason = codec.missing()
+            print(f"{key:9s} {'missing: ' + reason if reason else 'available'}  ({codec.description})")
+        return 0
+    if not args.codec or not args.images:
+        raise LicError("give a codec and images (lic bench CODEC DIR), or --list")
+    if args.codec not in codecs:
+        raise LicError(f"unknown codec {args.codec!r}; known: {', '.join(codecs)}")
+    codec = codecs[args.codec]
+    reason = codec.missing()
+    if reason:
+        raise LicError(f"{args.codec} is missing: {reason}")
+    if args.output:
+        check_output(Path(args.output), args.force)
+    from lic.eval.bench import bench
+
+    images = collect_images(args.images)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = bench(codec, images, args.qualities or list(codec.qualities), Path(tmp), progress=print)
+    results.meta["inputs"] = list(args.images)
+    _write_results(results, args.output, args.force)
+    return 0
+
+
+def _curve_source(item: str, dataset: str):  # noqa: ANN202
+    """A results file, or the key of a published curve shipped with lic."""
+    from lic.eval.anchors import published_results
+    from lic.eval.results import RDResults
+
+    if Path(item).exists():
+        return RDResults.read(Path(item))
+    published = published_results(dataset)
+    if item in published:
+        return published[item]
+    raise LicError(f"{item}: no such file, and not a published curve ({', '.join(published)})")
+
+
+def cmd_bdrate(args: argparse.Namespace) -> int:
+    from lic.eval.anchors import published_results
+    from lic.eval.bdrate import bd_psnr, bd_rate, overlap, overlap_fraction
+
+    if len(args.curves) == 1:
+        published = published_results(args.dataset)
+        unknown = sorted(set(args.anchor or []) - set(published))
+        if unknown:
+            raise LicError(f"unknown anchor {', '.join(unknown)}; known: {', '.join(published)}")
+        tests = [_curve_source(args.curves[0], args.dataset)]
+        anchors = [published[k] for k in (args.anchor or published)]
+    else:
+        if args.anchor:
+            raise LicError("--anchor goes with a single results file; with several, the first is the anchor")
+        anchors = [_curve_source(args.curves[0], args.dataset)]
+        tests = [_curve_source(item, args.dataset) for item in args.curves[1:]]
+    rows = []
+    for test in tests:
+        for anchor in anchors:
+            row = {"test": test.name, "anchor": anchor.name}
+            try:
+                t, a = test.curve(args.metric), anchor.curve(args.metric)
+                row.update(bd_rate_percent=round(bd_rate(t, a), 2),
+                           quality_range=[round(v, 3) for v in overlap(t, a)],
+                           overlap=round(overlap_fraction(t, a), 3))
+            except (ValueError, LicError) as exc:
+                row.update(bd_rate_percent=None, error=str(exc))
+                rows.append(row)
+                continue
+            try:
+                row["bd_psnr_db"] = round(bd_psnr(t, a), 3)
+            except ValueError:
+                row["bd_psnr_db"] = None  # the rate ranges do not overlap
+            rows.append(row)
+    if args.json:
+        print(json.dumps({"metric": args.metric, "rows": rows}, indent=2))
+        return 0
+    unit = "dB" if args.metric != "ms-ssim-rgb" else ""
+    print(f"BD-rate ({args.metric}; negative = fewer bits than the anchor at equal quality), "
+          f"BD-{args.metric} (positive = better at equal rate)")
+    for row in rows:
+        label = f"{row['test']} vs {row['anchor']}"
+        if row["bd_rate_percent"] is None:
+            print(f"  {label:44s}     n/a   ({row['error']})")
+            continue
+        lo, hi = row["quality_range"]
+        warning = f"  WARNING: curves overlap on only {row['overlap']:.0%} of the test's range" \
+            if row["overlap"] < 0.5 else ""
+        delta = "    n/a" if row["bd_psnr_db"] is None else f"{row['bd_psnr_db']:+7.3f}"
+        print(f"  {label:44s} {row['bd_rate_percent']:+8.2f} %  {delta} {unit}  "
+              f"over {lo:.2f}-{hi:.2f}{warning}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from lic.eval.plot import plot_rd
+
+    curves = [_curve_source(item, args.dataset) for item in args.curves]
+    plot_rd(curves, [Path(o) for o in args.output], args.metric, args.title, args.force)
+    for out in args.output:
+        print(f"wrote {out}")
+    return 0
+
+
+def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) -> None:
+    """Adds eval, bench, bdrate and plot to the ``lic`` sub-commands."""
+    from lic.eval.results import METRICS
+
+    p = sub.add_parser("eval", help="RD points of a model on images, through real .lic files")
+    p.add_argument("images", nargs="+", help="image files or folders (e.g. ../shared/datasets/kodak)")
+    p.add_argument("-q", "--qualities", type=float, nargs="+", help="qualities (default: every trained level)")
+    p.add_argument("--model", default=default_model, help=f"model name (default {default_model})")
+    p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
+    p.add_argument("-o", "--output", help="write the results as JSON (CompressAI's results layout)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    device_option(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="RD points of a classical codec (JPEG, WebP, AVIF, JPEG 2000, JXL, x265, "
+                                     "BPG, VTM) measured here, through real files")
+    p.add_argument("codec", nargs="?", help="codec key (see --list)")
+    p.add_argument("images", nargs="*", help="image files or folders")
+    p.add_argument("--list", action="store_true", help="list the codecs and whether they are available here")
+    p.add_argument("-q", "--qualities", type=float, nargs="+", help="quality settings in the codec's own units")
+    p.add_argument("-o", "--output", help="write the results as JSON (CompressAI's results layout)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--encoder-path", help="bpgenc or VTM EncoderApp (file, or the folder holding it)")
+    p.add_argument("--decoder-path", help="bpgdec or VTM DecoderApp (default: beside the encoder)")
+    p.add_argument("--config", help="VTM encoder configuration file (encoder_intra_vtm.cfg)")
+    p.add_argument("--preset", default="medium", help="x265 preset (default medium)")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("bdrate", help="BD-rate and BD-PSNR between RD results files or published curves")
+    p.add_argument("curves", nargs="+", metavar="CURVE",
+                   help="results files (lic eval / lic bench / CompressAI layout) or published keys (vtm, bpg, "
+                        "jpeg, ...). One: compared with every published curve. Several: the first is the anchor")
+    p.add_argument("--anchor", nargs="+", help="with one CURVE: only these published anchors")
+    p.add_argument("--metric", default="psnr-rgb", choices=METRICS, help="quality metric (default psnr-rgb)")
+    p.add_argument("--dataset", default="kodak", choices=["kodak"], help="dataset of the published curves")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_bdrate)
+
+    p = sub.add_parser("plot", help="RD chart of results files and published curves (PNG, SVG, PDF)")
+    p.add_argument("curves", nargs="+", metavar="CURVE", help="results files or published keys (vtm, bpg, ...)")
+    p.add_argument("-o", "--output", nargs="+", required=True, help="chart files, e.g. rd.png rd.svg")
+    p.add_argument("--metric", default="psnr-rgb", choices=METRICS, help="quality axis (default psnr-rgb)")
+    p.add_argument("--title", default="", help="chart title")
+    p.add_argument("--dataset", default="kodak", choices=["kodak"], help="dataset of the published curves")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    p.set_defaults(func=cmd_plot)

@@ -1,0 +1,33 @@
+"""Image quality metrics on uint8 images: PSNR and MS-SSIM over RGB."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# MS-SSIM's five scales with its 11-pixel window need sides of more than (11 - 1) * 2**4 pixels.
+MS_SSIM_MIN_SIDE = 161
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB between two uint8 images (grayscale compared as is)."""
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:
+    """MS-SSIM (0..1) between two uint8 images, as CompressAI computes it (data range 255,
+    channels averaged); ``None`` for images too small for its five scales."""
+    if min(a.shape[:2]) < MS_SSIM_MIN_SIDE:
+        return None
+
+    import torch
+    from pytorch_msssim import ms_ssim as _ms_ssim
+
+    def tensor(x: np.ndarray) -> torch.Tensor:
+        x = x if x.ndim == 3 else x[:, :, None]
+        return torch.from_numpy(np.array(x, dtype=np.float32)).permute(2, 0, 1)[None]
+
+    with torch.inference_mode():
+        return float(_ms_ssim(tensor(a), tensor(b), data_range=255.0))
