@@ -34,6 +34,7 @@ def _write_results(results, output: str | None, force: bool) -> None:  # noqa: A
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from lic.codec.refine import RefineConfig
     from lic.eval.rd import evaluate
     from lic.models.weights import load_model
 
@@ -43,7 +44,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     model = load_model(args.model, args.weights, args.device)
     qualities = args.qualities or list(range(model.module.rate_levels))
     with tempfile.TemporaryDirectory() as tmp:
-        results = evaluate(model, images, [float(q) for q in qualities], Path(tmp), progress=print)
+        results = evaluate(model, images, [float(q) for q in qualities], Path(tmp), progress=print,
+                           refine=RefineConfig(args.refine))
     results.meta["inputs"] = list(args.images)
     _write_results(results, args.output, args.force)
     return 0
@@ -164,6 +166,7 @@ def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) ->
     p.add_argument("-q", "--qualities", type=float, nargs="+", help="qualities (default: every trained level)")
     p.add_argument("--model", default=default_model, help=f"model name (default {default_model})")
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
+    p.add_argument("--refine", type=int, default=0, metavar="N", help="encode-time latent refinement steps")
     p.add_argument("-o", "--output", help="write the results as JSON (CompressAI's results layout)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     device_option(p)

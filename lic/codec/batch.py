@@ -32,6 +32,7 @@ class BatchJob:
     quality: float | None
     bpp: float | None
     device: str = "cpu"
+    refine: int = 0
 
 
 @dataclass
@@ -96,13 +97,14 @@ def _model_for(job: BatchJob, data: bytes | None):  # noqa: ANN202
 def code_one(job: BatchJob, source: Path, target: Path) -> tuple[int, int, int]:
     """Codes one file; returns ``(bytes in, bytes out, pixels)``. Raises on failure."""
     from lic.codec.image import decode_image, encode_image_at
+    from lic.codec.refine import RefineConfig
     from lic.codec.imageio import read_image, write_bytes_atomic, write_image
 
     target.parent.mkdir(parents=True, exist_ok=True)
     if job.mode == "encode":
         pixels, _ = read_image(source)
         model = _model_for(job, None)
-        encoded = encode_image_at(pixels, model, job.quality, job.bpp)
+        encoded = encode_image_at(pixels, model, job.quality, job.bpp, RefineConfig(job.refine))
         write_bytes_atomic(target, encoded.data, force=True)
         return source.stat().st_size, len(encoded.data), pixels.shape[0] * pixels.shape[1]
     data = source.read_bytes()

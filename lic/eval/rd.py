@@ -12,6 +12,7 @@ import torch
 
 from lic.codec.image import decode_image, encode_image
 from lic.codec.imageio import read_image
+from lic.codec.refine import RefineConfig
 from lic.errors import LicError
 from lic.eval.memory import PeakMemory
 from lic.eval.metrics import ms_ssim, psnr
@@ -46,6 +47,7 @@ def evaluate(
     qualities: list[float],
     workdir: Path,
     progress: Callable[[str], None] = lambda line: None,
+    refine: RefineConfig | None = None,
 ) -> RDResults:
     """Encodes every image at every quality to a file in ``workdir``, reads it back and decodes it.
 
@@ -65,7 +67,7 @@ def evaluate(
             pixels, _ = read_image(path)
             with PeakMemory(device) as memory:
                 t0 = time.perf_counter()
-                encoded = encode_image(pixels, model, quality)
+                encoded = encode_image(pixels, model, quality, refine=refine)
                 t_enc += time.perf_counter() - t0
                 file = workdir / f"{path.stem}-q{quality:g}.lic"
                 file.write_bytes(encoded.data)
@@ -91,7 +93,8 @@ def evaluate(
                  f"encode {point['encoding_time']:.2f} s, decode {point['decoding_time']:.2f} s per image, "
                  f"peak {peak:.0f} MiB")
     meta = {"images": len(images), "weights_sha256": model.digest.hex(), "device": machine_description(device),
-            "torch": torch.__version__}
-    return RDResults(f"lic-{model.name}", f"lic {model.name} (weights {model.digest.hex()[:16]}), through real "
+            "torch": torch.__version__, "refine_steps": refine.steps if refine else 0}
+    suffix = f"-refine{refine.steps}" if refine and refine.steps else ""
+    return RDResults(f"lic-{model.name}{suffix}", f"lic {model.name} (weights {model.digest.hex()[:16]}), through real "
                      ".lic files; peak_memory_mb: peak resident memory of the process while coding one image",
                      results, meta)

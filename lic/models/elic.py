@@ -126,7 +126,15 @@ class ElicModel(nn.Module):
 
     def forward(self, x: Tensor, quality: float) -> dict[str, Tensor | dict[str, Tensor]]:
         """Training pass on ``x`` in ``[0, 1]`` (sides multiples of 64)."""
-        y = self.g_a(x) * self.gain.gain(quality)
+        return self.forward_latent(self.analyze(x, quality), quality)
+
+    def analyze(self, x: Tensor, quality: float) -> Tensor:
+        """The latent ``y`` of ``x`` at ``quality`` (gain applied), before quantization."""
+        return self.g_a(x) * self.gain.gain(quality)
+
+    def forward_latent(self, y: Tensor, quality: float) -> dict[str, Tensor | dict[str, Tensor]]:
+        """Reconstruction and likelihoods from a latent ``y``: the differentiable model of
+        coding ``y``, used in training and by encode-time latent refinement."""
         hyper, z_likelihoods = self.hyper(y)
         y_hat, y_likelihoods = self.context(y, hyper)
         x_hat = self.g_s(y_hat * self.inverse_gain.gain(quality))
@@ -156,7 +164,10 @@ class ElicModel(nn.Module):
 
     def encode(self, x: Tensor, quality: float, encoder: RangeEncoder) -> Tensor:
         """Queues all symbols of ``x`` (``[1, 3, H, W]``, sides multiples of 64); returns ``y_hat``."""
-        y = self.g_a(x) * self.gain.gain(quality)
+        return self.encode_latent(self.analyze(x, quality), encoder)
+
+    def encode_latent(self, y: Tensor, encoder: RangeEncoder) -> Tensor:
+        """Queues all symbols of a latent ``y`` (from :meth:`analyze`, possibly refined); returns ``y_hat``."""
         return self.context.encode(y, self.hyper.encode(y, encoder), encoder)
 
     def decode(self, decoder: RangeDecoder, quality: float, z_size: tuple[int, int], device: torch.device) -> Tensor:
