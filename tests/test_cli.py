@@ -167,7 +167,7 @@ def test_stream_for_unknown_model(workdir: Path) -> None:
         (["encode", "photo.png", "-o", "x.lic", "--model", "elic-nope"], "unknown model 'elic-nope'"),
         (["encode", "photo.png", "-o", "x.lic", "--recon", "photo.png"], "exists"),
         (["decode", "missing.lic", "-o", "x.png"], "no such file"),
-        (["decode", "missing.lic", "-o", "x.xyz"], "unknown image format"),
+        (["decode", "p.lic", "-o", "x.xyz", "--weights", "tiny.safetensors"], "unknown image format"),
         (["encode", "photo.png", "-o", "x.lic", "--device", "tpu"], "device"),
         (["frobnicate"], "invalid choice"),
     ],
@@ -178,12 +178,15 @@ def test_bad_invocations(workdir: Path, args: list[str], message: str) -> None:
     alpha.save(workdir / "alpha.png")
     if args[0] == "encode" and "-q" in args and args[args.index("-q") + 1] == "99":
         args = args + ["--model", "elic-tiny", "--weights", "tiny.safetensors"]
+    if "p.lic" in args:
+        assert run_lic("encode", "photo.png", "-o", "p.lic", "--model", "elic-tiny", "--weights", "tiny.safetensors",
+                       cwd=workdir).returncode == 0
     assert_one_line_error(run_lic(*args, cwd=workdir), message)
     assert not (workdir / "x.lic").exists()
 
 
 def test_help_on_every_command(workdir: Path) -> None:
-    for command in ["encode", "decode", "info", "demo", "models", "train"]:
+    for command in ["encode", "decode", "info", "demo", "models", "train", "eval", "bench", "bdrate", "plot"]:
         result = run_lic(command, "--help", cwd=workdir)
         assert result.returncode == 0 and "usage: lic" in result.stdout
 

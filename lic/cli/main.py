@@ -58,8 +58,15 @@ def cmd_batch(args: argparse.Namespace, mode: str) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     from lic.codec.imageio import image_format, read_image, write_bytes_atomic, write_image
 
+    from lic.codec.videoio import is_video_path
+    from lic.cli.video import cmd_encode_video
+
+    if args.video or is_video_path(Path(args.input)):
+        return cmd_encode_video(args)
     if Path(args.input).is_dir():
         return cmd_batch(args, "encode")
+    if args.fps:
+        raise LicError("--fps is for video input")
     out = Path(args.output)
     check_output(out, args.force)
     if args.recon:
@@ -116,12 +123,18 @@ def _read_stream(path: Path) -> bytes:
 def cmd_decode(args: argparse.Namespace) -> int:
     from lic.codec.imageio import image_format, write_image
 
+    from lic.cli.video import check_stream_kind, cmd_decode_video
+
     if Path(args.input).is_dir():
         return cmd_batch(args, "decode")
+    data = _read_stream(Path(args.input))
+    if check_stream_kind(data) == "video":
+        return cmd_decode_video(args, data)
+    if args.frame is not None:
+        raise LicError("--frame is for video streams")
     out = Path(args.output)
     check_output(out, args.force)
     image_format(out)
-    data = _read_stream(Path(args.input))
     model = _load_for_stream(data, args.weights, args.device)
     from lic.codec.image import decode_image
 
@@ -136,8 +149,15 @@ def cmd_decode(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from lic.codec.container import read_image_stream
 
+    from lic.cli.video import check_stream_kind, info_video
+
     path = Path(args.input)
     data = _read_stream(path)
+    if check_stream_kind(data) == "video":
+        info = info_video(path, data, args.json)
+        if args.json:
+            print(json.dumps(info, indent=2))
+        return 0
     header, _ = read_image_stream(data)
     bpp = len(data) * 8 / (header.width * header.height)
     info = {
@@ -251,15 +271,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("encode", help="compress an image into a .lic file")
-    p.add_argument("input", help="image file (PNG, JPEG, WebP, TIFF, PPM, ...), or a folder of them")
+    p.add_argument("input", help="image file (PNG, JPEG, WebP, TIFF, PPM, ...) or a folder of them; video file "
+                                 "(mp4, mkv, mov, webm, y4m, avi); with --video a folder of PNG frames")
     p.add_argument("-o", "--output", required=True, help="output .lic file (output folder for a folder input)")
+    p.add_argument("--video", action="store_true", help="read a folder input as the PNG frames of one video")
+    p.add_argument("--fps", type=float, help="frame rate of a PNG-frame video (default 25)")
     rate = p.add_mutually_exclusive_group()
     rate.add_argument("-q", "--quality", type=float, default=None,
                       help="quality, continuous from 0 (smallest file) to 7 (best) for elic-s (default 3)")
     rate.add_argument("--bpp", type=float, default=None,
                       help="target bits per pixel: the best quality whose file stays within it (by search)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; see lic models)")
-    p.add_argument("--recon", help="also write the encoder's reconstruction to this image file")
+    p.add_argument("--recon", help="also write the encoder's reconstruction to this image (or video) file")
     p.add_argument("--refine", type=_non_negative_int, default=0, metavar="N",
                    help="optimize the latent for this image with N gradient steps before coding: fewer bits at "
                         "equal quality, same decoder, much slower encode (about 20 is a good start)")
@@ -269,8 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", help="decompress a .lic file into an image")
     p.add_argument("input", help=".lic file, or a folder of them")
     p.add_argument("-o", "--output", required=True,
-                   help="output image (.png, .ppm, .bmp, .tiff, ...); output folder (PNG files) for a folder input")
+                   help="output image (.png, .ppm, .bmp, .tiff, ...); output folder (PNG files) for a folder input; "
+                        "for video: .y4m, .mkv (lossless FFV1), .mp4 (H.264, for viewing) or a new folder of PNG frames")
     p.add_argument("--threads", type=int, default=None, help="decoder threads for the coder lanes")
+    p.add_argument("--frame", type=int, help="video: decode only frame N (from the nearest intra frame) to an image")
     _coding_options(p)
     p.set_defaults(func=cmd_decode)
 

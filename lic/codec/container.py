@@ -4,7 +4,7 @@ Layout, all integers little-endian::
 
     magic          8   89 4C 49 43 0D 0A 1A 0A
     version        2   major, minor (1, 0)
-    kind           1   1 = still image
+    kind           1   1 = still image (2 = video: lic/codec/sequence.py)
     flags          1   0 (reserved)
     header_size    2   bytes from offset 0 to the end of header_crc
     name_len       1   1..64
@@ -46,6 +46,22 @@ class StreamKind(IntEnum):
     """What a stream holds."""
 
     IMAGE = 1
+    VIDEO = 2
+
+
+def stream_kind(data: bytes) -> StreamKind:
+    """The kind of a ``.lic`` stream from its fixed header part (magic and version checked)."""
+    if len(data) < _FIXED.size:
+        raise CorruptStreamError("not a .lic stream (too short)")
+    magic, major, minor, kind, _flags, _size = _FIXED.unpack_from(data)
+    if magic != MAGIC:
+        raise CorruptStreamError("not a .lic stream (bad magic bytes)")
+    if major != VERSION[0]:
+        raise UnsupportedStreamError(f"format version {major}.{minor} is not supported (this lic reads {VERSION[0]}.x)")
+    try:
+        return StreamKind(kind)
+    except ValueError:
+        raise UnsupportedStreamError(f"stream kind {kind} is not supported") from None
 
 
 class ColourFormat(IntEnum):
@@ -117,6 +133,8 @@ def read_image_header(data: bytes) -> ImageHeader:
         raise CorruptStreamError("not a .lic stream (bad magic bytes)")
     if major != VERSION[0]:
         raise UnsupportedStreamError(f"format version {major}.{minor} is not supported (this lic reads {VERSION[0]}.x)")
+    if kind == StreamKind.VIDEO:
+        raise UnsupportedStreamError("this is a video stream, not an image")
     if kind != StreamKind.IMAGE:
         raise UnsupportedStreamError(f"stream kind {kind} is not supported")
     if len(data) < header_size or header_size < _FIXED.size + 1 + _IMAGE.size + 8:

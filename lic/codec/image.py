@@ -97,6 +97,17 @@ def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: 
     ``refine`` optimizes the latent for this image before coding (slower encode,
     fewer bits at equal quality; the decoder is unchanged).
     """
+    quality = check_quality(model, quality)
+    coded, reconstruction = encode_lanes(pixels, model, quality, lanes, refine)
+    height, width = pixels.shape[:2]
+    colour = ColourFormat.GRAY if pixels.ndim == 2 else ColourFormat.RGB
+    header = ImageHeader(model.name, model.digest, quality, width, height, colour, tuple(len(b) for b in coded))
+    return EncodedImage(write_image_stream(header, coded), header, reconstruction)
+
+
+def encode_lanes(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: int | None = None,
+                 refine: RefineConfig | None = None) -> tuple[list[bytes], np.ndarray]:
+    """The coded lanes of one picture (no container) and the decoder's exact output."""
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
     height, width = pixels.shape[:2]
@@ -116,14 +127,11 @@ def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: 
 
 @torch.inference_mode()
 def _code_latent(y: torch.Tensor, model: LoadedModel, quality: float, width: int, height: int,
-                 colour: ColourFormat, lanes: int) -> EncodedImage:
+                 colour: ColourFormat, lanes: int) -> tuple[list[bytes], np.ndarray]:
     encoder = RangeEncoder(lanes)
     y_hat = model.module.encode_latent(y, encoder)
     x_hat = model.module.synthesize(y_hat, quality)
-    coded = encoder.finish()
-    header = ImageHeader(model.name, model.digest, quality, width, height, colour, tuple(len(b) for b in coded))
-    data = write_image_stream(header, coded)
-    return EncodedImage(data, header, _to_pixels(x_hat, height, width, colour))
+    return encoder.finish(), _to_pixels(x_hat, height, width, colour)
 
 
 def encode_image_to_bpp(pixels: np.ndarray, model: LoadedModel, target_bpp: float, steps: int = 8,
@@ -162,23 +170,35 @@ def encode_image_at(pixels: np.ndarray, model: LoadedModel, quality: float | Non
     return encode_image(pixels, model, model.default_quality if quality is None else quality, refine=refine)
 
 
-@torch.inference_mode()
 def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) -> tuple[np.ndarray, ImageHeader]:
     """Decodes a ``.lic`` stream made with ``model``; returns the pixels and the header."""
     header, lanes = read_image_stream(data)
-    check_size(header.width, header.height)
-    if header.model != model.name or header.digest != model.digest:
+    check_model(header.model, header.digest, model)
+    pixels = decode_lanes(lanes, model, header.quality, header.width, header.height, header.colour, threads)
+    return pixels, header
+
+
+def check_model(name: str, digest: bytes, model: LoadedModel) -> None:
+    """Refuses a stream made with other weights than ``model``'s."""
+    if name != model.name or digest != model.digest:
         raise ModelMismatchError(
-            f"stream was made with model {header.model} (weights {header.digest.hex()[:12]}), "
+            f"stream was made with model {name} (weights {digest.hex()[:12]}), "
             f"but the available weights are {model.name} ({model.digest.hex()[:12]})"
         )
-    quality = check_quality(model, header.quality)
+
+
+@torch.inference_mode()
+def decode_lanes(lanes: list[bytes], model: LoadedModel, quality: float, width: int, height: int,
+                 colour: ColourFormat, threads: int | None = None) -> np.ndarray:
+    """Decodes the coded lanes of one picture (see :func:`encode_lanes`)."""
+    check_size(width, height)
+    quality = check_quality(model, quality)
     down = model.module.downsampling
-    z_size = (-(-header.height // down), -(-header.width // down))
+    z_size = (-(-height // down), -(-width // down))
     device = next(model.module.parameters()).device
     decoder = RangeDecoder(lanes, threads or min(len(lanes), os.cpu_count() or 1))
     with coding_threads():
         y_hat = model.module.decode(decoder, quality, z_size, device)
         decoder.check_exhausted()
         x_hat = model.module.synthesize(y_hat, quality)
-    return _to_pixels(x_hat, header.height, header.width, header.colour), header
+    return _to_pixels(x_hat, height, width, colour)

@@ -82,6 +82,13 @@ def read_image(path: Path) -> tuple[np.ndarray, ColourFormat]:
         raise UnsupportedInputError(f"{path}: damaged or unsupported image ({exc})") from None
 
 
+def default_permissions(path: Path, directory: bool = False) -> None:
+    """Gives a temporary file (or folder) the permissions a normally created one would have."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
+
+
 def write_atomic(path: Path, write: Callable[[Path], None], force: bool = False) -> None:
     """Runs ``write(tmp)`` on a temporary file beside ``path``, then renames it into place.
 
@@ -98,6 +105,7 @@ def write_atomic(path: Path, write: Callable[[Path], None], force: bool = False)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     os.close(fd)
     tmp = Path(tmp_name)
+    default_permissions(tmp)
     try:
         write(tmp)
         os.replace(tmp, path)

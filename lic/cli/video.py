@@ -1,0 +1,158 @@
+"""Video sub-commands behind ``lic encode`` / ``decode`` / ``info`` when the input is video."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+from lic.cli.common import check_output
+from lic.errors import CorruptStreamError, LicError, ModelMismatchError
+
+
+def cmd_encode_video(args: argparse.Namespace) -> int:
+    """``lic encode clip.mp4 -o clip.lic`` (or a folder of PNG frames with ``--video``)."""
+    from lic.codec.imageio import write_bytes_atomic
+    from lic.codec.refine import RefineConfig
+    from lic.codec.video import FrameRecord, encode_video
+    from lic.codec.videoio import FrameWriter, open_video
+    from lic.eval.metrics import psnr
+    from lic.models.weights import load_model
+
+    if args.bpp is not None:
+        raise LicError("--bpp is for images; give a video a --quality")
+    out = Path(args.output)
+    check_output(out, args.force)
+    fps = Fraction(args.fps).limit_denominator(1001) if args.fps else None
+    if fps is not None and fps <= 0:
+        raise LicError("--fps must be positive")
+    info, frames = open_video(Path(args.input), fps)
+    if info.variable_rate:
+        print(f"note: variable frame rate input; coded at its average rate {info.fps}", file=sys.stderr)
+    model = load_model(args.model, args.weights, args.device)
+    quality = model.default_quality if args.quality is None else args.quality
+    recon = FrameWriter(Path(args.recon), info, args.force) if args.recon else None
+    sizes, quality_db, original = [], [], {}
+
+    def frames_kept() -> object:
+        for i, pixels in enumerate(frames):
+            original[i] = pixels
+            yield pixels
+
+    def on_frame(record: FrameRecord) -> None:
+        sizes.append(record.bytes)
+        quality_db.append(psnr(original.pop(record.index), record.reconstruction))
+        if recon:
+            recon.write(record.reconstruction)
+        if sys.stderr.isatty():
+            print(f"\rframe {record.index}: {record.bytes:,} bytes, {quality_db[-1]:.2f} dB", end="", file=sys.stderr)
+
+    start = time.perf_counter()
+    try:
+        data, header = encode_video(frames_kept(), info, model, quality, RefineConfig(args.refine), on_frame)
+        write_bytes_atomic(out, data, args.force)
+    except BaseException:
+        if recon:
+            recon.abort()
+        raise
+    finally:
+        if sys.stderr.isatty():
+            print("", file=sys.stderr)
+    if recon:
+        recon.close()
+    seconds = time.perf_counter() - start
+    pixels = header.width * header.height * header.frame_count
+    print(f"{out}: {header.frame_count} frames {header.width}x{header.height} at {float(header.fps):g} fps, "
+          f"{len(data):,} bytes, {len(data) * 8 / pixels:.4f} bpp, mean PSNR {sum(quality_db) / len(quality_db):.2f} dB, "
+          f"quality {header.quality:g}, {header.frame_count / seconds:.2f} frames/s")
+    return 0
+
+
+def _model_for(data: bytes, weights: Path | None, device: str):  # noqa: ANN202
+    from lic.codec.sequence import read_sequence_header
+    from lic.models.registry import model_names
+    from lic.models.weights import load_model
+
+    header = read_sequence_header(data)
+    if header.model not in model_names():
+        raise ModelMismatchError(f"stream needs model {header.model!r}, which this version of lic does not have")
+    return header, load_model(header.model, weights, device)
+
+
+def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
+    """``lic decode clip.lic -o clip.y4m|.mkv|.mp4|FOLDER`` or ``--frame N -o frame.png``."""
+    from lic.codec.imageio import image_format, write_image
+    from lic.codec.video import decode_video
+    from lic.codec.videoio import FrameWriter, VideoInfo
+
+    out = Path(args.output)
+    header, model = _model_for(data, args.weights, args.device)
+    if args.frame is not None:
+        check_output(out, args.force)
+        image_format(out)
+        pixels = next(decode_video(data, model, args.frame, 1, args.threads))
+        write_image(out, pixels, args.force)
+        print(f"{out}: frame {args.frame} of {header.frame_count}, {header.width}x{header.height}")
+        return 0
+    writer = FrameWriter(out, VideoInfo(header.width, header.height, header.fps), args.force)
+    start = time.perf_counter()
+    try:
+        for pixels in decode_video(data, model, threads=args.threads):
+            writer.write(pixels)
+    except CorruptStreamError as exc:
+        if writer.count == 0:
+            writer.abort()
+            raise
+        writer.close()
+        raise LicError(f"{exc}; kept the {writer.count} frames before it in {out}") from None
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    seconds = time.perf_counter() - start
+    print(f"{out}: {writer.count} frames {header.width}x{header.height} at {float(header.fps):g} fps, "
+          f"{writer.count / seconds:.2f} frames/s")
+    return 0
+
+
+def info_video(path: Path, data: bytes, as_json: bool) -> dict:
+    """The header and per-frame sizes of a video stream (printed unless ``as_json``)."""
+    from lic.codec.sequence import read_sequence_header
+    from lic.codec.video import frame_offsets
+
+    header = read_sequence_header(data)
+    frames = frame_offsets(data, header)
+    pixels = header.width * header.height
+    info = {
+        "file": str(path),
+        "bytes": len(data),
+        "bpp": round(len(data) * 8 / (pixels * header.frame_count), 6),
+        "format_version": f"{header.version[0]}.{header.version[1]}",
+        "kind": "video",
+        "model": header.model,
+        "weights_sha256": header.digest.hex(),
+        "quality": header.quality,
+        "width": header.width,
+        "height": header.height,
+        "fps": str(header.fps),
+        "frame_count": header.frame_count,
+        "intra_period": header.intra_period,
+        "frames": [{"frame": i, "type": kind.name.lower(), "offset": offset, "bytes": size}
+                   for i, (offset, kind, size) in enumerate(frames)],
+    }
+    if not as_json:
+        print(f"{path}: lic {info['format_version']} video, {len(data):,} bytes, {info['bpp']:.4f} bpp")
+        print(f"  size       {header.width}x{header.height}, {header.frame_count} frames at {header.fps} fps")
+        print(f"  model      {header.model}, quality {header.quality:g}, weights sha256 {header.digest.hex()}")
+        for frame in info["frames"]:
+            print(f"  frame {frame['frame']:5d}  {frame['type']:5s} {frame['bytes']:9,} bytes at {frame['offset']:,}")
+    return info
+
+
+def check_stream_kind(data: bytes) -> str:
+    """``image`` or ``video`` (bad magic and versions fail here with one line)."""
+    from lic.codec.container import StreamKind, stream_kind
+
+    return "video" if stream_kind(data) == StreamKind.VIDEO else "image"
