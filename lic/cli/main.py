@@ -227,7 +227,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         spec = get_spec(name)
         params, macs = describe(spec.build())
         shipped = "weights shipped" if shipped_weights_path(name).exists() else "no weights"
-        print(f"{name:12s} {params / 1e6:6.2f} M params {macs / 1e3:7.1f} kMAC/pixel  {shipped}  {spec.description}")
+        print(f"{name:18s} {params / 1e6:6.2f} M params {macs / 1e3:7.1f} kMAC/pixel  {shipped}  {spec.description}")
     return 0
 
 

@@ -15,6 +15,7 @@ from compressai.layers import CheckerboardMaskedConv2d
 from torch import Tensor, nn
 
 from lic.entropy.priors import GaussianPrior
+from lic.models.blocks import ChannelReweighting
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 
 
@@ -37,9 +38,11 @@ class ChannelCheckerboardContext(nn.Module):
         groups: channels of each slice (uneven, small first, as in ELIC).
         hyper_channels: channels of the hyper-decoder output it is conditioned on.
         hidden: width of the channel-context networks.
+        reweighting: gate the inputs of each parameter network with ECA-style channel
+            reweighting (MLICv2).
     """
 
-    def __init__(self, groups: tuple[int, ...], hyper_channels: int, hidden: int) -> None:
+    def __init__(self, groups: tuple[int, ...], hyper_channels: int, hidden: int, reweighting: bool = False) -> None:
         super().__init__()
         self.groups = tuple(groups)
         self.channel_context = nn.ModuleList(
@@ -60,6 +63,7 @@ class ChannelCheckerboardContext(nn.Module):
             mid = (inputs + 2 * g) // 2
             self.param_aggregation.append(
                 nn.Sequential(
+                    *([ChannelReweighting(inputs)] if reweighting else []),
                     nn.Conv2d(inputs, mid, 1),
                     nn.ReLU(inplace=True),
                     nn.Conv2d(mid, mid, 1),

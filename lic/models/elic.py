@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from lic.entropy.priors import FactorizedPrior
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.models.blocks import SwinV2Stage, TokenMixerBlock
 from lic.models.context import ChannelCheckerboardContext
 from lic.models.layers import GainUnit, ResidualBottleneck
 
@@ -37,6 +38,11 @@ class ElicConfig:
         blocks: residual bottleneck blocks per transform stage.
         context_hidden: width of the channel-context networks.
         rate_levels: number of trained quality levels of the gain units.
+        transform: block type of the analysis/synthesis stages: ``bottleneck`` (ELIC's
+            residual bottlenecks), ``swinv2`` (S2LIC's residual SwinV2 stages) or
+            ``tokenmix`` (MLICv2's MetaFormer token-mixing blocks).
+        window / heads: window side and attention heads of ``swinv2`` stages.
+        context_reweighting: ECA-style channel reweighting (MLICv2) in the context model.
     """
 
     N: int = 96
@@ -46,14 +52,27 @@ class ElicConfig:
     blocks: int = 1
     context_hidden: int = 96
     rate_levels: int = 8
+    transform: str = "bottleneck"
+    window: int = 8
+    heads: int = 4
+    context_reweighting: bool = False
 
     def __post_init__(self) -> None:
         if sum(self.groups) != self.M:
             raise ValueError(f"groups {self.groups} must sum to M={self.M}")
+        if self.transform not in TRANSFORM_BLOCKS:
+            raise ValueError(f"transform must be one of {sorted(TRANSFORM_BLOCKS)}, not {self.transform!r}")
 
 
-def _stage(channels: int, blocks: int) -> list[nn.Module]:
-    return [ResidualBottleneck(channels) for _ in range(blocks)]
+TRANSFORM_BLOCKS = {
+    "bottleneck": lambda channels, config: ResidualBottleneck(channels),
+    "swinv2": lambda channels, config: SwinV2Stage(channels, config.heads, config.window),
+    "tokenmix": lambda channels, config: TokenMixerBlock(channels),
+}
+
+
+def _stage(channels: int, config: ElicConfig) -> list[nn.Module]:
+    return [TRANSFORM_BLOCKS[config.transform](channels, config) for _ in range(config.blocks)]
 
 
 class HyperPrior(nn.Module):
@@ -101,7 +120,7 @@ class ElicModel(nn.Module):
     def __init__(self, config: ElicConfig) -> None:
         super().__init__()
         self.config = config
-        N, M, b = config.N, config.M, config.blocks
+        N, M, b = config.N, config.M, config
         self.g_a = nn.Sequential(
             conv(3, N), *_stage(N, b),
             conv(N, N), *_stage(N, b), AttentionBlock(N),
@@ -117,7 +136,8 @@ class ElicModel(nn.Module):
         self.gain = GainUnit(config.rate_levels, M)
         self.inverse_gain = GainUnit(config.rate_levels, M)
         self.hyper = HyperPrior(M, N, config.Z)
-        self.context = ChannelCheckerboardContext(config.groups, self.hyper.out_channels, config.context_hidden)
+        self.context = ChannelCheckerboardContext(config.groups, self.hyper.out_channels, config.context_hidden,
+                                                  config.context_reweighting)
 
     @property
     def rate_levels(self) -> int:

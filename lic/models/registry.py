@@ -7,7 +7,7 @@ its configuration dataclass. Later architectures register here the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from torch import nn
@@ -64,11 +64,23 @@ register(
         description="ELIC-style hyperprior + 5 uneven channel slices + checkerboard, N=96 M=192, variable rate",
     )
 )
+_TINY = ElicConfig(N=16, M=32, Z=16, groups=(8, 8, 16), context_hidden=16, rate_levels=2)
+_RESEARCH_VARIANTS = {
+    "swinv2": ({"transform": "swinv2"}, "S2LIC residual SwinV2 stages (window 8, 4 heads) in the transforms"),
+    "tokenmix": ({"transform": "tokenmix"}, "MLICv2 MetaFormer token-mixing blocks in the transforms"),
+    "eca": ({"context_reweighting": True}, "MLICv2 channel reweighting in the context model"),
+}
+for _key, (_changes, _what) in _RESEARCH_VARIANTS.items():
+    register(ModelSpec(f"elic-s-{_key}", "elic", replace(ElicConfig(), **_changes), ElicModel,
+                       f"elic-s with {_what}; for ablations (no shipped weights)"))
+    register(ModelSpec(f"elic-tiny-{_key}", "elic", replace(_TINY, **_changes), ElicModel,
+                       f"elic-tiny with {_what}; for tests (never trained)"))
+
 register(
     ModelSpec(
         name="elic-tiny",
         architecture="elic",
-        config=ElicConfig(N=16, M=32, Z=16, groups=(8, 8, 16), context_hidden=16, rate_levels=2),
+        config=_TINY,
         factory=ElicModel,
         description="tiny ELIC-style model for tests (never trained)",
     )

@@ -132,11 +132,25 @@ def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str 
     metadata = _metadata_of(data)
     if metadata.get("lic.model") != name:
         raise ModelMismatchError(f"weights file {path} is for model {metadata.get('lic.model')!r}, not {name!r}")
-    if json.loads(metadata.get("lic.config", "{}")) != json.loads(json.dumps(dataclasses.asdict(spec.config))):
+    if not _same_config(json.loads(metadata.get("lic.config", "{}")), spec.config):
         raise ModelMismatchError(f"weights file {path} was trained with another configuration of {name!r}")
     module = spec.build()
     module.load_state_dict(tensors, strict=True)
     return LoadedModel(name, module.to(target).eval(), weights_digest(tensors, metadata), metadata)
+
+
+def _same_config(stored: dict, config: object) -> bool:
+    """Whether weights stored with configuration ``stored`` fit ``config``.
+
+    Options added to a configuration class after the weights were made are absent from
+    ``stored``; they match when ``config`` keeps them at their defaults.
+    """
+    current = json.loads(json.dumps(dataclasses.asdict(config)))
+    defaults = {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
+    for key in set(current) - set(stored):
+        if key not in defaults or current[key] != json.loads(json.dumps(defaults[key])):
+            return False
+    return all(current.get(key) == value for key, value in stored.items())
 
 
 def _metadata_of(data: bytes) -> dict[str, str]:
