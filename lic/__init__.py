@@ -35,11 +35,14 @@ __all__ = [
     "UnsupportedInputError",
     "UnsupportedStreamError",
     "compress",
+    "compress_video",
     "decompress",
+    "decompress_video",
     "open",
 ]
 
 _API = {"Codec": "Codec", "compress": "compress", "decompress": "decompress", "open": "open_header"}
+_VIDEO_API = {"compress_video", "decompress_video"}
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy access to the torch-backed API
@@ -47,4 +50,8 @@ def __getattr__(name: str):  # noqa: ANN202 - lazy access to the torch-backed AP
         from lic import api
 
         return getattr(api, _API[name])
+    if name in _VIDEO_API:
+        from lic import video_api
+
+        return getattr(video_api, name)
     raise AttributeError(f"module 'lic' has no attribute {name!r}")

@@ -146,3 +146,23 @@ def test_real_clip_with_the_shipped_model(tmp_path: Path) -> None:
         assert (a.average_rate, a.codec_context.width, a.codec_context.height) == \
             (b.average_rate, b.codec_context.width, b.codec_context.height)
         assert sum(1 for _ in decoded.decode(b)) == 9
+
+
+def test_python_video_api_with_pyav_frames(tmp_path: Path, tiny_weights: Path) -> None:
+    import lic
+    from lic.api import Codec
+
+    _clip(tmp_path / "in.mp4", frames=3)
+    codec = Codec("elic-tiny", tiny_weights)
+    with av.open(str(tmp_path / "in.mp4")) as container:
+        data = lic.compress_video(container.decode(video=0), fps=10, quality=0.5, codec=codec)
+    (tmp_path / "v.lic").write_bytes(data)
+    frames = list(lic.decompress_video(data, kind="av", codec=codec))
+    assert len(frames) == 3 and all(isinstance(f, av.VideoFrame) for f in frames)
+    assert run_lic("decode", "v.lic", "-o", "cli", "--weights", str(tiny_weights), cwd=tmp_path).returncode == 0
+    cli = _read_frames(tmp_path / "cli")
+    assert all(np.array_equal(f.to_ndarray(format="rgb24"), c) for f, c in zip(frames, cli))
+    last = list(lic.decompress_video(data, start=2, codec=codec))
+    assert len(last) == 1 and np.array_equal(last[0], cli[2])
+    with pytest.raises(lic.UnsupportedInputError):
+        lic.compress_video([], codec=codec)
