@@ -7,8 +7,20 @@ from torch import nn
 
 
 def describe(model: nn.Module, size: int = 256) -> tuple[int, float]:
-    """``(parameters, MACs per pixel)``; MACs of every convolution in one training pass on a ``size``² image."""
+    """``(parameters, MACs per pixel)``: MACs of every convolution, linear layer and window
+    attention product in one training pass on a ``size``² image."""
+    from lic.models.blocks import WindowAttentionV2
+
     macs = 0
+
+    def count_linear(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal macs
+        macs += output.numel() * module.in_features
+
+    def count_attention(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal macs
+        batch, tokens, dim = inputs[0].shape
+        macs += 2 * batch * tokens * tokens * dim  # q @ k^T and attention @ v, over all heads
 
     def count(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal macs
@@ -19,6 +31,8 @@ def describe(model: nn.Module, size: int = 256) -> tuple[int, float]:
             macs += output.numel() * kernel
 
     hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    hooks += [m.register_forward_hook(count_linear) for m in model.modules() if isinstance(m, nn.Linear)]
+    hooks += [m.register_forward_hook(count_attention) for m in model.modules() if isinstance(m, WindowAttentionV2)]
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, 3, size, size), 0.0)
