@@ -49,15 +49,42 @@ class StreamKind(IntEnum):
     VIDEO = 2
 
 
-def stream_kind(data: bytes) -> StreamKind:
-    """The kind of a ``.lic`` stream from its fixed header part (magic and version checked)."""
+def read_fixed_header(data: bytes) -> tuple[int, int, int, int]:
+    """``(major, minor, kind, header_size)`` of any ``.lic`` stream; checks magic and major version."""
     if len(data) < _FIXED.size:
         raise CorruptStreamError("not a .lic stream (too short)")
-    magic, major, minor, kind, _flags, _size = _FIXED.unpack_from(data)
+    magic, major, minor, kind, _flags, header_size = _FIXED.unpack_from(data)
     if magic != MAGIC:
         raise CorruptStreamError("not a .lic stream (bad magic bytes)")
     if major != VERSION[0]:
         raise UnsupportedStreamError(f"format version {major}.{minor} is not supported (this lic reads {VERSION[0]}.x)")
+    return major, minor, kind, header_size
+
+
+def read_model_name(data: bytes, header_size: int, body_size: int) -> tuple[str, int]:
+    """Checks a header's length and CRC and reads its model name.
+
+    ``body_size`` is the least number of bytes the kind's header holds after the name
+    (CRC included). Returns the name and the offset just after it.
+    """
+    if len(data) < header_size or header_size < _FIXED.size + 2 + body_size:
+        raise CorruptStreamError("truncated .lic stream (header incomplete)")
+    (stored_crc,) = struct.unpack_from("<I", data, header_size - 4)
+    if zlib.crc32(data[: header_size - 4]) != stored_crc:
+        raise CorruptStreamError("damaged .lic stream (header checksum mismatch)")
+    pos = _FIXED.size
+    name_len = data[pos]
+    if not 1 <= name_len <= MAX_NAME or pos + 1 + name_len + body_size > header_size:
+        raise CorruptStreamError("invalid model name in header")
+    try:
+        return data[pos + 1 : pos + 1 + name_len].decode("ascii"), pos + 1 + name_len
+    except UnicodeDecodeError:
+        raise CorruptStreamError("invalid model name in header") from None
+
+
+def stream_kind(data: bytes) -> StreamKind:
+    """The kind of a ``.lic`` stream from its fixed header part (magic and version checked)."""
+    kind = read_fixed_header(data)[2]
     try:
         return StreamKind(kind)
     except ValueError:
@@ -126,33 +153,12 @@ def write_image_stream(header: ImageHeader, lanes: list[bytes]) -> bytes:
 
 def read_image_header(data: bytes) -> ImageHeader:
     """Parses and checks the header (magic, version, CRC, limits); the payload is not read."""
-    if len(data) < _FIXED.size:
-        raise CorruptStreamError("not a .lic stream (too short)")
-    magic, major, minor, kind, _flags, header_size = _FIXED.unpack_from(data)
-    if magic != MAGIC:
-        raise CorruptStreamError("not a .lic stream (bad magic bytes)")
-    if major != VERSION[0]:
-        raise UnsupportedStreamError(f"format version {major}.{minor} is not supported (this lic reads {VERSION[0]}.x)")
+    major, minor, kind, header_size = read_fixed_header(data)
     if kind == StreamKind.VIDEO:
         raise UnsupportedStreamError("this is a video stream, not an image")
     if kind != StreamKind.IMAGE:
         raise UnsupportedStreamError(f"stream kind {kind} is not supported")
-    if len(data) < header_size or header_size < _FIXED.size + 1 + _IMAGE.size + 8:
-        raise CorruptStreamError("truncated .lic stream (header incomplete)")
-    (stored_crc,) = struct.unpack_from("<I", data, header_size - 4)
-    if zlib.crc32(data[: header_size - 4]) != stored_crc:
-        raise CorruptStreamError("damaged .lic stream (header checksum mismatch)")
-    pos = _FIXED.size
-    name_len = data[pos]
-    if not 1 <= name_len <= MAX_NAME:
-        raise CorruptStreamError("invalid model name in header")
-    try:
-        model = data[pos + 1 : pos + 1 + name_len].decode("ascii")
-    except UnicodeDecodeError:
-        raise CorruptStreamError("invalid model name in header") from None
-    pos += 1 + name_len
-    if pos + _IMAGE.size > header_size - 4:
-        raise CorruptStreamError("inconsistent header size")
+    model, pos = read_model_name(data, header_size, _IMAGE.size + 8)
     digest, quality, width, height, depth, colour, n_lanes = _IMAGE.unpack_from(data, pos)
     pos += _IMAGE.size
     if pos + 4 * n_lanes != header_size - 4:

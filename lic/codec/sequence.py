@@ -31,7 +31,18 @@ from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
 
-from lic.codec.container import _FIXED, MAGIC, MAX_LANES, MAX_SIDE, VERSION, ColourFormat, StreamKind, _NAME_RE
+from lic.codec.container import (
+    _FIXED,
+    _NAME_RE,
+    MAGIC,
+    MAX_LANES,
+    MAX_SIDE,
+    VERSION,
+    ColourFormat,
+    StreamKind,
+    read_fixed_header,
+    read_model_name,
+)
 from lic.errors import CorruptStreamError, UnsupportedStreamError
 
 MAX_FRAMES = 1 << 20
@@ -141,30 +152,14 @@ def write_sequence(header: SequenceHeader, packets: list[bytes]) -> bytes:
 
 def read_sequence_header(data: bytes) -> SequenceHeader:
     """Parses and checks the sequence header (magic, version, kind, CRC, limits)."""
-    if len(data) < _FIXED.size:
-        raise CorruptStreamError("not a .lic stream (too short)")
-    magic, major, minor, kind, _flags, size = _FIXED.unpack_from(data)
-    if magic != MAGIC:
-        raise CorruptStreamError("not a .lic stream (bad magic bytes)")
-    if major != VERSION[0]:
-        raise UnsupportedStreamError(f"format version {major}.{minor} is not supported (this lic reads {VERSION[0]}.x)")
+    major, minor, kind, size = read_fixed_header(data)
     if kind != StreamKind.VIDEO:
         raise UnsupportedStreamError("not a video stream")
-    if len(data) < size or size < _FIXED.size + 2 + _SEQUENCE.size + 4:
-        raise CorruptStreamError("truncated .lic video stream (header incomplete)")
-    (stored,) = struct.unpack_from("<I", data, size - 4)
-    if zlib.crc32(data[: size - 4]) != stored:
-        raise CorruptStreamError("damaged .lic video stream (header checksum mismatch)")
-    pos = _FIXED.size
-    name_len = data[pos]
-    if pos + 1 + name_len + _SEQUENCE.size + 4 != size:
+    model, pos = read_model_name(data, size, _SEQUENCE.size + 4)
+    if pos + _SEQUENCE.size + 4 != size:
         raise CorruptStreamError("inconsistent video header size")
-    try:
-        model = data[pos + 1 : pos + 1 + name_len].decode("ascii")
-    except UnicodeDecodeError:
-        raise CorruptStreamError("invalid model name in video header") from None
     (digest, quality, width, height, depth, colour, fps_num, fps_den, frames,
-     period) = _SEQUENCE.unpack_from(data, pos + 1 + name_len)
+     period) = _SEQUENCE.unpack_from(data, pos)
     try:
         colour_format = ColourFormat(colour)
     except ValueError:

@@ -165,8 +165,29 @@ def _find(path: str | None, name: str) -> str | None:
     return shutil.which(name)
 
 
+class ExternalCodec(ClassicalCodec):
+    """A codec run as an encoder and a decoder executable (``encoder_name``/``decoder_name``),
+    found in ``encoder_path``/``decoder_path`` (a file or its folder) or on ``PATH``."""
+
+    encoder_path: str | None
+    decoder_path: str | None
+    encoder_name: str
+    decoder_name: str
+
+    def _tools(self) -> tuple[str | None, str | None]:
+        return (_find(self.encoder_path, self.encoder_name),
+                _find(self.decoder_path or self.encoder_path, self.decoder_name))
+
+    def missing(self) -> str | None:
+        encoder, decoder = self._tools()
+        if not encoder or not decoder:
+            return (f"{self.encoder_name}/{self.decoder_name} not found (give their folder or files with "
+                    "--encoder-path / --decoder-path)")
+        return None
+
+
 @dataclass
-class BpgCodec(ClassicalCodec):
+class BpgCodec(ExternalCodec):
     """BPG (HEVC intra in a small container) through the ``bpgenc`` / ``bpgdec`` executables."""
 
     encoder_path: str | None = None
@@ -176,14 +197,8 @@ class BpgCodec(ClassicalCodec):
     suffix: str = ".bpg"
     description: str = "BPG, bpgenc -f 444 -c ycbcr -e x265 -b 8, quality = QP"
 
-    def _tools(self) -> tuple[str | None, str | None]:
-        return _find(self.encoder_path, "bpgenc"), _find(self.decoder_path or self.encoder_path, "bpgdec")
-
-    def missing(self) -> str | None:
-        encoder, decoder = self._tools()
-        if not encoder or not decoder:
-            return "bpgenc/bpgdec not found (give their folder or files with --encoder-path / --decoder-path)"
-        return None
+    encoder_name: str = "bpgenc"
+    decoder_name: str = "bpgdec"
 
     def encode(self, pixels: np.ndarray, quality: float) -> bytes:
         encoder, _ = self._tools()
@@ -220,7 +235,7 @@ def ycbcr_planes_to_rgb(planes: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class VtmCodec(ClassicalCodec):
+class VtmCodec(ExternalCodec):
     """VVC intra through VTM's ``EncoderApp`` / ``DecoderApp`` and an intra config file (``--config``)."""
 
     encoder_path: str | None = None
@@ -231,16 +246,13 @@ class VtmCodec(ClassicalCodec):
     suffix: str = ".vvc"
     description: str = "VTM EncoderApp/DecoderApp, YCbCr 4:4:4 full range BT.709, 8 bit, one frame, quality = QP"
 
-    def _tools(self) -> tuple[str | None, str | None]:
-        return _find(self.encoder_path, "EncoderApp"), _find(self.decoder_path or self.encoder_path, "DecoderApp")
+    encoder_name: str = "EncoderApp"
+    decoder_name: str = "DecoderApp"
 
     def missing(self) -> str | None:
-        encoder, decoder = self._tools()
-        if not encoder or not decoder:
-            return "EncoderApp/DecoderApp not found (give them with --encoder-path / --decoder-path)"
         if not self.config or not Path(self.config).is_file():
             return "VTM needs its intra configuration file (--config encoder_intra_vtm.cfg)"
-        return None
+        return super().missing()
 
     def encode(self, pixels: np.ndarray, quality: float) -> bytes:
         encoder, _ = self._tools()
