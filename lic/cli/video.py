@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
 
 from lic.cli.common import check_output
 from lic.errors import CorruptStreamError, LicError, ModelMismatchError
@@ -34,15 +37,15 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
     model = load_model(args.model, args.weights, args.device)
     quality = model.default_quality if args.quality is None else args.quality
     recon = FrameWriter(Path(args.recon), info, args.force) if args.recon else None
-    sizes, quality_db, original = [], [], {}
+    quality_db: list[float] = []
+    original: dict[int, np.ndarray] = {}
 
-    def frames_kept() -> object:
+    def frames_kept() -> Iterator[np.ndarray]:
         for i, pixels in enumerate(frames):
             original[i] = pixels
             yield pixels
 
     def on_frame(record: FrameRecord) -> None:
-        sizes.append(record.bytes)
         quality_db.append(psnr(original.pop(record.index), record.reconstruction))
         if recon:
             recon.write(record.reconstruction)
