@@ -166,3 +166,21 @@ def test_python_video_api_with_pyav_frames(tmp_path: Path, tiny_weights: Path) -
     assert len(last) == 1 and np.array_equal(last[0], cli[2])
     with pytest.raises(lic.UnsupportedInputError):
         lic.compress_video([], codec=codec)
+
+
+def test_eval_video_and_low_delay_bench_write_results(tmp_path: Path, tiny_weights: Path) -> None:
+    _clip(tmp_path / "in.y4m", frames=3, size=(64, 48))
+    result = run_lic("eval-video", "in.y4m", "-q", "0", "1", "--model", "elic-tiny", "--weights", str(tiny_weights),
+                     "-o", "lic.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lic_rd = json.loads((tmp_path / "lic.json").read_text())["results"]
+    assert lic_rd["quality"] == [0.0, 1.0] and lic_rd["frames"] == [3, 3]
+    assert all(b > 0 for b in lic_rd["bpp"]) and all(f > 0 for f in lic_rd["decoding_fps"])
+    for codec in ("x264-lowdelay", "x265-lowdelay"):
+        bench = run_lic("bench", codec, "in.y4m", "-q", "20", "30", "40", "--gop", "2", "-o", f"{codec}.json",
+                        cwd=tmp_path)
+        assert bench.returncode == 0, bench.stderr
+        rd = json.loads((tmp_path / f"{codec}.json").read_text())["results"]
+        assert rd["frames"] == [3, 3, 3] and rd["bpp"][0] > rd["bpp"][2] and rd["psnr-yuv"][0] > rd["psnr-yuv"][2]
+    compare = run_lic("bdrate", "x264-lowdelay.json", "x265-lowdelay.json", "--json", cwd=tmp_path)
+    assert compare.returncode == 0 and json.loads(compare.stdout)["rows"][0]["bd_rate_percent"] is not None

@@ -1,4 +1,4 @@
-"""Measurement commands: ``lic eval``, ``lic bench``, ``lic bdrate``, ``lic plot``."""
+"""Measurement commands: ``lic eval``, ``lic eval-video``, ``lic bench``, ``lic bdrate``, ``lic plot``."""
 
 from __future__ import annotations
 
@@ -53,17 +53,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from lic.eval.classical import classical_codecs
+    from lic.eval.video_rd import low_delay_codecs
 
     codecs = classical_codecs(args.encoder_path, args.decoder_path, args.config, args.preset)
+    video_codecs = low_delay_codecs(args.preset, args.gop)
     if args.list:
         for key, codec in codecs.items():
             reason = codec.missing()
-            print(f"{key:9s} {'missing: ' + reason if reason else 'available'}  ({codec.description})")
+            print(f"{key:13s} {'missing: ' + reason if reason else 'available'}  ({codec.description})")
+        for key, video in video_codecs.items():
+            print(f"{key:13s} available  (video clips: {video.description})")
         return 0
     if not args.codec or not args.images:
         raise LicError("give a codec and images (lic bench CODEC DIR), or --list")
+    if args.codec in video_codecs:
+        return _bench_video(args, video_codecs[args.codec])
     if args.codec not in codecs:
-        raise LicError(f"unknown codec {args.codec!r}; known: {', '.join(codecs)}")
+        raise LicError(f"unknown codec {args.codec!r}; known: {', '.join([*codecs, *video_codecs])}")
     codec = codecs[args.codec]
     reason = codec.missing()
     if reason:
@@ -76,6 +82,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         results = bench(codec, images, args.qualities or list(codec.qualities), Path(tmp), progress=print)
     results.meta["inputs"] = list(args.images)
+    _write_results(results, args.output, args.force)
+    return 0
+
+
+def _bench_video(args: argparse.Namespace, codec) -> int:  # noqa: ANN001
+    from lic.eval.video_rd import bench_video
+
+    if args.output:
+        check_output(Path(args.output), args.force)
+    clips = [Path(c) for c in args.images]
+    with tempfile.TemporaryDirectory() as tmp:
+        results = bench_video(codec, clips, args.qualities or [22, 27, 32, 37, 42], Path(tmp), args.frames,
+                              progress=print)
+    _write_results(results, args.output, args.force)
+    return 0
+
+
+def cmd_eval_video(args: argparse.Namespace) -> int:
+    from lic.eval.video_rd import evaluate_video
+    from lic.models.weights import load_model
+
+    if args.output:
+        check_output(Path(args.output), args.force)
+    model = load_model(args.model, args.weights, args.device)
+    qualities = args.qualities or list(range(model.module.rate_levels))
+    with tempfile.TemporaryDirectory() as tmp:
+        results = evaluate_video(model, [Path(c) for c in args.clips], [float(q) for q in qualities], Path(tmp),
+                                 args.frames, progress=print)
     _write_results(results, args.output, args.force)
     return 0
 
@@ -173,9 +207,9 @@ def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) ->
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="RD points of a classical codec (JPEG, WebP, AVIF, JPEG 2000, JXL, x265, "
-                                     "BPG, VTM) measured here, through real files")
+                                     "BPG, VTM; x264/x265 low-delay for video) measured here, through real files")
     p.add_argument("codec", nargs="?", help="codec key (see --list)")
-    p.add_argument("images", nargs="*", help="image files or folders")
+    p.add_argument("images", nargs="*", help="image files or folders (video clips for the -lowdelay codecs)")
     p.add_argument("--list", action="store_true", help="list the codecs and whether they are available here")
     p.add_argument("-q", "--qualities", type=float, nargs="+", help="quality settings in the codec's own units")
     p.add_argument("-o", "--output", help="write the results as JSON (CompressAI's results layout)")
@@ -183,8 +217,21 @@ def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) ->
     p.add_argument("--encoder-path", help="bpgenc or VTM EncoderApp (file, or the folder holding it)")
     p.add_argument("--decoder-path", help="bpgdec or VTM DecoderApp (default: beside the encoder)")
     p.add_argument("--config", help="VTM encoder configuration file (encoder_intra_vtm.cfg)")
-    p.add_argument("--preset", default="medium", help="x265 preset (default medium)")
+    p.add_argument("--preset", default="medium", help="x264/x265 preset (default medium; e.g. veryslow)")
+    p.add_argument("--gop", type=int, default=32, help="video codecs: intra period in frames (default 32)")
+    p.add_argument("--frames", type=int, help="video codecs: code at most this many frames of each clip")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("eval-video", help="RD points of lic on video clips, through real .lic files")
+    p.add_argument("clips", nargs="+", help="video files or folders of PNG frames")
+    p.add_argument("-q", "--qualities", type=float, nargs="+", help="qualities (default: every trained level)")
+    p.add_argument("--frames", type=int, help="code at most this many frames of each clip")
+    p.add_argument("--model", default=default_model, help=f"model name (default {default_model})")
+    p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
+    p.add_argument("-o", "--output", help="write the results as JSON")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    device_option(p)
+    p.set_defaults(func=cmd_eval_video)
 
     p = sub.add_parser("bdrate", help="BD-rate and BD-PSNR between RD results files or published curves")
     p.add_argument("curves", nargs="+", metavar="CURVE",

@@ -18,7 +18,7 @@ from pathlib import Path
 from lic.errors import LicError
 from lic.eval.bdrate import RDCurve
 
-METRICS = ("psnr-rgb", "ms-ssim-rgb", "ms-ssim-db-rgb")
+METRICS = ("psnr-rgb", "ms-ssim-rgb", "ms-ssim-db-rgb", "psnr-yuv")
 _ALIASES = {"psnr-rgb": ("psnr-rgb", "psnr"), "ms-ssim-rgb": ("ms-ssim-rgb", "ms-ssim")}
 
 
