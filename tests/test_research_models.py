@@ -14,7 +14,7 @@ from lic.models.blocks import ChannelReweighting, SwinV2Block, SwinV2Stage, Toke
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel, load_model, save_weights
 
-VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca"]
+VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca", "elic-tiny-acgc", "elic-tiny-global"]
 
 
 @pytest.mark.parametrize("shape", [(1, 16, 8, 8), (2, 16, 13, 21), (1, 16, 3, 5)])

@@ -152,3 +152,33 @@ class ChannelReweighting(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         weights = self.conv(x.mean(dim=(2, 3)).unsqueeze(1)).squeeze(1)
         return x * torch.sigmoid(weights)[:, :, None, None]
+
+
+class SliceAttention(nn.Module):
+    """Windowed attention over the slices decoded so far (S2LIC's inter-slice context,
+    in windows so its cost stays linear in the image size): 1x1 projection, a window and a
+    shifted-window SwinV2 block, 1x1 projection to the context channels."""
+
+    def __init__(self, in_channels: int, out_channels: int, dim: int, heads: int = 4, window: int = 8) -> None:
+        super().__init__()
+        self.inp = nn.Conv2d(in_channels, dim, 1)
+        self.blocks = nn.Sequential(SwinV2Block(dim, heads, window, 0), SwinV2Block(dim, heads, window, window // 2))
+        self.out = nn.Conv2d(dim, out_channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.out(self.blocks(self.inp(x)))
+
+
+class GlobalHyperContext(nn.Module):
+    """A context for the first slice, which has no decoded slices before it: global statistics
+    of the hyperprior features (mean over the image) mapped to per-channel features (after
+    MLICv2's hyperprior-guided global correlation prediction)."""
+
+    def __init__(self, hyper_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(2 * hyper_channels, hyper_channels), nn.ReLU(inplace=True),
+                                 nn.Linear(hyper_channels, out_channels))
+
+    def forward(self, hyper: Tensor) -> Tensor:
+        stats = torch.cat([hyper.mean(dim=(2, 3)), hyper.std(dim=(2, 3), unbiased=False)], dim=1)
+        return self.mlp(stats)[:, :, None, None].expand(-1, -1, *hyper.shape[2:])

@@ -15,7 +15,7 @@ from compressai.layers import CheckerboardMaskedConv2d
 from torch import Tensor, nn
 
 from lic.entropy.priors import GaussianPrior
-from lic.models.blocks import ChannelReweighting
+from lic.models.blocks import ChannelReweighting, GlobalHyperContext, SliceAttention
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 
 
@@ -40,11 +40,20 @@ class ChannelCheckerboardContext(nn.Module):
         hidden: width of the channel-context networks.
         reweighting: gate the inputs of each parameter network with ECA-style channel
             reweighting (MLICv2).
+        slice_attention: add windowed attention over the decoded slices to the channel
+            context of every slice after the first (S2LIC's inter-slice context).
+        global_first_slice: give the first slice a context from the hyperprior's global
+            statistics (MLICv2).
     """
 
-    def __init__(self, groups: tuple[int, ...], hyper_channels: int, hidden: int, reweighting: bool = False) -> None:
+    def __init__(self, groups: tuple[int, ...], hyper_channels: int, hidden: int, reweighting: bool = False,
+                 slice_attention: bool = False, global_first_slice: bool = False) -> None:
         super().__init__()
         self.groups = tuple(groups)
+        self.slice_attention = nn.ModuleList(
+            SliceAttention(sum(self.groups[:k]), 2 * g, hidden) for k, g in enumerate(self.groups) if k > 0
+        ) if slice_attention else None
+        self.global_context = GlobalHyperContext(hyper_channels, 2 * self.groups[0]) if global_first_slice else None
         self.channel_context = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(sum(self.groups[:k]), hidden, 5, padding=2),
@@ -59,7 +68,7 @@ class ChannelCheckerboardContext(nn.Module):
         )
         self.param_aggregation = nn.ModuleList()
         for k, g in enumerate(self.groups):
-            inputs = 2 * g + (2 * g if k > 0 else 0) + hyper_channels
+            inputs = 2 * g + (2 * g if k > 0 or global_first_slice else 0) + hyper_channels
             mid = (inputs + 2 * g) // 2
             self.param_aggregation.append(
                 nn.Sequential(
@@ -73,8 +82,14 @@ class ChannelCheckerboardContext(nn.Module):
             )
         self.gaussian = GaussianPrior()
 
-    def _channel_ctx(self, k: int, decoded: list[Tensor]) -> Tensor | None:
-        return self.channel_context[k - 1](torch.cat(decoded, dim=1)) if k > 0 else None
+    def _channel_ctx(self, k: int, decoded: list[Tensor], hyper: Tensor) -> Tensor | None:
+        if k == 0:
+            return self.global_context(hyper) if self.global_context is not None else None
+        previous = torch.cat(decoded, dim=1)
+        context = self.channel_context[k - 1](previous)
+        if self.slice_attention is not None:
+            context = context + self.slice_attention[k - 1](previous)
+        return context
 
     def _params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
         parts = [spatial] + ([channel] if channel is not None else []) + [hyper]
@@ -97,7 +112,7 @@ class ChannelCheckerboardContext(nn.Module):
         decoded: list[Tensor] = []
         likelihoods: list[Tensor] = []
         for k, y_k in enumerate(y.split(self.groups, dim=1)):
-            channel = self._channel_ctx(k, decoded)
+            channel = self._channel_ctx(k, decoded, hyper)
             zeros = y_k.new_zeros(y_k.shape[0], 2 * y_k.shape[1], *y_k.shape[2:])
             scales_a, means_a = self._params(k, hyper, channel, zeros)
             y_anchor = torch.where(anchors, round_ste(y_k - means_a) + means_a, torch.zeros_like(y_k))
@@ -137,7 +152,7 @@ class ChannelCheckerboardContext(nn.Module):
         anchors = anchor_mask(height, width, hyper.device)
         decoded: list[Tensor] = []
         for k, g in enumerate(self.groups):
-            channel = self._channel_ctx(k, decoded)
+            channel = self._channel_ctx(k, decoded, hyper)
             shape = (1, g, height, width)
             sel_a = anchors.expand(shape)
             sel_n = ~sel_a

@@ -43,6 +43,8 @@ class ElicConfig:
             ``tokenmix`` (MLICv2's MetaFormer token-mixing blocks).
         window / heads: window side and attention heads of ``swinv2`` stages.
         context_reweighting: ECA-style channel reweighting (MLICv2) in the context model.
+        slice_attention: windowed inter-slice attention in the channel context (S2LIC).
+        global_first_slice: hyperprior-guided global context for the first slice (MLICv2).
     """
 
     N: int = 96
@@ -56,6 +58,8 @@ class ElicConfig:
     window: int = 8
     heads: int = 4
     context_reweighting: bool = False
+    slice_attention: bool = False
+    global_first_slice: bool = False
 
     def __post_init__(self) -> None:
         if sum(self.groups) != self.M:
@@ -137,7 +141,8 @@ class ElicModel(nn.Module):
         self.inverse_gain = GainUnit(config.rate_levels, M)
         self.hyper = HyperPrior(M, N, config.Z)
         self.context = ChannelCheckerboardContext(config.groups, self.hyper.out_channels, config.context_hidden,
-                                                  config.context_reweighting)
+                                                  config.context_reweighting, config.slice_attention,
+                                                  config.global_first_slice)
 
     @property
     def rate_levels(self) -> int:

@@ -69,6 +69,8 @@ _RESEARCH_VARIANTS = {
     "swinv2": ({"transform": "swinv2"}, "S2LIC residual SwinV2 stages (window 8, 4 heads) in the transforms"),
     "tokenmix": ({"transform": "tokenmix"}, "MLICv2 MetaFormer token-mixing blocks in the transforms"),
     "eca": ({"context_reweighting": True}, "MLICv2 channel reweighting in the context model"),
+    "acgc": ({"slice_attention": True}, "S2LIC-style windowed inter-slice attention in the channel context"),
+    "global": ({"global_first_slice": True}, "MLICv2-style hyperprior-guided global context for the first slice"),
 }
 for _key, (_changes, _what) in _RESEARCH_VARIANTS.items():
     register(ModelSpec(f"elic-s-{_key}", "elic", replace(ElicConfig(), **_changes), ElicModel,
