@@ -199,8 +199,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     pixels, _ = read_image(sample)
     model = load_model(args.model, device=args.device)
     training = json.loads(model.metadata.get("lic.training", "{}"))
+    continued = " (its last run; it continued earlier weights, see TRAINING.md)" \
+        if training.get("config", {}).get("init_weights") else ""
     print(f"model {model.name} (weights sha256 {model.digest.hex()[:16]}...), "
-          f"trained {training.get('steps', 0)} steps on {training.get('device', 'nothing: untrained')}")
+          f"trained {training.get('steps', 0)} steps on {training.get('device', 'nothing: untrained')}{continued}")
     t0 = time.perf_counter()
     encoded = encode_image_at(pixels, model, args.quality)
     t1 = time.perf_counter()

@@ -109,7 +109,7 @@ class X265Codec(ClassicalCodec):
     description: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.description = (f"HEVC intra, libx265 through PyAV, preset {self.preset}, yuv444p full range BT.709, "
+        self.description = (f"HEVC intra, libx265 through PyAV, preset {self.preset}, tune psnr, yuv444p full range BT.709, "
                             "constant QP (quality = QP), raw Annex-B stream with its parameter sets")
 
     def missing(self) -> str | None:
@@ -130,7 +130,7 @@ class X265Codec(ClassicalCodec):
         context.pix_fmt = "yuv444p"
         context.time_base = Fraction(1, 25)
         context.color_range = 2  # full (JPEG) range
-        context.options = {"preset": self.preset, "x265-params": f"qp={int(quality)}:keyint=1:log-level=none:"
+        context.options = {"preset": self.preset, "tune": "psnr", "x265-params": f"qp={int(quality)}:keyint=1:log-level=none:"
                            "range=full:colorprim=bt709:transfer=bt709:colormatrix=bt709"}
         frame = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(
             format="yuv444p", dst_colorspace="ITU709", dst_color_range="JPEG")

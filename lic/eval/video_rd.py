@@ -144,14 +144,14 @@ class LowDelayCodec:
 
     @property
     def description(self) -> str:
-        return (f"{self.encoder} through PyAV, preset {self.preset}, yuv420p, constant QP (quality = QP), "
+        return (f"{self.encoder} through PyAV, preset {self.preset}, tune psnr, yuv420p, constant QP (quality = QP), "
                 f"low-delay P (no B-frames), intra period {self.gop}, raw stream bytes")
 
     def _options(self, qp: int) -> dict[str, str]:
         if self.encoder == "libx265":
-            return {"preset": self.preset, "x265-params": f"qp={qp}:keyint={self.gop}:min-keyint={self.gop}:bframes=0:"
+            return {"preset": self.preset, "tune": "psnr", "x265-params": f"qp={qp}:keyint={self.gop}:min-keyint={self.gop}:bframes=0:"
                     "scenecut=0:log-level=none"}
-        return {"preset": self.preset, "qp": str(qp), "bf": "0", "g": str(self.gop), "keyint_min": str(self.gop),
+        return {"preset": self.preset, "tune": "psnr", "qp": str(qp), "bf": "0", "g": str(self.gop), "keyint_min": str(self.gop),
                 "sc_threshold": "0"}
 
     def encode(self, clip: list[np.ndarray], fps: Fraction, qp: int) -> bytes:

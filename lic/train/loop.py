@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import math
-import platform
 import sys
 import time
 from pathlib import Path
@@ -106,7 +105,9 @@ class _Checkpoints:
 
 
 def _device_name(device: torch.device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    from lic.eval.rd import machine_description
+
+    return machine_description(device)
 
 
 def train(config: TrainConfig) -> Path:
