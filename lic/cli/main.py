@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import numpy as np
 
-from lic.cli.common import check_output, device_option
+from lic.cli.common import check_output, device_option, load_stream_model
 from lic.cli.measure import add_measure_commands
 from lic.errors import LicError
 from lic.eval.metrics import psnr
@@ -92,15 +92,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 def _load_for_stream(data: bytes, weights: Path | None, device: str):  # noqa: ANN202
     from lic.codec.container import read_image_stream
-    from lic.errors import ModelMismatchError
 
     header, _ = read_image_stream(data)  # damaged streams fail here, before torch is imported
-    from lic.models.registry import model_names
-    from lic.models.weights import load_model
-
-    if header.model not in model_names():
-        raise ModelMismatchError(f"stream needs model {header.model!r}, which this version of lic does not have")
-    return load_model(header.model, weights, device)
+    return load_stream_model(header.model, weights, device)
 
 
 MAX_STREAM_BYTES = 1 << 30

@@ -93,7 +93,7 @@ def _bench_video(args: argparse.Namespace, codec) -> int:  # noqa: ANN001
         check_output(Path(args.output), args.force)
     clips = [Path(c) for c in args.images]
     with tempfile.TemporaryDirectory() as tmp:
-        results = bench_video(codec, clips, args.qualities or [22, 27, 32, 37, 42], Path(tmp), args.frames,
+        results = bench_video(codec, clips, args.qualities or list(codec.qualities), Path(tmp), args.frames,
                               progress=print)
     _write_results(results, args.output, args.force)
     return 0
@@ -127,9 +127,27 @@ def _curve_source(item: str, dataset: str):  # noqa: ANN202
     raise LicError(f"{item}: no such file, and not a published curve ({', '.join(published)})")
 
 
+def _bd_row(test, anchor, metric: str) -> dict:  # noqa: ANN001
+    """BD-rate, BD-quality (``None`` when the rate ranges do not overlap), the shared quality
+    range and its share of the test's range; or ``bd_rate_percent: None`` and the error."""
+    from lic.eval.bdrate import bd_psnr, bd_rate, overlap, overlap_fraction
+
+    row = {"test": test.name, "anchor": anchor.name}
+    try:
+        t, a = test.curve(metric), anchor.curve(metric)
+        row.update(bd_rate_percent=round(bd_rate(t, a), 2), quality_range=[round(v, 3) for v in overlap(t, a)],
+                   overlap=round(overlap_fraction(t, a), 3))
+    except (ValueError, LicError) as exc:
+        return {**row, "bd_rate_percent": None, "error": str(exc)}
+    try:
+        row["bd_psnr_db"] = round(bd_psnr(t, a), 3)
+    except ValueError:
+        row["bd_psnr_db"] = None
+    return row
+
+
 def cmd_bdrate(args: argparse.Namespace) -> int:
     from lic.eval.anchors import published_results
-    from lic.eval.bdrate import bd_psnr, bd_rate, overlap, overlap_fraction
 
     if len(args.curves) == 1:
         published = published_results(args.dataset)
@@ -143,24 +161,7 @@ def cmd_bdrate(args: argparse.Namespace) -> int:
             raise LicError("--anchor goes with a single results file; with several, the first is the anchor")
         anchors = [_curve_source(args.curves[0], args.dataset)]
         tests = [_curve_source(item, args.dataset) for item in args.curves[1:]]
-    rows = []
-    for test in tests:
-        for anchor in anchors:
-            row = {"test": test.name, "anchor": anchor.name}
-            try:
-                t, a = test.curve(args.metric), anchor.curve(args.metric)
-                row.update(bd_rate_percent=round(bd_rate(t, a), 2),
-                           quality_range=[round(v, 3) for v in overlap(t, a)],
-                           overlap=round(overlap_fraction(t, a), 3))
-            except (ValueError, LicError) as exc:
-                row.update(bd_rate_percent=None, error=str(exc))
-                rows.append(row)
-                continue
-            try:
-                row["bd_psnr_db"] = round(bd_psnr(t, a), 3)
-            except ValueError:
-                row["bd_psnr_db"] = None  # the rate ranges do not overlap
-            rows.append(row)
+    rows = [_bd_row(test, anchor, args.metric) for test in tests for anchor in anchors]
     if args.json:
         print(json.dumps({"metric": args.metric, "rows": rows}, indent=2))
         return 0

@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
-from lic.cli.common import check_output
-from lic.errors import CorruptStreamError, LicError, ModelMismatchError
+from lic.cli.common import check_output, load_stream_model
+from lic.errors import CorruptStreamError, LicError
 
 
 def cmd_encode_video(args: argparse.Namespace) -> int:
@@ -38,15 +35,9 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
     quality = model.default_quality if args.quality is None else args.quality
     recon = FrameWriter(Path(args.recon), info, args.force) if args.recon else None
     quality_db: list[float] = []
-    original: dict[int, np.ndarray] = {}
-
-    def frames_kept() -> Iterator[np.ndarray]:
-        for i, pixels in enumerate(frames):
-            original[i] = pixels
-            yield pixels
 
     def on_frame(record: FrameRecord) -> None:
-        quality_db.append(psnr(original.pop(record.index), record.reconstruction))
+        quality_db.append(psnr(record.source, record.reconstruction))
         if recon:
             recon.write(record.reconstruction)
         if sys.stderr.isatty():
@@ -54,7 +45,7 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     try:
-        data, header = encode_video(frames_kept(), info, model, quality, RefineConfig(args.refine), on_frame)
+        data, header = encode_video(frames, info, model, quality, RefineConfig(args.refine), on_frame)
         write_bytes_atomic(out, data, args.force)
     except BaseException:
         if recon:
@@ -73,25 +64,16 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_for(data: bytes, weights: Path | None, device: str):  # noqa: ANN202
-    from lic.codec.sequence import read_sequence_header
-    from lic.models.registry import model_names
-    from lic.models.weights import load_model
-
-    header = read_sequence_header(data)
-    if header.model not in model_names():
-        raise ModelMismatchError(f"stream needs model {header.model!r}, which this version of lic does not have")
-    return header, load_model(header.model, weights, device)
-
-
 def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
     """``lic decode clip.lic -o clip.y4m|.mkv|.mp4|FOLDER`` or ``--frame N -o frame.png``."""
     from lic.codec.imageio import image_format, write_image
+    from lic.codec.sequence import read_sequence_header
     from lic.codec.video import decode_video
     from lic.codec.videoio import FrameWriter, VideoInfo
 
     out = Path(args.output)
-    header, model = _model_for(data, args.weights, args.device)
+    header = read_sequence_header(data)
+    model = load_stream_model(header.model, args.weights, args.device)
     if args.frame is not None:
         check_output(out, args.force)
         image_format(out)

@@ -174,7 +174,7 @@ def read_sequence_header(data: bytes) -> SequenceHeader:
 
 def header_size(data: bytes) -> int:
     """Bytes of the sequence header (valid after :func:`read_sequence_header`)."""
-    return _FIXED.unpack_from(data)[5]
+    return read_fixed_header(data)[3]
 
 
 def index_offset(data: bytes) -> int:

@@ -35,11 +35,12 @@ from lic.models.weights import LoadedModel
 
 @dataclass(frozen=True)
 class FrameRecord:
-    """What the encoder did with one frame: its bytes and the decoder's exact output."""
+    """What the encoder did with one frame: its source, its bytes and the decoder's exact output."""
 
     index: int
     type: FrameType
     bytes: int
+    source: np.ndarray
     reconstruction: np.ndarray
 
 
@@ -61,7 +62,7 @@ def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMod
         lanes, reconstruction = encode_lanes(pixels, model, quality, None, refine)
         packet = FramePacket(index, FrameType.INTRA, 0, lanes).pack()
         packets.append(packet)
-        on_frame(FrameRecord(index, FrameType.INTRA, len(packet), reconstruction))
+        on_frame(FrameRecord(index, FrameType.INTRA, len(packet), pixels, reconstruction))
     if not packets:
         raise UnsupportedInputError("the video has no frames")
     header = SequenceHeader(model.name, model.digest, quality, info.width, info.height, ColourFormat.RGB, info.fps,

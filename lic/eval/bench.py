@@ -12,8 +12,8 @@ from lic.codec.imageio import read_image
 from lic.errors import LicError
 from lic.eval.classical import ClassicalCodec
 from lic.eval.points import RDTable, measure_round_trip
-from lic.eval.rd import machine_description
 from lic.eval.results import RDResults
+from lic.hardware import machine_description
 
 
 def bench(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,24 +12,10 @@ from lic.codec.image import decode_image, encode_image
 from lic.codec.imageio import read_image
 from lic.codec.refine import RefineConfig
 from lic.errors import LicError
+from lic.hardware import machine_description
 from lic.eval.points import RDTable, measure_round_trip
 from lic.eval.results import RDResults
 from lic.models.weights import LoadedModel
-
-
-def machine_description(device: torch.device) -> str:
-    """The hardware a timing was taken on, in words."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {torch.get_num_threads()} torch threads"
 
 
 def evaluate(

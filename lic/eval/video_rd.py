@@ -21,8 +21,8 @@ from lic.codec.video import decode_video, encode_video
 from lic.codec.videoio import VideoInfo, open_video
 from lic.errors import LicError
 from lic.eval.metrics import psnr
-from lic.eval.rd import machine_description
 from lic.eval.results import RDResults
+from lic.hardware import machine_description
 from lic.models.weights import LoadedModel
 
 _BT601 = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
@@ -141,6 +141,7 @@ class LowDelayCodec:
     decoder: str
     preset: str = "medium"
     gop: int = 32
+    qualities: tuple[float, ...] = (22, 27, 32, 37, 42)
 
     @property
     def description(self) -> str:

@@ -18,6 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 
 from lic.codec.imageio import list_images
+from lic.hardware import machine_description
 from lic.models.registry import get_spec
 from lic.models.weights import checkpoint_state, restore_optimizer, save_weights
 from lic.train.config import TrainConfig
@@ -102,12 +103,6 @@ class _Checkpoints:
         save_file(opt, str(self.out_dir / (OPTIMIZER + ".tmp")))
         (self.out_dir / (OPTIMIZER + ".tmp")).replace(self.out_dir / OPTIMIZER)
         (self.out_dir / (CHECKPOINT + ".tmp")).replace(self.out_dir / CHECKPOINT)
-
-
-def _device_name(device: torch.device) -> str:
-    from lic.eval.rd import machine_description
-
-    return machine_description(device)
 
 
 def train(config: TrainConfig) -> Path:
@@ -240,7 +235,7 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
             "config": config.to_dict(),
             "steps": step,
             "wall_seconds": round(wall, 1),
-            "device": f"{group.world} x {_device_name(device)}" if group.world > 1 else _device_name(device),
+            "device": f"{group.world} x {machine_description(device)}" if group.world > 1 else machine_description(device),
             "torch": torch.__version__,
         }
         model = model.to(memory_format=torch.contiguous_format)
