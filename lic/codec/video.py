@@ -95,7 +95,9 @@ def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | N
     """
     header = read_sequence_header(data)
     check_model(header.model, header.digest, model)
-    if not 0 <= start < header.frame_count:
+    if start < 0:
+        raise LicError(f"frame {start} does not exist: frames are numbered from 0")
+    if start >= header.frame_count:
         raise LicError(f"frame {start} is past the end of the video ({header.frame_count} frames, 0..."
                        f"{header.frame_count - 1})")
     stop = header.frame_count if count is None else min(header.frame_count, start + count)
