@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -96,14 +97,18 @@ def test_existing_output_needs_force(workdir: Path) -> None:
     assert (workdir / "a.lic").read_bytes() != before
 
 
-def _forged_huge(data: bytes) -> bytes:
-    """Header claiming 10^6 x 10^6 pixels with a valid header CRC."""
-    d = bytearray(data)
-    name_len = d[14]
-    struct.pack_into("<II", d, 15 + name_len + 36, 10**6, 10**6)
-    size = struct.unpack_from("<H", d, 12)[0]
-    struct.pack_into("<I", d, size - 4, zlib.crc32(bytes(d[: size - 4])))
-    return bytes(d)
+def _forged_size(width: int, height: int):  # noqa: ANN202
+    """A mutation giving the header a claimed size, with a valid header CRC."""
+
+    def forge(data: bytes) -> bytes:
+        d = bytearray(data)
+        name_len = d[14]
+        struct.pack_into("<II", d, 15 + name_len + 36, width, height)
+        size = struct.unpack_from("<H", d, 12)[0]
+        struct.pack_into("<I", d, size - 4, zlib.crc32(bytes(d[: size - 4])))
+        return bytes(d)
+
+    return forge
 
 
 def _other_weights(workdir: Path) -> str:
@@ -119,7 +124,9 @@ BAD_STREAMS = {
     "truncated_header": (lambda d: d[:20], "truncated"),
     "flipped_payload_bit": (lambda d: d[:-8] + bytes([d[-8] ^ 0x10]) + d[-7:], "checksum"),
     "flipped_header_bit": (lambda d: d[:40] + bytes([d[40] ^ 0x01]) + d[41:], "checksum"),
-    "huge_size": (_forged_huge, "invalid image size"),
+    "huge_size": (_forged_size(10**6, 10**6), "invalid image size"),
+    "size_100000": (_forged_size(100_000, 100_000), "invalid image size"),
+    "over_pixel_limit": (_forged_size(60_000, 60_000), "exceeds the limit"),
 }
 
 
@@ -128,11 +135,45 @@ def test_bad_streams(workdir: Path, case: str) -> None:
     assert _encode(workdir).returncode == 0
     mutate, message = BAD_STREAMS[case]
     (workdir / "bad.lic").write_bytes(mutate((workdir / "a.lic").read_bytes()))
+    start = time.perf_counter()
     result = run_lic("decode", "bad.lic", "-o", "out.png", "--weights", "tiny.safetensors", cwd=workdir)
+    assert time.perf_counter() - start < 5, "refused at once, before any decoding work"
     assert_one_line_error(result, message)
     assert not (workdir / "out.png").exists()
     assert not list(workdir.glob(".out.png*")), "no temporary file left behind"
-    assert_one_line_error(run_lic("info", "bad.lic", cwd=workdir), message)
+    if case != "over_pixel_limit":  # info reads headers only; the pixel budget applies to decoding
+        assert_one_line_error(run_lic("info", "bad.lic", cwd=workdir), message)
+
+
+def test_pixel_limit_option_and_environment(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_one_line_error(_encode(workdir, "--max-pixels", "5000"), "exceeds the limit of 5,000 pixels")
+    assert _encode(workdir).returncode == 0
+    result = run_lic("decode", "a.lic", "-o", "a.png", "--weights", "tiny.safetensors", "--max-pixels", "7199",
+                     cwd=workdir)
+    assert_one_line_error(result, "exceeds the limit")
+    monkeypatch.setenv("LIC_MAX_PIXELS", "7200")
+    assert run_lic("decode", "a.lic", "-o", "a.png", "--weights", "tiny.safetensors", cwd=workdir).returncode == 0
+    assert_one_line_error(run_lic("encode", "photo.png", "-o", "b.lic", "--max-pixels", "0", cwd=workdir),
+                          "must be 1 or more")
+
+
+def test_tiled_encode_decode(workdir: Path) -> None:
+    rng = np.random.default_rng(1)
+    pixels = np.clip(rng.normal(128, 40, (23, 19, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(np.kron(pixels, np.ones((14, 16, 1), np.uint8))).save(workdir / "big.png")  # 304x322
+    enc = run_lic("encode", "big.png", "-o", "big.lic", "--model", "elic-tiny", "--weights", "tiny.safetensors",
+                  "--tile-size", "256", "--recon", "recon.png", cwd=workdir)
+    assert enc.returncode == 0, enc.stderr
+    meta = json.loads(run_lic("info", "big.lic", "--json", cwd=workdir).stdout)
+    assert meta["tile_size"] == 256 and len(meta["tiles"]) == 4
+    assert meta["entropy_parameters"] == "fixed point (exact)"
+    dec = run_lic("decode", "big.lic", "-o", "big-out.png", "--weights", "tiny.safetensors", cwd=workdir)
+    assert dec.returncode == 0, dec.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(workdir / "big-out.png")),
+                                  np.asarray(Image.open(workdir / "recon.png")))
+    bad = run_lic("encode", "big.png", "-o", "c.lic", "--model", "elic-tiny", "--weights", "tiny.safetensors",
+                  "--tile-size", "100", cwd=workdir)
+    assert_one_line_error(bad, "tile size must be")
 
 
 def test_stream_from_other_weights(workdir: Path) -> None:

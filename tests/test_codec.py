@@ -86,9 +86,9 @@ def test_pil_modes() -> None:
 def test_forged_payload_with_valid_checksums(tiny_model: LoadedModel, rng, seed: int) -> None:  # noqa: ANN001
     """Random coded bytes behind a valid header and CRCs: a clean error, never a hang or a crash."""
     encoded = encode_image(_smooth_image(rng, 48, 48), tiny_model, 0.5)
-    header, lanes = read_image_stream(encoded.data)
-    forged = [np.random.default_rng(seed).bytes(len(b)) for b in lanes]
-    forged = [b"\xff\xff\xff\xff" + b[4:] for b in forged]  # a valid initial state (>= 2^31)
+    header, tiles = read_image_stream(encoded.data)
+    forged = [np.random.default_rng(seed).bytes(len(b)) for b in tiles[0]]
+    forged = [[b"\xff\xff\xff\xff" + b[4:] for b in forged]]  # a valid initial state (>= 2^31)
     with pytest.raises(CorruptStreamError):
         decode_image(write_image_stream(header, forged), tiny_model)
 

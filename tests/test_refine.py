@@ -27,7 +27,7 @@ def _objective(model, y: torch.Tensor, x: torch.Tensor, quality: float) -> float
 
 def test_refined_latent_never_scores_worse(tiny_model) -> None:  # noqa: ANN001
     rng = np.random.default_rng(0)
-    x = _to_tensor(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), 64, torch.device("cpu"))
+    x = _to_tensor(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), torch.device("cpu"))
     with torch.no_grad():
         plain = tiny_model.module.analyze(x, 0.5)
     refined = refine_latent(tiny_model, x, 0.5, 64, 64, RefineConfig(steps=5))

@@ -48,7 +48,7 @@ def cmd_batch(args: argparse.Namespace, mode: str) -> int:
     if args.workers < 1:
         raise LicError("--workers must be at least 1")
     job = BatchJob(mode, getattr(args, "model", ""), args.weights, getattr(args, "quality", None),
-                   getattr(args, "bpp", None), args.device, getattr(args, "refine", 0))
+                   getattr(args, "bpp", None), args.device, getattr(args, "refine", 0), args.max_pixels)
     with tqdm(total=len(pairs), unit="file", desc=mode, file=sys.stderr) as bar:
         summary = run_batch(job, pairs, args.workers, bar.update)
     print_summary(summary, mode)
@@ -62,6 +62,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from lic.cli.video import cmd_encode_video
 
     if args.video or is_video_path(Path(args.input)):
+        if args.tile_size is not None:
+            raise LicError("--tile-size is for images; video frames are coded in one piece")
         return cmd_encode_video(args)
     if Path(args.input).is_dir():
         return cmd_batch(args, "encode")
@@ -79,7 +81,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, args.weights, args.device)
     start = time.perf_counter()
-    encoded = encode_image_at(pixels, model, args.quality, args.bpp, RefineConfig(args.refine))
+    encoded = encode_image_at(pixels, model, args.quality, args.bpp, RefineConfig(args.refine), args.tile_size)
     seconds = time.perf_counter() - start
     write_bytes_atomic(out, encoded.data, args.force)
     if args.recon:
@@ -141,7 +143,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from lic.codec.container import read_image_stream
+    from lic.codec.container import FLOAT_PARAMETERS, read_image_stream
 
     from lic.cli.video import check_stream_kind, info_video
 
@@ -168,7 +170,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         "colour": header.colour.name.lower(),
         "bit_depth": header.bit_depth,
         "header_bytes": header.header_size,
-        "lanes": list(header.lane_sizes),
+        "tile_size": header.tile_size,
+        "tiles": [list(tile) for tile in header.tiles],
+        "entropy_parameters": "float (same machine only)" if header.flags & FLOAT_PARAMETERS else "fixed point (exact)",
         "checksums": "ok",
     }
     if args.json:
@@ -179,7 +183,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"  model      {header.model}, quality {header.quality:g}")
     print(f"  weights    sha256 {header.digest.hex()}")
     print(f"  header     {header.header_size} bytes")
-    print(f"  lanes      {len(header.lane_sizes)}: {', '.join(f'{s:,}' for s in header.lane_sizes)} bytes")
+    if header.tile_size:
+        print(f"  tiles      {len(header.tiles)} of {header.tile_size}x{header.tile_size}, "
+              f"{len(header.lane_sizes)} lanes, {sum(header.lane_sizes):,} bytes")
+    else:
+        print(f"  lanes      {len(header.lane_sizes)}: {', '.join(f'{s:,}' for s in header.lane_sizes)} bytes")
+    print(f"  entropy    {info['entropy_parameters']} parameters")
     print("  checksums  header ok, payload ok")
     return 0
 
@@ -249,7 +258,19 @@ def _coding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     parser.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     parser.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
+    parser.add_argument("--max-pixels", type=_positive_int, metavar="N",
+                        help="refuse images and streams of more than N pixels (default 268435456, or LIC_MAX_PIXELS)")
     device_option(parser)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _non_negative_int(text: str) -> int:
@@ -282,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refine", type=_non_negative_int, default=0, metavar="N",
                    help="optimize the latent for this image with N gradient steps before coding: fewer bits at "
                         "equal quality, same decoder, much slower encode (about 20 is a good start)")
+    p.add_argument("--tile-size", type=_non_negative_int, default=None, metavar="N",
+                   help="code in N x N tiles (multiple of 64, >= 256; 0: one piece); default: tiles of 2048 for "
+                        "images above 8.4 Mpixel, so memory stays bounded")
     _coding_options(p)
     p.set_defaults(func=cmd_encode)
 
@@ -323,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lic`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    from lic.codec.imageio import set_pixel_limit
+
+    set_pixel_limit(getattr(args, "max_pixels", None))
     try:
         return args.func(args)
     except LicError as exc:
@@ -344,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"lic: internal error: {type(exc).__name__}: {exc} (set LIC_DEBUG=1 for details)\n")
         return EXIT_INTERNAL
+    finally:
+        set_pixel_limit(None)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from PIL import Image
 
 from lic.codec.container import read_image_stream
 from lic.errors import LicError
-from lic.codec.imageio import IMAGE_SUFFIXES
+from lic.codec.imageio import IMAGE_SUFFIXES, set_pixel_limit
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class BatchJob:
     bpp: float | None
     device: str = "cpu"
     refine: int = 0
+    pixel_limit: int | None = None
 
 
 @dataclass
@@ -76,6 +77,7 @@ _WORKER_MODEL = None
 
 def _init_worker(job: BatchJob) -> None:
     global _WORKER_MODEL
+    set_pixel_limit(job.pixel_limit)
     if job.mode == "encode":
         from lic.models.weights import load_model
 

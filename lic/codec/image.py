@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from lic.codec.container import ColourFormat, ImageHeader, read_image_stream, write_image_stream
+from lic.codec.container import FLOAT_PARAMETERS, ColourFormat, ImageHeader, read_image_stream, write_image_stream
 from lic.codec.imageio import check_size
 from lic.codec.refine import RefineConfig, refine_latent
+from lic.codec.tiles import MARGIN, Box, choose_tile_size, crop_pixels, padded_size, tiles_of
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
-from lic.errors import ModelMismatchError, UnsupportedInputError
+from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
 from lic.models.weights import LoadedModel
 
 MAX_LANES = 4
@@ -59,27 +59,22 @@ class EncodedImage:
 
 
 def lanes_for(width: int, height: int) -> int:
-    """Coder lanes for an image: one per 64 Kpixel, at most 4 (see bitstream-spec.md)."""
+    """Coder lanes for an image or tile: one per 64 Kpixel, at most 4 (see bitstream-spec.md)."""
     return max(1, min(MAX_LANES, width * height // PIXELS_PER_LANE))
 
 
-def _to_tensor(pixels: np.ndarray, multiple: int, device: torch.device) -> torch.Tensor:
-    x = torch.from_numpy(np.array(pixels, dtype=np.uint8, copy=True)).to(device)
+def _to_tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
+    x = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.uint8)).to(device)
     x = x.unsqueeze(-1).expand(*x.shape, 3) if x.ndim == 2 else x
-    x = x.permute(2, 0, 1).unsqueeze(0).float().div(255.0)
-    h, w = x.shape[2], x.shape[3]
-    pad_h, pad_w = -h % multiple, -w % multiple
-    if pad_h or pad_w:
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    return x
+    return x.permute(2, 0, 1).unsqueeze(0).float().div(255.0)
 
 
-def _to_pixels(x_hat: torch.Tensor, height: int, width: int, colour: ColourFormat) -> np.ndarray:
-    rgb = torch.round(x_hat[0, :, :height, :width].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0)
-    pixels = rgb.cpu().numpy()
-    if colour == ColourFormat.GRAY:
-        pixels = ((pixels.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
-    return np.ascontiguousarray(pixels)
+def _to_rgb(x_hat: torch.Tensor) -> np.ndarray:
+    return torch.round(x_hat[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def _to_gray(rgb: np.ndarray) -> np.ndarray:
+    return ((rgb.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
 
 
 def check_quality(model: LoadedModel, quality: float) -> float:
@@ -90,52 +85,99 @@ def check_quality(model: LoadedModel, quality: float) -> float:
     return float(np.float32(quality))
 
 
+def stream_flags(model: LoadedModel) -> int:
+    """Header flags a stream of ``model`` carries (float entropy parameters or not)."""
+    return 0 if model.module.fixed_point else FLOAT_PARAMETERS
+
+
 def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: int | None = None,
-                 refine: RefineConfig | None = None) -> EncodedImage:
+                 refine: RefineConfig | None = None, tile_size: int | None = None) -> EncodedImage:
     """Codes an ``HxWx3`` (RGB) or ``HxW`` (grayscale) uint8 array.
 
     ``refine`` optimizes the latent for this image before coding (slower encode,
-    fewer bits at equal quality; the decoder is unchanged).
+    fewer bits at equal quality; the decoder is unchanged). ``tile_size`` forces a
+    tile layout (0: one piece); by default only images above
+    :data:`lic.codec.tiles.TILE_THRESHOLD` pixels are tiled.
     """
     quality = check_quality(model, quality)
-    coded, reconstruction = encode_lanes(pixels, model, quality, lanes, refine)
     height, width = pixels.shape[:2]
+    check_size(width, height)
+    tile_size = choose_tile_size(width, height, tile_size)
+    coded, reconstruction = encode_picture(pixels, model, quality, tile_size, lanes, refine)
     colour = ColourFormat.GRAY if pixels.ndim == 2 else ColourFormat.RGB
-    header = ImageHeader(model.name, model.digest, quality, width, height, colour, tuple(len(b) for b in coded))
+    header = ImageHeader(model.name, model.digest, quality, width, height, colour,
+                         tuple(tuple(len(b) for b in lanes_) for lanes_ in coded), tile_size, stream_flags(model))
     return EncodedImage(write_image_stream(header, coded), header, reconstruction)
 
 
 def encode_lanes(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: int | None = None,
                  refine: RefineConfig | None = None) -> tuple[list[bytes], np.ndarray]:
-    """The coded lanes of one picture (no container) and the decoder's exact output."""
+    """The coded lanes of one untiled picture (no container) and the decoder's exact output."""
+    coded, reconstruction = encode_picture(pixels, model, quality, 0, lanes, refine)
+    return coded[0], reconstruction
+
+
+def encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile_size: int = 0,
+                   lanes: int | None = None, refine: RefineConfig | None = None) -> tuple[list[list[bytes]], np.ndarray]:
+    """The coded lanes of each tile of a picture and the decoder's exact output."""
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
     height, width = pixels.shape[:2]
     check_size(width, height)
     quality = check_quality(model, quality)
-    colour = ColourFormat.GRAY if pixels.ndim == 2 else ColourFormat.RGB
-    device = next(model.module.parameters()).device
-    x = _to_tensor(pixels, model.module.downsampling, device)
+    module = model.module
+    device = next(module.parameters()).device
+    tiles = tiles_of(width, height, tile_size)
+    padded_h, padded_w = padded_size(width, height)
+    margin = MARGIN if len(tiles) > 1 else 0
+    stride = module.latent_stride
+    y_hat = None
+    coded = []
     with coding_threads():
-        if refine is not None and refine.steps > 0:
-            y = refine_latent(model, x, quality, height, width, refine)
-        else:
+        for tile in tiles:
+            outer = tile.grown(margin, padded_h, padded_w)
+            x = _to_tensor(crop_pixels(pixels, outer), device)
+            valid_h, valid_w = min(outer.bottom, height) - outer.top, min(outer.right, width) - outer.left
+            if refine is not None and refine.steps > 0:
+                y = refine_latent(model, x, quality, valid_h, valid_w, refine)
+            else:
+                with torch.inference_mode():
+                    y = module.analyze(x, quality)
+            rows, cols = tile.scaled(stride).within(outer.scaled(stride))
+            encoder = RangeEncoder(lanes or lanes_for(tile.width, tile.height))
             with torch.inference_mode():
-                y = model.module.analyze(x, quality)
-        return _code_latent(y, model, quality, width, height, colour, lanes or lanes_for(width, height))
+                y_tile = module.encode_latent(y[:, :, rows, cols].contiguous(), encoder)
+                if y_hat is None:
+                    y_hat = y_tile.new_zeros(1, y_tile.shape[1], padded_h // stride, padded_w // stride)
+                _place(y_hat, tile.scaled(stride), y_tile)
+            coded.append(encoder.finish())
+        reconstruction = _synthesize(y_hat, model, quality, tiles, width, height, pixels.ndim == 2)
+    return coded, reconstruction
+
+
+def _place(y_hat: torch.Tensor, box: Box, values: torch.Tensor) -> None:
+    y_hat[:, :, box.top : box.bottom, box.left : box.right] = values
 
 
 @torch.inference_mode()
-def _code_latent(y: torch.Tensor, model: LoadedModel, quality: float, width: int, height: int,
-                 colour: ColourFormat, lanes: int) -> tuple[list[bytes], np.ndarray]:
-    encoder = RangeEncoder(lanes)
-    y_hat = model.module.encode_latent(y, encoder)
-    x_hat = model.module.synthesize(y_hat, quality)
-    return encoder.finish(), _to_pixels(x_hat, height, width, colour)
+def _synthesize(y_hat: torch.Tensor, model: LoadedModel, quality: float, tiles: list[Box], width: int, height: int,
+                gray: bool) -> np.ndarray:
+    """The decoded picture, synthesized tile by tile with latent context across tile borders."""
+    stride = model.module.latent_stride
+    margin = MARGIN // stride if len(tiles) > 1 else 0
+    latent_h, latent_w = y_hat.shape[2], y_hat.shape[3]
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    for tile in tiles:
+        outer = tile.scaled(stride).grown(margin, latent_h, latent_w)
+        x_hat = model.module.synthesize(y_hat[:, :, outer.top : outer.bottom, outer.left : outer.right], quality)
+        visible = Box(tile.top, tile.left, min(tile.bottom, height), min(tile.right, width))
+        rows, cols = visible.within(Box(outer.top * stride, outer.left * stride, 0, 0))
+        out[visible.top : visible.bottom, visible.left : visible.right] = _to_rgb(x_hat[:, :, rows, cols])
+    return _to_gray(out) if gray else out
 
 
 def encode_image_to_bpp(pixels: np.ndarray, model: LoadedModel, target_bpp: float, steps: int = 8,
-                        refine: RefineConfig | None = None) -> EncodedImage:
+                        refine: RefineConfig | None = None, tile_size: int | None = None) -> EncodedImage:
     """The highest quality whose stream stays within ``target_bpp`` (bisection on the quality).
 
     Rate grows with quality, so ``steps`` bisection steps pin the quality to
@@ -144,15 +186,15 @@ def encode_image_to_bpp(pixels: np.ndarray, model: LoadedModel, target_bpp: floa
     if not target_bpp > 0:
         raise UnsupportedInputError(f"target bpp must be positive, not {target_bpp:g}")
     low, high = 0.0, float(model.module.rate_levels - 1)
-    best = encode_image(pixels, model, low, refine=refine)
+    best = encode_image(pixels, model, low, refine=refine, tile_size=tile_size)
     if best.bpp > target_bpp:
         return best
-    top = encode_image(pixels, model, high, refine=refine)
+    top = encode_image(pixels, model, high, refine=refine, tile_size=tile_size)
     if top.bpp <= target_bpp:
         return top
     for _ in range(steps):
         mid = (low + high) / 2
-        candidate = encode_image(pixels, model, mid, refine=refine)
+        candidate = encode_image(pixels, model, mid, refine=refine, tile_size=tile_size)
         if candidate.bpp <= target_bpp:
             low, best = mid, candidate
         else:
@@ -161,44 +203,63 @@ def encode_image_to_bpp(pixels: np.ndarray, model: LoadedModel, target_bpp: floa
 
 
 def encode_image_at(pixels: np.ndarray, model: LoadedModel, quality: float | None = None,
-                    bpp: float | None = None, refine: RefineConfig | None = None) -> EncodedImage:
+                    bpp: float | None = None, refine: RefineConfig | None = None,
+                    tile_size: int | None = None) -> EncodedImage:
     """Encodes at ``quality``, or at the best quality within ``bpp``, or at the model's default quality."""
     if bpp is not None:
         if quality is not None:
             raise UnsupportedInputError("give a quality or a target bpp, not both")
-        return encode_image_to_bpp(pixels, model, bpp, refine=refine)
-    return encode_image(pixels, model, model.default_quality if quality is None else quality, refine=refine)
+        return encode_image_to_bpp(pixels, model, bpp, refine=refine, tile_size=tile_size)
+    return encode_image(pixels, model, model.default_quality if quality is None else quality, refine=refine,
+                        tile_size=tile_size)
 
 
 def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) -> tuple[np.ndarray, ImageHeader]:
     """Decodes a ``.lic`` stream made with ``model``; returns the pixels and the header."""
-    header, lanes = read_image_stream(data)
-    check_model(header.model, header.digest, model)
-    pixels = decode_lanes(lanes, model, header.quality, header.width, header.height, header.colour, threads)
+    header, tiles = read_image_stream(data)
+    check_model(header.model, header.digest, model, header.flags)
+    pixels = decode_picture(tiles, model, header.quality, header.width, header.height, header.colour,
+                            header.tile_size, threads)
     return pixels, header
 
 
-def check_model(name: str, digest: bytes, model: LoadedModel) -> None:
+def check_model(name: str, digest: bytes, model: LoadedModel, flags: int) -> None:
     """Refuses a stream made with other weights than ``model``'s."""
     if name != model.name or digest != model.digest:
         raise ModelMismatchError(
             f"stream was made with model {name} (weights {digest.hex()[:12]}), "
             f"but the available weights are {model.name} ({model.digest.hex()[:12]})"
         )
+    if flags != stream_flags(model):
+        raise CorruptStreamError("header flags do not match the model's entropy-parameter arithmetic")
+
+
+def decode_lanes(lanes: list[bytes], model: LoadedModel, quality: float, width: int, height: int,
+                 colour: ColourFormat, threads: int | None = None) -> np.ndarray:
+    """Decodes the coded lanes of one untiled picture (see :func:`encode_lanes`)."""
+    return decode_picture([lanes], model, quality, width, height, colour, 0, threads)
 
 
 @torch.inference_mode()
-def decode_lanes(lanes: list[bytes], model: LoadedModel, quality: float, width: int, height: int,
-                 colour: ColourFormat, threads: int | None = None) -> np.ndarray:
-    """Decodes the coded lanes of one picture (see :func:`encode_lanes`)."""
+def decode_picture(tiles: list[list[bytes]], model: LoadedModel, quality: float, width: int, height: int,
+                   colour: ColourFormat, tile_size: int = 0, threads: int | None = None) -> np.ndarray:
+    """Decodes the coded lanes of each tile of a picture (see :func:`encode_picture`)."""
     check_size(width, height)
     quality = check_quality(model, quality)
-    down = model.module.downsampling
-    z_size = (-(-height // down), -(-width // down))
-    device = next(model.module.parameters()).device
-    decoder = RangeDecoder(lanes, threads or min(len(lanes), os.cpu_count() or 1))
+    module = model.module
+    grid = tiles_of(width, height, tile_size)
+    if len(grid) != len(tiles):
+        raise CorruptStreamError("tile count does not match the image size")
+    padded_h, padded_w = padded_size(width, height)
+    stride, down = module.latent_stride, module.downsampling
+    device = next(module.parameters()).device
+    y_hat = None
     with coding_threads():
-        y_hat = model.module.decode(decoder, quality, z_size, device)
-        decoder.check_exhausted()
-        x_hat = model.module.synthesize(y_hat, quality)
-    return _to_pixels(x_hat, height, width, colour)
+        for tile, lanes in zip(grid, tiles):
+            decoder = RangeDecoder(lanes, threads or min(len(lanes), os.cpu_count() or 1))
+            y_tile = module.decode(decoder, quality, (tile.height // down, tile.width // down), device)
+            decoder.check_exhausted()
+            if y_hat is None:
+                y_hat = y_tile.new_zeros(1, y_tile.shape[1], padded_h // stride, padded_w // stride)
+            _place(y_hat, tile.scaled(stride), y_tile)
+        return _synthesize(y_hat, model, quality, grid, width, height, colour == ColourFormat.GRAY)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from lic.codec.container import MAX_SIDE, ColourFormat
 from lic.errors import LicError, UnsupportedInputError
 
-MAX_PIXELS = 1 << 24
-"""Largest image lic codes in one piece (16.7 Mpixel, e.g. 4096x4096); memory grows with it."""
+DEFAULT_PIXEL_LIMIT = 1 << 28
+"""Largest image lic reads, codes or decodes by default (268 Mpixel, e.g. 16384x16384).
+
+Like Pillow's decompression-bomb guard: a stream or image claiming more is refused
+before any pixel memory is allocated. Images above :data:`lic.codec.tiles.TILE_THRESHOLD`
+are coded in tiles, so memory stays bounded up to this limit. Change it with
+:func:`set_pixel_limit`, the ``LIC_MAX_PIXELS`` environment variable or ``--max-pixels``.
+"""
+
+_pixel_limit: int | None = None
 
 _HIGH_DEPTH_MODES = {"I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
 
@@ -27,12 +36,38 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def pixel_limit() -> int:
+    """The current pixel limit: :func:`set_pixel_limit`, else ``LIC_MAX_PIXELS``, else the default."""
+    if _pixel_limit is not None:
+        return _pixel_limit
+    value = os.environ.get("LIC_MAX_PIXELS")
+    if value is None:
+        return DEFAULT_PIXEL_LIMIT
+    try:
+        limit = int(value)
+    except ValueError:
+        raise LicError(f"LIC_MAX_PIXELS must be a whole number of pixels, not {value!r}") from None
+    if limit < 1:
+        raise LicError(f"LIC_MAX_PIXELS must be positive, not {value!r}")
+    return limit
+
+
+def set_pixel_limit(limit: int | None) -> None:
+    """Sets the largest number of pixels lic handles (``None``: back to the environment/default)."""
+    global _pixel_limit
+    if limit is not None and limit < 1:
+        raise LicError(f"the pixel limit must be positive, not {limit}")
+    _pixel_limit = limit
+
+
 def check_size(width: int, height: int) -> None:
     """Refuses sizes lic does not code, before any pixel is allocated."""
     if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE:
         raise UnsupportedInputError(f"image size {width}x{height} is outside 1..{MAX_SIDE} per side")
-    if width * height > MAX_PIXELS:
-        raise UnsupportedInputError(f"image of {width}x{height} pixels exceeds the limit of {MAX_PIXELS} pixels")
+    limit = pixel_limit()
+    if width * height > limit:
+        raise UnsupportedInputError(f"image of {width}x{height} pixels exceeds the limit of {limit:,} pixels "
+                                    "(raise it with --max-pixels or LIC_MAX_PIXELS)")
 
 
 def from_pil(image: Image.Image) -> tuple[np.ndarray, ColourFormat]:
@@ -66,7 +101,7 @@ def from_pil(image: Image.Image) -> tuple[np.ndarray, ColourFormat]:
 def read_image(path: Path) -> tuple[np.ndarray, ColourFormat]:
     """Reads any image Pillow opens (EXIF orientation applied); see :func:`from_pil`."""
     try:
-        with Image.open(path) as image:
+        with _pillow_limit(), Image.open(path) as image:
             check_size(*image.size)
             image.load()
             return from_pil(ImageOps.exif_transpose(image))
@@ -80,6 +115,20 @@ def read_image(path: Path) -> tuple[np.ndarray, ColourFormat]:
         raise UnsupportedInputError(f"{path}: not an image lic can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UnsupportedInputError(f"{path}: damaged or unsupported image ({exc})") from None
+
+
+@contextmanager
+def _pillow_limit() -> Iterator[None]:
+    """Hands the decompression-bomb guard to lic's :func:`check_size` (Pillow's stops at 179 Mpixel).
+
+    ``Image.open`` reads only the header; :func:`read_image` checks the size before ``load``.
+    """
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
 
 
 def default_permissions(path: Path, directory: bool = False) -> None:

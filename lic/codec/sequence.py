@@ -74,6 +74,7 @@ class SequenceHeader:
     fps: Fraction
     frame_count: int
     intra_period: int
+    flags: int = 0
     bit_depth: int = 8
     version: tuple[int, int] = VERSION
 
@@ -99,7 +100,7 @@ class SequenceHeader:
         self.validate()
         name = self.model.encode("ascii")
         size = _FIXED.size + 1 + len(name) + _SEQUENCE.size + 4
-        head = bytearray(_FIXED.pack(MAGIC, *self.version, StreamKind.VIDEO, 0, size))
+        head = bytearray(_FIXED.pack(MAGIC, *self.version, StreamKind.VIDEO, self.flags, size))
         head += bytes([len(name)]) + name
         head += _SEQUENCE.pack(self.digest, self.quality, self.width, self.height, self.bit_depth, self.colour,
                                self.fps.numerator, self.fps.denominator, self.frame_count, self.intra_period)
@@ -152,7 +153,7 @@ def write_sequence(header: SequenceHeader, packets: list[bytes]) -> bytes:
 
 def read_sequence_header(data: bytes) -> SequenceHeader:
     """Parses and checks the sequence header (magic, version, kind, CRC, limits)."""
-    major, minor, kind, size = read_fixed_header(data)
+    major, minor, kind, flags, size = read_fixed_header(data)
     if kind != StreamKind.VIDEO:
         raise UnsupportedStreamError("not a video stream")
     model, pos = read_model_name(data, size, _SEQUENCE.size + 4)
@@ -167,14 +168,14 @@ def read_sequence_header(data: bytes) -> SequenceHeader:
     if fps_num == 0 or fps_den == 0:
         raise CorruptStreamError("invalid frame rate in video header")
     header = SequenceHeader(model, digest, quality, width, height, colour_format, Fraction(fps_num, fps_den), frames,
-                            period, depth, (major, minor))
+                            period, flags, depth, (major, minor))
     header.validate()
     return header
 
 
 def header_size(data: bytes) -> int:
     """Bytes of the sequence header (valid after :func:`read_sequence_header`)."""
-    return read_fixed_header(data)[3]
+    return read_fixed_header(data).header_size
 
 
 def index_offset(data: bytes) -> int:

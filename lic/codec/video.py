@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lic.codec.container import ColourFormat
-from lic.codec.image import check_model, check_quality, decode_lanes, encode_lanes
+from lic.codec.image import check_model, check_quality, decode_lanes, encode_lanes, stream_flags
 from lic.codec.refine import RefineConfig
 from lic.codec.sequence import (
     MAX_FRAMES,
@@ -28,6 +28,7 @@ from lic.codec.sequence import (
     read_sequence_header,
     write_sequence,
 )
+from lic.codec.tiles import TILE_THRESHOLD, padded_size
 from lic.codec.videoio import VideoInfo
 from lic.errors import LicError, UnsupportedInputError
 from lic.models.weights import LoadedModel
@@ -52,6 +53,10 @@ def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMod
     ``on_frame`` sees every frame's record as it is coded (progress, reconstructions).
     """
     quality = check_quality(model, quality)
+    padded_h, padded_w = padded_size(info.width, info.height)
+    if padded_h * padded_w > TILE_THRESHOLD:
+        raise UnsupportedInputError(f"video frames of {info.width}x{info.height} are too large "
+                                    f"(at most {TILE_THRESHOLD:,} pixels after padding to multiples of 64)")
     packets: list[bytes] = []
     for index, pixels in enumerate(frames):
         if index >= MAX_FRAMES:
@@ -66,7 +71,7 @@ def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMod
     if not packets:
         raise UnsupportedInputError("the video has no frames")
     header = SequenceHeader(model.name, model.digest, quality, info.width, info.height, ColourFormat.RGB, info.fps,
-                            len(packets), 1)
+                            len(packets), 1, stream_flags(model))
     return write_sequence(header, packets), header
 
 
@@ -94,7 +99,7 @@ def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | N
     :class:`~lic.errors.CorruptStreamError` after every frame before it was yielded.
     """
     header = read_sequence_header(data)
-    check_model(header.model, header.digest, model)
+    check_model(header.model, header.digest, model, header.flags)
     if start < 0:
         raise LicError(f"frame {start} does not exist: frames are numbered from 0")
     if start >= header.frame_count:

@@ -116,15 +116,25 @@ class GaussianPrior(_TableOwner):
         self.model.update()
         self._tables = None
 
+    def table_indexes(self, scales: Tensor) -> Tensor:
+        """Table of each scale: the first scale-table entry ``>= scale`` (the last one above all).
+
+        Same numbers as CompressAI's ``build_indexes`` (which loops over the 64 entries),
+        in one ``bucketize``; scales below the table's first entry take table 0.
+        """
+        boundaries = self.model.scale_table[:-1].to(scales.device, torch.float64)
+        return torch.bucketize(scales.to(torch.float64), boundaries).to(torch.int32)
+
     def encode(self, y: Tensor, scales: Tensor, means: Tensor, encoder: RangeEncoder) -> Tensor:
         """Queues ``round(y - means)`` with the table of each scale; returns ``y_hat``."""
         symbols = torch.round(y - means)
-        indexes = self.model.build_indexes(scales)
+        indexes = self.table_indexes(scales)
         encoder.encode(symbols.to(torch.int32).cpu().numpy(), indexes.cpu().numpy(), self.tables())
         return symbols + means
 
     def decode(self, decoder: RangeDecoder, scales: Tensor, means: Tensor) -> Tensor:
         """Decodes ``y_hat`` for the given (flat) scales and means."""
-        indexes = self.model.build_indexes(scales)
+        indexes = self.table_indexes(scales)
         values = decoder.decode(indexes.cpu().numpy(), self.tables())
-        return torch.from_numpy(values.astype(np.float32)).to(means.device).reshape(means.shape) + means
+        symbols = torch.from_numpy(values.astype(np.float64)).to(means.device, means.dtype)
+        return symbols.reshape(means.shape) + means

@@ -2,21 +2,25 @@
 
 Slice ``k`` of the latent ``y`` is coded in two passes: *anchors* (``(h + w) % 2 == 0``)
 with the hyperprior and the slices before it as context, then *non-anchors* with
-the anchors of the same slice as extra spatial context. Encoder and decoder call
-the same :meth:`ChannelCheckerboardContext._params`, so both see identical numbers.
+the anchors of the same slice as extra spatial context. Encoder and decoder run the
+same schedule (:meth:`ChannelCheckerboardContext._schedule`) on the same networks:
+their fixed-point form (:mod:`lic.models.fixed_point`) when the context is made of
+convolutions and ReLUs only, so the parameters are identical on every machine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from compressai.layers import CheckerboardMaskedConv2d
 from torch import Tensor, nn
 
 from lic.entropy.priors import GaussianPrior
-from lic.models.blocks import ChannelReweighting, GlobalHyperContext, SliceAttention
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.models.blocks import ChannelReweighting, GlobalHyperContext, SliceAttention
+from lic.models.fixed_point import FixedPointNetwork
 
 
 def anchor_mask(height: int, width: int, device: torch.device) -> Tensor:
@@ -29,6 +33,39 @@ def anchor_mask(height: int, width: int, device: torch.device) -> Tensor:
 def round_ste(x: Tensor) -> Tensor:
     """Rounding with a straight-through gradient."""
     return x + (torch.round(x) - x).detach()
+
+
+class ContextNetworks(Protocol):
+    """The three predictions the coding schedule needs for slice ``k``."""
+
+    def channel(self, k: int, decoded: list[Tensor], hyper: Tensor) -> Tensor | None:
+        """Context from the slices decoded before ``k`` (``None`` for a first slice without one)."""
+
+    def spatial(self, k: int, anchors: Tensor) -> Tensor:
+        """Checkerboard context from the decoded anchors of slice ``k``."""
+
+    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
+        """``(scales, means)`` of slice ``k``."""
+
+
+class FixedPointContextNetworks:
+    """The context's convolution stacks in exact fixed point (see :mod:`lic.models.fixed_point`)."""
+
+    def __init__(self, context: "ChannelCheckerboardContext") -> None:
+        self.channel_nets = [FixedPointNetwork(m) for m in context.channel_context]
+        self.spatial_nets = [FixedPointNetwork(m) for m in context.spatial_context]
+        self.param_nets = [FixedPointNetwork(m) for m in context.param_aggregation]
+
+    def channel(self, k: int, decoded: list[Tensor], hyper: Tensor) -> Tensor | None:
+        return self.channel_nets[k - 1](torch.cat(decoded, dim=1)) if k > 0 else None
+
+    def spatial(self, k: int, anchors: Tensor) -> Tensor:
+        return self.spatial_nets[k](anchors)
+
+    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
+        parts = [spatial] + ([channel] if channel is not None else []) + [hyper]
+        scales, means = self.param_nets[k](torch.cat(parts, dim=1)).chunk(2, dim=1)
+        return scales, means
 
 
 class ChannelCheckerboardContext(nn.Module):
@@ -81,6 +118,17 @@ class ChannelCheckerboardContext(nn.Module):
                 )
             )
         self.gaussian = GaussianPrior()
+
+    @property
+    def fixed_point(self) -> bool:
+        """Whether coding uses exact fixed-point parameters (convolutions and ReLUs only)."""
+        return self.slice_attention is None and self.global_context is None and not any(
+            isinstance(m, ChannelReweighting) for m in self.param_aggregation.modules()
+        )
+
+    def coding_networks(self) -> ContextNetworks:
+        """The networks coding runs: fixed point when :attr:`fixed_point`, else the float modules."""
+        return FixedPointContextNetworks(self) if self.fixed_point else _FloatContextNetworks(self)
 
     def _channel_ctx(self, k: int, decoded: list[Tensor], hyper: Tensor) -> Tensor | None:
         if k == 0:
@@ -145,26 +193,45 @@ class ChannelCheckerboardContext(nn.Module):
     def _schedule(self, hyper: Tensor, code: Callable[[int, Tensor, Tensor, Tensor], Tensor]) -> Tensor:
         """The slice/checkerboard schedule shared by encoder and decoder.
 
-        ``code(k, scales, means, selector)`` codes slice ``k`` at the positions
-        ``selector`` picks and returns their ``y_hat`` values.
+        ``hyper`` comes from the hyper-synthesis in the matching arithmetic (float64
+        fixed-point values when :attr:`fixed_point`). ``code(k, scales, means, selector)``
+        codes slice ``k`` at the positions ``selector`` picks and returns their ``y_hat``
+        values. Returns ``y_hat`` in float32.
         """
+        nets = self.coding_networks()
         height, width = hyper.shape[2], hyper.shape[3]
         anchors = anchor_mask(height, width, hyper.device)
         decoded: list[Tensor] = []
         for k, g in enumerate(self.groups):
-            channel = self._channel_ctx(k, decoded, hyper)
+            channel = nets.channel(k, decoded, hyper)
             shape = (1, g, height, width)
             sel_a = anchors.expand(shape)
             sel_n = ~sel_a
             zeros = hyper.new_zeros(1, 2 * g, height, width)
-            scales, means = self._params(k, hyper, channel, zeros)
+            scales, means = nets.params(k, hyper, channel, zeros)
             y_k = hyper.new_zeros(shape)
-            y_k[sel_a] = code(k, scales, means, sel_a)
-            scales, means = self._params(k, hyper, channel, self.spatial_context[k](y_k))
-            y_k[sel_n] = code(k, scales, means, sel_n)
+            y_k[sel_a] = code(k, scales, means, sel_a).to(y_k.dtype)
+            scales, means = nets.params(k, hyper, channel, nets.spatial(k, y_k))
+            y_k[sel_n] = code(k, scales, means, sel_n).to(y_k.dtype)
             decoded.append(y_k)
-        return torch.cat(decoded, dim=1)
+        return torch.cat(decoded, dim=1).float()
 
     def update_tables(self) -> None:
         """Recomputes the Gaussian CDF tables."""
         self.gaussian.update_tables()
+
+
+class _FloatContextNetworks:
+    """The context's float modules, for variants with layers that have no fixed-point form."""
+
+    def __init__(self, context: ChannelCheckerboardContext) -> None:
+        self.context = context
+
+    def channel(self, k: int, decoded: list[Tensor], hyper: Tensor) -> Tensor | None:
+        return self.context._channel_ctx(k, decoded, hyper)
+
+    def spatial(self, k: int, anchors: Tensor) -> Tensor:
+        return self.context.spatial_context[k](anchors)
+
+    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
+        return self.context._params(k, hyper, channel, spatial)

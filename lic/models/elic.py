@@ -23,6 +23,7 @@ from lic.entropy.priors import FactorizedPrior
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.models.blocks import SwinV2Stage, TokenMixerBlock
 from lic.models.context import ChannelCheckerboardContext
+from lic.models.fixed_point import FixedPointNetwork
 from lic.models.layers import GainUnit, ResidualBottleneck
 
 
@@ -106,20 +107,25 @@ class HyperPrior(nn.Module):
         z_hat, likelihoods = self.prior(self.h_a(y))
         return self.h_s(z_hat), likelihoods
 
-    def encode(self, y: Tensor, encoder: RangeEncoder) -> Tensor:
-        """Queues ``z``; returns the hyper features."""
-        return self.h_s(self.prior.encode(self.h_a(y), encoder))
+    def encode(self, y: Tensor, encoder: RangeEncoder, fixed_point: bool) -> Tensor:
+        """Queues ``z``; returns the hyper features (fixed-point ones if ``fixed_point``)."""
+        return self._features(self.prior.encode(self.h_a(y), encoder), fixed_point)
 
-    def decode(self, decoder: RangeDecoder, z_size: tuple[int, int], device: torch.device) -> Tensor:
+    def decode(self, decoder: RangeDecoder, z_size: tuple[int, int], device: torch.device,
+               fixed_point: bool) -> Tensor:
         """Decodes ``z`` of the given grid size; returns the hyper features."""
         shape = torch.Size((1, self.prior.model.channels, *z_size))
-        return self.h_s(self.prior.decode(decoder, shape, device))
+        return self._features(self.prior.decode(decoder, shape, device), fixed_point)
+
+    def _features(self, z_hat: Tensor, fixed_point: bool) -> Tensor:
+        return FixedPointNetwork(self.h_s)(z_hat) if fixed_point else self.h_s(z_hat)
 
 
 class ElicModel(nn.Module):
     """The first lic architecture: hyperprior + channel slices + checkerboard context."""
 
     downsampling = 64
+    latent_stride = 16
 
     def __init__(self, config: ElicConfig) -> None:
         super().__init__()
@@ -193,12 +199,17 @@ class ElicModel(nn.Module):
 
     def encode_latent(self, y: Tensor, encoder: RangeEncoder) -> Tensor:
         """Queues all symbols of a latent ``y`` (from :meth:`analyze`, possibly refined); returns ``y_hat``."""
-        return self.context.encode(y, self.hyper.encode(y, encoder), encoder)
+        return self.context.encode(y, self.hyper.encode(y, encoder, self.fixed_point), encoder)
 
     def decode(self, decoder: RangeDecoder, quality: float, z_size: tuple[int, int], device: torch.device) -> Tensor:
         """Decodes ``y_hat`` for a ``z`` grid of ``z_size`` (image size / 64, rounded up)."""
-        hyper = self.hyper.decode(decoder, z_size, device)
+        hyper = self.hyper.decode(decoder, z_size, device, self.fixed_point)
         return self.context.decode(decoder, hyper)
+
+    @property
+    def fixed_point(self) -> bool:
+        """Whether entropy parameters are computed in exact fixed point (same on every machine)."""
+        return self.context.fixed_point
 
     def synthesize(self, y_hat: Tensor, quality: float) -> Tensor:
         """Reconstruction in ``[0, 1]`` (unclamped) from ``y_hat``."""

@@ -1,0 +1,63 @@
+"""Writes the fuzzers' seed corpora: small valid streams and range-coder lanes.
+
+Run from the repository root: ``python tests/fuzz/make_corpus.py``. The files are
+committed; rerun after a bitstream change.
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from harness import range_decoder_tables  # noqa: E402
+
+from lic.codec.image import encode_image  # noqa: E402
+from lic.codec.video import encode_video  # noqa: E402
+from lic.codec.videoio import VideoInfo  # noqa: E402
+from lic.entropy.range_coder import RangeEncoder  # noqa: E402
+from lic.models.weights import load_model  # noqa: E402
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def _image(rng: np.random.Generator, height: int, width: int, gray: bool = False) -> np.ndarray:
+    base = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3)).astype(np.float32)
+    pixels = np.kron(base, np.ones((8, 8, 1)))[:height, :width] + rng.normal(0, 4, (height, width, 3))
+    pixels = np.clip(pixels, 0, 255).astype(np.uint8)
+    return pixels[:, :, 0] if gray else pixels
+
+
+def main() -> None:
+    """Writes ``corpus/streams`` (images and a video) and ``corpus/lanes``."""
+    rng = np.random.default_rng(7)
+    model = load_model("elic-s")
+    streams, lanes = CORPUS / "streams", CORPUS / "lanes"
+    streams.mkdir(parents=True, exist_ok=True)
+    lanes.mkdir(parents=True, exist_ok=True)
+    seeds = {
+        "rgb-16x16-q0.lic": encode_image(_image(rng, 16, 16), model, 0.0),
+        "gray-17x33-q7.lic": encode_image(_image(rng, 17, 33, gray=True), model, 7.0),
+        "rgb-64x70-q3-2lanes.lic": encode_image(_image(rng, 64, 70), model, 3.0, lanes=2),
+        "rgb-260x300-tiled.lic": encode_image(_image(rng, 260, 300), model, 1.0, tile_size=256),
+    }
+    for name, encoded in seeds.items():
+        (streams / name).write_bytes(encoded.data)
+    frames = [_image(rng, 32, 48) for _ in range(2)]
+    video, _ = encode_video(frames, VideoInfo(48, 32, Fraction(25)), model, 2.0)
+    (streams / "video-48x32-2f.lic").write_bytes(video)
+    for count in (1, 7, 64):
+        encoder = RangeEncoder(1)
+        values = rng.integers(-3, 8, count).astype(np.int32)
+        indexes = (np.arange(count) % 3).astype(np.int32)
+        encoder.encode(values, indexes, range_decoder_tables())
+        header = bytes([0, 0, count // 4, count % 4])  # one lane, one thread, count symbols
+        (lanes / f"lanes-{count}.bin").write_bytes(header + b"".join(encoder.finish()))
+
+
+if __name__ == "__main__":
+    main()
