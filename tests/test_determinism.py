@@ -111,3 +111,13 @@ def test_decoding_does_not_depend_on_threads_or_algorithms(shipped, monkeypatch)
     assert torch.equal(y_hat, y_ref)
     decoded = decode_picture(coded, shipped, 3.0, 128, 96, ColourFormat.RGB)
     assert np.abs(decoded.astype(int) - reconstruction).max() <= 1  # float synthesis: last-bit rounding only
+
+
+def test_pointwise_networks_on_rows_equal_the_convolution() -> None:
+    torch.manual_seed(1)
+    net = FixedPointNetwork(nn.Sequential(nn.Conv2d(12, 20, 1), nn.ReLU(), nn.Conv2d(20, 6, 1)))
+    x = torch.randn(1, 12, 7, 9) * 4
+    full = net(x)
+    mask = torch.rand(7, 9) > 0.5
+    rows = net.apply_to_rows(x[0][:, mask].t())
+    assert torch.equal(rows.t(), full[0][:, mask])

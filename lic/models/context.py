@@ -44,8 +44,10 @@ class ContextNetworks(Protocol):
     def spatial(self, k: int, anchors: Tensor) -> Tensor:
         """Checkerboard context from the decoded anchors of slice ``k``."""
 
-    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
-        """``(scales, means)`` of slice ``k``."""
+    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor,
+               positions: Tensor) -> tuple[Tensor, Tensor]:
+        """``(scales, means)`` of slice ``k`` at the ``[1, 1, H, W]`` boolean ``positions``, flat,
+        channel-major (the order of ``tensor[positions.expand(...)]``)."""
 
 
 class FixedPointContextNetworks:
@@ -62,10 +64,13 @@ class FixedPointContextNetworks:
     def spatial(self, k: int, anchors: Tensor) -> Tensor:
         return self.spatial_nets[k](anchors)
 
-    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
+    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor,
+               positions: Tensor) -> tuple[Tensor, Tensor]:
+        # The aggregation is 1x1 convolutions: run it on the selected positions only (half the work).
         parts = [spatial] + ([channel] if channel is not None else []) + [hyper]
-        scales, means = self.param_nets[k](torch.cat(parts, dim=1)).chunk(2, dim=1)
-        return scales, means
+        features = torch.cat(parts, dim=1)[0][:, positions[0, 0]]
+        scales, means = self.param_nets[k].apply_to_rows(features.t()).t().chunk(2, dim=0)
+        return scales.reshape(-1), means.reshape(-1)
 
 
 class ChannelCheckerboardContext(nn.Module):
@@ -178,7 +183,7 @@ class ChannelCheckerboardContext(nn.Module):
         slices = y.split(self.groups, dim=1)
 
         def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
-            return self.gaussian.encode(slices[k][sel], scales[sel], means[sel], encoder)
+            return self.gaussian.encode(slices[k][sel], scales, means, encoder)
 
         return self._schedule(hyper, code)
 
@@ -186,7 +191,7 @@ class ChannelCheckerboardContext(nn.Module):
         """Decodes ``y_hat`` (batch of one) on the grid of ``hyper``."""
 
         def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
-            return self.gaussian.decode(decoder, scales[sel], means[sel])
+            return self.gaussian.decode(decoder, scales, means)
 
         return self._schedule(hyper, code)
 
@@ -195,8 +200,9 @@ class ChannelCheckerboardContext(nn.Module):
 
         ``hyper`` comes from the hyper-synthesis in the matching arithmetic (float64
         fixed-point values when :attr:`fixed_point`). ``code(k, scales, means, selector)``
-        codes slice ``k`` at the positions ``selector`` picks and returns their ``y_hat``
-        values. Returns ``y_hat`` in float32.
+        codes slice ``k`` at the positions ``selector`` picks (``scales`` and ``means`` are
+        already those positions' values, flat) and returns their ``y_hat``. Returns ``y_hat``
+        in float32.
         """
         nets = self.coding_networks()
         height, width = hyper.shape[2], hyper.shape[3]
@@ -208,10 +214,10 @@ class ChannelCheckerboardContext(nn.Module):
             sel_a = anchors.expand(shape)
             sel_n = ~sel_a
             zeros = hyper.new_zeros(1, 2 * g, height, width)
-            scales, means = nets.params(k, hyper, channel, zeros)
+            scales, means = nets.params(k, hyper, channel, zeros, anchors)
             y_k = hyper.new_zeros(shape)
             y_k[sel_a] = code(k, scales, means, sel_a).to(y_k.dtype)
-            scales, means = nets.params(k, hyper, channel, nets.spatial(k, y_k))
+            scales, means = nets.params(k, hyper, channel, nets.spatial(k, y_k), ~anchors)
             y_k[sel_n] = code(k, scales, means, sel_n).to(y_k.dtype)
             decoded.append(y_k)
         return torch.cat(decoded, dim=1).float()
@@ -233,5 +239,8 @@ class _FloatContextNetworks:
     def spatial(self, k: int, anchors: Tensor) -> Tensor:
         return self.context.spatial_context[k](anchors)
 
-    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor) -> tuple[Tensor, Tensor]:
-        return self.context._params(k, hyper, channel, spatial)
+    def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor,
+               positions: Tensor) -> tuple[Tensor, Tensor]:
+        scales, means = self.context._params(k, hyper, channel, spatial)
+        selector = positions.expand_as(scales)
+        return scales[selector], means[selector]

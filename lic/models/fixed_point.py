@@ -58,6 +58,15 @@ class FixedPointLayer:
             acc = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
         else:
             acc = F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return self._rescale(acc)
+
+    def on_rows(self, rows: Tensor) -> Tensor:
+        """A 1x1 convolution applied to feature vectors ``[N, C]``."""
+        if self.transposed or self.weight.shape[2:] != (1, 1) or self.stride != 1 or self.padding != 0:
+            raise InexactNetworkError("only 1x1 convolutions apply to feature vectors")
+        return self._rescale(torch.addmm(self.bias, rows, self.weight[:, :, 0, 0].t()))
+
+    def _rescale(self, acc: Tensor) -> Tensor:
         out = torch.floor((acc + 2 ** (WEIGHT_BITS - 1)) * 2.0**-WEIGHT_BITS)
         return out.clamp_(0 if self.relu else -ACTIVATION_LIMIT, ACTIVATION_LIMIT)
 
@@ -115,11 +124,26 @@ class FixedPointNetwork:
         check_exact(self.layers)
 
     def __call__(self, x: Tensor) -> Tensor:
-        a = torch.round(x.double() * 2.0**ACTIVATION_BITS).clamp_(-ACTIVATION_LIMIT, ACTIVATION_LIMIT)
+        a = _to_fixed(x)
         with exact_convolutions():
             for layer in self.layers:
                 a = layer(a)
         return a * 2.0**-ACTIVATION_BITS
+
+    def apply_to_rows(self, rows: Tensor) -> Tensor:
+        """The network on feature vectors ``[N, C]`` -> ``[N, C_out]``; 1x1 convolutions only.
+
+        The same integers as :meth:`__call__` at those positions, for the cost of the
+        positions asked for (a matrix product per layer).
+        """
+        a = _to_fixed(rows)
+        for layer in self.layers:
+            a = layer.on_rows(a)
+        return a * 2.0**-ACTIVATION_BITS
+
+
+def _to_fixed(x: Tensor) -> Tensor:
+    return torch.round(x.double() * 2.0**ACTIVATION_BITS).clamp_(-ACTIVATION_LIMIT, ACTIVATION_LIMIT)
 
 
 def check_exact(layers: list[FixedPointLayer]) -> None:
