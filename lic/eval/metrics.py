@@ -10,9 +10,19 @@ import numpy as np
 MS_SSIM_MIN_SIDE = 161
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB between two uint8 images (grayscale compared as is)."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+def psnr(a: np.ndarray, b: np.ndarray, rows: int = 512) -> float:
+    """PSNR in dB between two uint8 images (grayscale compared as is).
+
+    Squared errors are summed ``rows`` rows at a time in int64 (exact), so a 16000x12000
+    image needs a few MB of scratch memory rather than float copies of the whole image.
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} and {b.shape}")
+    total = 0
+    for i in range(0, a.shape[0], rows):
+        diff = a[i : i + rows].astype(np.int64) - b[i : i + rows]
+        total += int(np.dot(diff.ravel(), diff.ravel()))
+    mse = total / a.size if a.size else 0.0
     return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
