@@ -25,7 +25,7 @@ from lic.codec.sequence import read_sequence_header
 from lic.codec.video import decode_video, encode_video
 from lic.codec.videoio import VideoInfo
 from lic.errors import UnsupportedInputError
-from lic.models import DEFAULT_MODEL
+from lic.models import DEFAULT_VIDEO_MODEL
 
 FrameKind = Literal["numpy", "pil", "torch", "av"]
 
@@ -39,8 +39,12 @@ def _frame_pixels(frame: Any) -> np.ndarray:
 
 
 def compress_video(frames: Iterable[ImageLike | Any], fps: float | Fraction = 25, quality: float | None = None,
-                   model: str = DEFAULT_MODEL, codec: Codec | None = None) -> bytes:
+                   model: str = DEFAULT_VIDEO_MODEL, codec: Codec | None = None,
+                   intra_period: int | None = None) -> bytes:
     """The ``.lic`` video stream of ``frames`` (all the size of the first) at ``fps`` frames/s.
+
+    ``intra_period``: an intra frame every N frames, P-frames between (default 8 for a
+    video model such as the default ``elic-s-video``; 1 codes every frame intra).
 
     Example:
         >>> data = compress_video([np.zeros((32, 32, 3), np.uint8)] * 3, fps=30)  # doctest: +SKIP
@@ -58,7 +62,7 @@ def compress_video(frames: Iterable[ImageLike | Any], fps: float | Fraction = 25
     pixels = chain([first], (_frame_pixels(f) for f in iterator))
     quality = codec.model.default_quality if quality is None else quality
     with codec._lock:
-        data, _ = encode_video(pixels, info, codec.model, quality)
+        data, _ = encode_video(pixels, info, codec.model, quality, intra_period=intra_period)
     return data
 
 

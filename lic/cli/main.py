@@ -60,11 +60,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     from lic.codec.videoio import is_video_path
     from lic.cli.video import cmd_encode_video
+    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL
 
     if args.video or is_video_path(Path(args.input)):
         if args.tile_size is not None:
             raise LicError("--tile-size is for images; video frames are coded in one piece")
+        args.model = args.model or DEFAULT_VIDEO_MODEL
         return cmd_encode_video(args)
+    if args.intra_period is not None:
+        raise LicError("--intra-period is for video input")
+    args.model = args.model or DEFAULT_MODEL
     if Path(args.input).is_dir():
         return cmd_batch(args, "encode")
     if args.fps:
@@ -237,19 +242,31 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from lic.models.registry import get_spec
     from lic.train.config import TrainConfig
+    from lic.train.inter import InterTrainConfig, train_inter
     from lic.train.loop import train
 
     try:
-        config = TrainConfig.from_toml(Path(args.config))
+        with open(args.config, "rb") as f:
+            model = tomllib.load(f).get("model", "elic-s")
+        video = get_spec(model).architecture == "elic-video"
+        config = (InterTrainConfig if video else TrainConfig).from_toml(Path(args.config))
     except FileNotFoundError:
         raise LicError(f"{args.config}: no such file") from None
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise LicError(f"{args.config}: {exc}") from None
     overrides = {k: v for k, v in (("steps", args.steps), ("out_dir", args.out_dir), ("device", args.device)) if v}
     for key, value in overrides.items():
+        if not hasattr(config, key):
+            raise LicError(f"--{key.replace('_', '-')} does not apply to {model} training")
         setattr(config, key, value)
-    train(config)
+    if video:
+        print(f"weights written to {train_inter(config)}")
+    else:
+        train(config)
     return 0
 
 
@@ -282,7 +299,7 @@ def _non_negative_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lic`` argument parser."""
-    from lic.models import DEFAULT_MODEL
+    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL
 
     parser = _Parser(prog="lic", description="lic: learned image codec")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -298,7 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="quality, continuous from 0 (smallest file) to 7 (best) for elic-s (default 3)")
     rate.add_argument("--bpp", type=float, default=None,
                       help="target bits per pixel: the best quality whose file stays within it (by search)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL}; see lic models)")
+    p.add_argument("--model", default=None,
+                   help=f"model name (default {DEFAULT_MODEL} for images, {DEFAULT_VIDEO_MODEL} for video; see lic models)")
+    p.add_argument("--intra-period", type=_positive_int, default=None, metavar="N",
+                   help="video: an intra frame every N frames, P-frames between (default 8 with a video model; "
+                        "1 codes every frame intra)")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image (or video) file")
     p.add_argument("--refine", type=_non_negative_int, default=0, metavar="N",
                    help="optimize the latent for this image with N gradient steps before coding: fewer bits at "

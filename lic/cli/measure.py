@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lic.cli.common import check_output, device_option
 from lic.errors import LicError
+from lic.models import DEFAULT_VIDEO_MODEL
 
 
 def collect_images(items: list[str]) -> list[Path]:
@@ -109,7 +110,7 @@ def cmd_eval_video(args: argparse.Namespace) -> int:
     qualities = args.qualities or list(range(model.module.rate_levels))
     with tempfile.TemporaryDirectory() as tmp:
         results = evaluate_video(model, [Path(c) for c in args.clips], [float(q) for q in qualities], Path(tmp),
-                                 args.frames, progress=print)
+                                 args.frames, progress=print, intra_period=args.intra_period)
     _write_results(results, args.output, args.force)
     return 0
 
@@ -227,7 +228,9 @@ def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) ->
     p.add_argument("clips", nargs="+", help="video files or folders of PNG frames")
     p.add_argument("-q", "--qualities", type=float, nargs="+", help="qualities (default: every trained level)")
     p.add_argument("--frames", type=int, help="code at most this many frames of each clip")
-    p.add_argument("--model", default=default_model, help=f"model name (default {default_model})")
+    p.add_argument("--model", default=DEFAULT_VIDEO_MODEL, help=f"model name (default {DEFAULT_VIDEO_MODEL})")
+    p.add_argument("--intra-period", type=int, default=None, metavar="N",
+                   help="an intra frame every N frames (default: 8 for a video model; 1: all intra)")
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("-o", "--output", help="write the results as JSON")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")

@@ -45,7 +45,8 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     try:
-        data, header = encode_video(frames, info, model, quality, RefineConfig(args.refine), on_frame)
+        data, header = encode_video(frames, info, model, quality, RefineConfig(args.refine), on_frame,
+                                    args.intra_period)
         write_bytes_atomic(out, data, args.force)
     except BaseException:
         if recon:

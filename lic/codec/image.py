@@ -112,15 +112,39 @@ def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: 
 
 
 def encode_lanes(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: int | None = None,
-                 refine: RefineConfig | None = None) -> tuple[list[bytes], np.ndarray]:
-    """The coded lanes of one untiled picture (no container) and the decoder's exact output."""
-    coded, reconstruction = encode_picture(pixels, model, quality, 0, lanes, refine)
-    return coded[0], reconstruction
+                 refine: RefineConfig | None = None) -> tuple[list[bytes], np.ndarray, torch.Tensor]:
+    """One untiled picture: its coded lanes (no container), the decoder's exact output,
+    and the decoded latent ``y_hat`` (the reference of a following P-frame)."""
+    coded, reconstruction, y_hat = _encode_picture(pixels, model, quality, 0, lanes, refine)
+    return coded[0], reconstruction, y_hat
 
 
 def encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile_size: int = 0,
                    lanes: int | None = None, refine: RefineConfig | None = None) -> tuple[list[list[bytes]], np.ndarray]:
     """The coded lanes of each tile of a picture and the decoder's exact output."""
+    coded, reconstruction, _ = _encode_picture(pixels, model, quality, tile_size, lanes, refine)
+    return coded, reconstruction
+
+
+def analyze_picture(pixels: np.ndarray, model: LoadedModel, quality: float) -> torch.Tensor:
+    """The latent ``y`` of an untiled picture (padded to multiples of 64), before quantization."""
+    height, width = pixels.shape[:2]
+    padded_h, padded_w = padded_size(width, height)
+    x = _to_tensor(crop_pixels(pixels, Box(0, 0, padded_h, padded_w)), next(model.module.parameters()).device)
+    with coding_threads(), torch.inference_mode():
+        return model.module.analyze(x, quality)
+
+
+def synthesize_picture(y_hat: torch.Tensor, model: LoadedModel, quality: float, width: int, height: int,
+                       colour: ColourFormat = ColourFormat.RGB) -> np.ndarray:
+    """The decoded pixels of an untiled picture's latent (what every decoder outputs)."""
+    with coding_threads():
+        return _synthesize(y_hat, model, quality, tiles_of(width, height, 0), width, height,
+                           colour == ColourFormat.GRAY)
+
+
+def _encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile_size: int,
+                    lanes: int | None, refine: RefineConfig | None) -> tuple[list[list[bytes]], np.ndarray, torch.Tensor]:
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
     height, width = pixels.shape[:2]
@@ -153,7 +177,7 @@ def encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile_
                 _place(y_hat, tile.scaled(stride), y_tile)
             coded.append(encoder.finish())
         reconstruction = _synthesize(y_hat, model, quality, tiles, width, height, pixels.ndim == 2)
-    return coded, reconstruction
+    return coded, reconstruction, y_hat
 
 
 def _place(y_hat: torch.Tensor, box: Box, values: torch.Tensor) -> None:
@@ -237,15 +261,25 @@ def check_model(name: str, digest: bytes, model: LoadedModel, flags: int) -> Non
 
 
 def decode_lanes(lanes: list[bytes], model: LoadedModel, quality: float, width: int, height: int,
-                 colour: ColourFormat, threads: int | None = None) -> np.ndarray:
-    """Decodes the coded lanes of one untiled picture (see :func:`encode_lanes`)."""
-    return decode_picture([lanes], model, quality, width, height, colour, 0, threads)
+                 threads: int | None = None) -> torch.Tensor:
+    """The decoded latent ``y_hat`` of one untiled picture's lanes (see :func:`encode_lanes`);
+    :func:`synthesize_picture` turns it into pixels."""
+    return decode_latent([lanes], model, quality, width, height, 0, threads)
 
 
-@torch.inference_mode()
 def decode_picture(tiles: list[list[bytes]], model: LoadedModel, quality: float, width: int, height: int,
                    colour: ColourFormat, tile_size: int = 0, threads: int | None = None) -> np.ndarray:
     """Decodes the coded lanes of each tile of a picture (see :func:`encode_picture`)."""
+    y_hat = decode_latent(tiles, model, quality, width, height, tile_size, threads)
+    with coding_threads():
+        return _synthesize(y_hat, model, quality, tiles_of(width, height, tile_size), width, height,
+                           colour == ColourFormat.GRAY)
+
+
+@torch.inference_mode()
+def decode_latent(tiles: list[list[bytes]], model: LoadedModel, quality: float, width: int, height: int,
+                  tile_size: int = 0, threads: int | None = None) -> torch.Tensor:
+    """The decoded latent ``y_hat`` of a picture, tiles placed side by side."""
     check_size(width, height)
     quality = check_quality(model, quality)
     module = model.module
@@ -264,4 +298,4 @@ def decode_picture(tiles: list[list[bytes]], model: LoadedModel, quality: float,
             if y_hat is None:
                 y_hat = y_tile.new_zeros(1, y_tile.shape[1], padded_h // stride, padded_w // stride)
             _place(y_hat, tile.scaled(stride), y_tile)
-        return _synthesize(y_hat, model, quality, grid, width, height, colour == ColourFormat.GRAY)
+    return y_hat

@@ -1,9 +1,10 @@
 """Video to ``.lic`` video streams and back (container: :mod:`lic.codec.sequence`).
 
-Every frame is coded as an intra frame by the image model today; the container
-already carries frame types and reference distances so that inter frames can be
-added without a format break. Seeking starts at the nearest intra frame at or
-before the wanted one.
+Frames are intra frames (the image model) or, with a video model
+(:class:`lic.models.inter.ElicVideoModel`) and an intra period above 1, P-frames whose
+latent is coded conditionally on the previous frame's decoded latent. Every
+``intra_period``-th frame is intra. Seeking starts at the nearest intra frame at or
+before the wanted one and only entropy-decodes the P-frames before it (no synthesis).
 """
 
 from __future__ import annotations
@@ -12,9 +13,20 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from lic.codec.container import ColourFormat
-from lic.codec.image import check_model, check_quality, decode_lanes, encode_lanes, stream_flags
+from lic.codec.image import (
+    analyze_picture,
+    check_model,
+    check_quality,
+    coding_threads,
+    decode_lanes,
+    encode_lanes,
+    lanes_for,
+    stream_flags,
+    synthesize_picture,
+)
 from lic.codec.refine import RefineConfig
 from lic.codec.sequence import (
     MAX_FRAMES,
@@ -30,7 +42,9 @@ from lic.codec.sequence import (
 )
 from lic.codec.tiles import TILE_THRESHOLD, padded_size
 from lic.codec.videoio import VideoInfo
-from lic.errors import LicError, UnsupportedInputError
+from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.errors import CorruptStreamError, LicError, UnsupportedInputError
+from lic.models.inter import ElicVideoModel
 from lic.models.weights import LoadedModel
 
 
@@ -47,12 +61,23 @@ class FrameRecord:
 
 def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedModel, quality: float,
                  refine: RefineConfig | None = None,
-                 on_frame: Callable[[FrameRecord], None] = lambda record: None) -> tuple[bytes, SequenceHeader]:
+                 on_frame: Callable[[FrameRecord], None] = lambda record: None,
+                 intra_period: int | None = None) -> tuple[bytes, SequenceHeader]:
     """Codes ``HxWx3`` RGB uint8 frames into one ``.lic`` video stream.
 
-    ``on_frame`` sees every frame's record as it is coded (progress, reconstructions).
+    ``intra_period``: distance between intra frames (1: all intra); the default is
+    :data:`DEFAULT_INTRA_PERIOD` for a video model and 1 for an image model, which has no
+    P-frame codec. ``on_frame`` sees every frame's record as it is coded.
     """
     quality = check_quality(model, quality)
+    inter = isinstance(model.module, ElicVideoModel)
+    period = (DEFAULT_INTRA_PERIOD if inter else 1) if intra_period is None else intra_period
+    if period < 1:
+        raise UnsupportedInputError(f"the intra period must be 1 or more, not {period}")
+    if period > 1 and not inter:
+        raise UnsupportedInputError(f"model {model.name} has no P-frame codec: use a video model "
+                                    "(e.g. elic-s-video) or an intra period of 1")
+    intra = intra_model(model)
     padded_h, padded_w = padded_size(info.width, info.height)
     if padded_h * padded_w > TILE_THRESHOLD:
         raise UnsupportedInputError(f"video frames of {info.width}x{info.height} are too large "
@@ -64,15 +89,54 @@ def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMod
         if pixels.shape != (info.height, info.width, 3):
             raise UnsupportedInputError(f"frame {index} is {pixels.shape[1]}x{pixels.shape[0]}, "
                                         f"not {info.width}x{info.height}")
-        lanes, reconstruction = encode_lanes(pixels, model, quality, None, refine)
-        packet = FramePacket(index, FrameType.INTRA, 0, lanes).pack()
+        if index % period == 0:
+            kind = FrameType.INTRA
+            lanes, reconstruction, reference = encode_lanes(pixels, intra, quality, None, refine)
+        else:
+            kind = FrameType.INTER
+            lanes, reconstruction, reference = _encode_inter(pixels, model, quality, reference)
+        packet = FramePacket(index, kind, 0 if kind == FrameType.INTRA else 1, lanes).pack()
         packets.append(packet)
-        on_frame(FrameRecord(index, FrameType.INTRA, len(packet), pixels, reconstruction))
+        on_frame(FrameRecord(index, kind, len(packet), pixels, reconstruction))
     if not packets:
         raise UnsupportedInputError("the video has no frames")
     header = SequenceHeader(model.name, model.digest, quality, info.width, info.height, ColourFormat.RGB, info.fps,
-                            len(packets), 1, stream_flags(model))
+                            len(packets), period, stream_flags(intra))
     return write_sequence(header, packets), header
+
+
+DEFAULT_INTRA_PERIOD = 8
+"""Intra period of video models: seeking decodes at most 7 P-frame latents before the wanted frame."""
+
+
+def intra_model(model: LoadedModel) -> LoadedModel:
+    """The image model that codes intra frames: ``model`` itself, or a video model's intra part."""
+    if isinstance(model.module, ElicVideoModel):
+        return LoadedModel(model.name, model.module.intra, model.digest, model.metadata)
+    return model
+
+
+def _encode_inter(pixels: np.ndarray, model: LoadedModel, quality: float,
+                  reference: torch.Tensor) -> tuple[list[bytes], np.ndarray, torch.Tensor]:
+    """A P-frame: lanes, the decoder's exact output and the decoded latent."""
+    intra = intra_model(model)
+    height, width = pixels.shape[:2]
+    y = analyze_picture(pixels, intra, quality)
+    encoder = RangeEncoder(lanes_for(width, height))
+    with coding_threads(), torch.inference_mode():
+        y_hat = model.module.inter.encode(y, reference, encoder)
+    return encoder.finish(), synthesize_picture(y_hat, intra, quality, width, height), y_hat
+
+
+def _decode_inter(lanes: list[bytes], model: LoadedModel, reference: torch.Tensor,
+                  threads: int | None) -> torch.Tensor:
+    """The decoded latent of a P-frame's lanes."""
+    decoder = RangeDecoder(lanes, threads or 1)
+    z_size = (reference.shape[2] // 4, reference.shape[3] // 4)
+    with coding_threads(), torch.inference_mode():
+        y_hat = model.module.inter.decode(decoder, reference, z_size)
+    decoder.check_exhausted()
+    return y_hat
 
 
 def frame_offsets(data: bytes, header: SequenceHeader) -> list[tuple[int, FrameType, int]]:
@@ -108,15 +172,29 @@ def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | N
     stop = header.frame_count if count is None else min(header.frame_count, start + count)
     index = read_index(data, header)
     if index is not None:
-        first = max(e.frame for e in index[: start + 1] if e.type == FrameType.INTRA)
+        intra_frames = [e.frame for e in index[: start + 1] if e.type == FrameType.INTRA]
+        if not intra_frames:
+            raise CorruptStreamError("the video does not start with an intra frame")
+        first = intra_frames[-1]
         offset = index[first].offset
-    else:  # damaged index: walk the packets (checking, not decoding them) up to the wanted frame
-        first, offset = start, header_size(data)
-        for frame in range(start):
-            offset = read_packet(data, offset, frame)[1]
+    else:  # damaged index: walk the packets (checking, not decoding them) to the last intra frame
+        first, offset, position = None, header_size(data), header_size(data)
+        for frame in range(start + 1):
+            packet, following = read_packet(data, position, frame)
+            if packet.type == FrameType.INTRA:
+                first, offset = frame, position
+            position = following
+        if first is None:
+            raise CorruptStreamError("the video does not start with an intra frame")
+    intra = intra_model(model)
+    reference = None
     for frame in range(first, stop):
         packet, offset = read_packet(data, offset, frame)
-        pixels = decode_lanes(packet.lanes, model, header.quality, header.width, header.height, header.colour,
-                              threads)
+        if packet.type == FrameType.INTRA:
+            reference = decode_lanes(packet.lanes, intra, header.quality, header.width, header.height, threads)
+        elif not isinstance(model.module, ElicVideoModel):
+            raise CorruptStreamError(f"frame {frame}: an inter frame in a stream of image model {model.name}")
+        else:
+            reference = _decode_inter(packet.lanes, model, reference, threads)
         if frame >= start:
-            yield pixels
+            yield synthesize_picture(reference, intra, header.quality, header.width, header.height, header.colour)

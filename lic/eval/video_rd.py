@@ -100,19 +100,24 @@ def _summary(name: str, quality: float, clips: list[ClipMeasurement]) -> str:
 
 
 def evaluate_video(model: LoadedModel, clips: list[Path], qualities: list[float], workdir: Path,
-                   max_frames: int | None = None, progress: Callable[[str], None] = lambda line: None) -> RDResults:
+                   max_frames: int | None = None, progress: Callable[[str], None] = lambda line: None,
+                   intra_period: int | None = None) -> RDResults:
     """lic on every clip at every quality, through a real ``.lic`` file; decoded frames must
-    equal the encoder's reconstructions bit for bit."""
+    equal the encoder's reconstructions bit for bit. ``intra_period`` as in
+    :func:`lic.codec.video.encode_video`."""
     sources = [load_clip(path, max_frames) for path in clips]
     points = []
+    period = 1
     for quality in qualities:
         measured = []
         for path, (clip, fps) in zip(clips, sources):
             reconstructions: list[np.ndarray] = []
             info = VideoInfo(clip[0].shape[1], clip[0].shape[0], fps)
             t0 = time.perf_counter()
-            data, _ = encode_video(clip, info, model, quality,
-                                   on_frame=lambda record: reconstructions.append(record.reconstruction))
+            data, header = encode_video(clip, info, model, quality,
+                                        on_frame=lambda record: reconstructions.append(record.reconstruction),
+                                        intra_period=intra_period)
+            period = header.intra_period
             t1 = time.perf_counter()
             file = workdir / f"{path.stem}-q{quality:g}.lic"
             file.write_bytes(data)
@@ -126,9 +131,12 @@ def evaluate_video(model: LoadedModel, clips: list[Path], qualities: list[float]
         progress(_summary(f"lic-{model.name}", quality, measured))
         points.append((quality, measured))
     device = next(model.module.parameters()).device
-    return RDResults(f"lic-{model.name}-intra", f"lic {model.name} (weights {model.digest.hex()[:16]}), every frame "
-                     "intra-coded, through real .lic files", _table(points),
+    mode = "intra" if period == 1 else f"inter-ip{period}"
+    what = "every frame intra-coded" if period == 1 else f"an intra frame every {period} frames, P-frames between"
+    return RDResults(f"lic-{model.name}-{mode}", f"lic {model.name} (weights {model.digest.hex()[:16]}), {what}, "
+                     "through real .lic files", _table(points),
                      {"clips": [str(c) for c in clips], "max_frames": max_frames, "weights_sha256": model.digest.hex(),
+                      "intra_period": period,
                       "device": machine_description(device), "torch": torch.__version__})
 
 
@@ -198,6 +206,7 @@ def bench_video(codec: LowDelayCodec, clips: list[Path], qps: list[float], workd
     """x264 / x265 on every clip at every QP, through a real file (odd sizes are cropped to even)."""
     sources = [load_clip(path, max_frames) for path in clips]
     points = []
+    period = 1
     for qp in qps:
         measured = []
         for path, (clip, fps) in zip(clips, sources):

@@ -1,4 +1,6 @@
 """lic's architectures, their registry and weights."""
 
 DEFAULT_MODEL = "elic-s"
-"""The model ``lic encode`` uses unless told otherwise."""
+"""The model ``lic encode`` uses for images unless told otherwise."""
+DEFAULT_VIDEO_MODEL = "elic-s-video"
+"""The model ``lic encode`` uses for video unless told otherwise (intra frames: elic-s)."""

@@ -35,6 +35,14 @@ def round_ste(x: Tensor) -> Tensor:
     return x + (torch.round(x) - x).detach()
 
 
+class ParameterRefiner(Protocol):
+    """Adjusts slice ``k``'s predicted parameters (e.g. from a reference frame); see :mod:`lic.models.inter`."""
+
+    def __call__(self, k: int, scales: Tensor, means: Tensor, positions: Tensor) -> tuple[Tensor, Tensor]:
+        """Refined ``(scales, means)``; in coding both are flat over ``positions`` (channel-major),
+        in training they are full ``[B, g, H, W]`` maps and ``positions`` is ``None``."""
+
+
 class ContextNetworks(Protocol):
     """The three predictions the coding schedule needs for slice ``k``."""
 
@@ -149,8 +157,8 @@ class ChannelCheckerboardContext(nn.Module):
         scales, means = self.param_aggregation[k](torch.cat(parts, dim=1)).chunk(2, dim=1)
         return scales, means
 
-    def forward(self, y: Tensor, hyper: Tensor) -> tuple[Tensor, Tensor]:
-        """Training pass: returns ``(y_hat, likelihoods)``.
+    def forward(self, y: Tensor, hyper: Tensor, refine: ParameterRefiner | None = None) -> tuple[Tensor, Tensor]:
+        """Training pass: returns ``(y_hat, likelihoods)``; ``refine`` adjusts every slice's parameters.
 
         Likelihoods use additive uniform noise; ``y_hat`` (fed to the contexts and
         the synthesis transform) uses straight-through rounding around the means.
@@ -158,9 +166,9 @@ class ChannelCheckerboardContext(nn.Module):
         so its rounding matches the float32 coding path.
         """
         with torch.autocast(y.device.type, enabled=False):
-            return self._forward(y.float(), hyper.float())
+            return self._forward(y.float(), hyper.float(), refine)
 
-    def _forward(self, y: Tensor, hyper: Tensor) -> tuple[Tensor, Tensor]:
+    def _forward(self, y: Tensor, hyper: Tensor, refine: ParameterRefiner | None) -> tuple[Tensor, Tensor]:
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
         decoded: list[Tensor] = []
         likelihoods: list[Tensor] = []
@@ -168,8 +176,12 @@ class ChannelCheckerboardContext(nn.Module):
             channel = self._channel_ctx(k, decoded, hyper)
             zeros = y_k.new_zeros(y_k.shape[0], 2 * y_k.shape[1], *y_k.shape[2:])
             scales_a, means_a = self._params(k, hyper, channel, zeros)
+            if refine is not None:
+                scales_a, means_a = refine(k, scales_a, means_a, None)
             y_anchor = torch.where(anchors, round_ste(y_k - means_a) + means_a, torch.zeros_like(y_k))
             scales_n, means_n = self._params(k, hyper, channel, self.spatial_context[k](y_anchor))
+            if refine is not None:
+                scales_n, means_n = refine(k, scales_n, means_n, None)
             scales = torch.where(anchors, scales_a, scales_n)
             means = torch.where(anchors, means_a, means_n)
             y_hat_k = round_ste(y_k - means) + means
@@ -178,24 +190,25 @@ class ChannelCheckerboardContext(nn.Module):
             decoded.append(y_hat_k)
         return torch.cat(decoded, dim=1), torch.cat(likelihoods, dim=1)
 
-    def encode(self, y: Tensor, hyper: Tensor, encoder: RangeEncoder) -> Tensor:
+    def encode(self, y: Tensor, hyper: Tensor, encoder: RangeEncoder, refine: ParameterRefiner | None = None) -> Tensor:
         """Queues the symbols of ``y`` (batch of one) in decoding order; returns ``y_hat``."""
         slices = y.split(self.groups, dim=1)
 
         def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
             return self.gaussian.encode(slices[k][sel], scales, means, encoder)
 
-        return self._schedule(hyper, code)
+        return self._schedule(hyper, code, refine)
 
-    def decode(self, decoder: RangeDecoder, hyper: Tensor) -> Tensor:
+    def decode(self, decoder: RangeDecoder, hyper: Tensor, refine: ParameterRefiner | None = None) -> Tensor:
         """Decodes ``y_hat`` (batch of one) on the grid of ``hyper``."""
 
         def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
             return self.gaussian.decode(decoder, scales, means)
 
-        return self._schedule(hyper, code)
+        return self._schedule(hyper, code, refine)
 
-    def _schedule(self, hyper: Tensor, code: Callable[[int, Tensor, Tensor, Tensor], Tensor]) -> Tensor:
+    def _schedule(self, hyper: Tensor, code: Callable[[int, Tensor, Tensor, Tensor], Tensor],
+                  refine: ParameterRefiner | None = None) -> Tensor:
         """The slice/checkerboard schedule shared by encoder and decoder.
 
         ``hyper`` comes from the hyper-synthesis in the matching arithmetic (float64
@@ -215,9 +228,13 @@ class ChannelCheckerboardContext(nn.Module):
             sel_n = ~sel_a
             zeros = hyper.new_zeros(1, 2 * g, height, width)
             scales, means = nets.params(k, hyper, channel, zeros, anchors)
+            if refine is not None:
+                scales, means = refine(k, scales, means, anchors)
             y_k = hyper.new_zeros(shape)
             y_k[sel_a] = code(k, scales, means, sel_a).to(y_k.dtype)
             scales, means = nets.params(k, hyper, channel, nets.spatial(k, y_k), ~anchors)
+            if refine is not None:
+                scales, means = refine(k, scales, means, ~anchors)
             y_k[sel_n] = code(k, scales, means, sel_n).to(y_k.dtype)
             decoded.append(y_k)
         return torch.cat(decoded, dim=1).float()

@@ -14,6 +14,7 @@ from torch import nn
 
 from lic.errors import UnknownModelError
 from lic.models.elic import ElicConfig, ElicModel
+from lic.models.inter import ElicVideoConfig, ElicVideoModel, InterConfig
 
 
 @dataclass(frozen=True)
@@ -85,5 +86,25 @@ register(
         config=_TINY,
         factory=ElicModel,
         description="tiny ELIC-style model for tests (never trained)",
+    )
+)
+
+register(
+    ModelSpec(
+        name="elic-s-video",
+        architecture="elic-video",
+        config=ElicVideoConfig(),
+        factory=ElicVideoModel,
+        description="elic-s intra frames + P-frames whose latent is coded conditionally on the previous "
+                    "frame's decoded latent (its weights file holds the P-frame codec and names elic-s by digest)",
+    )
+)
+register(
+    ModelSpec(
+        name="elic-tiny-video",
+        architecture="elic-video",
+        config=ElicVideoConfig("elic-tiny", _TINY, InterConfig(hidden=8)),
+        factory=ElicVideoModel,
+        description="elic-tiny intra frames + a tiny P-frame codec, for tests (never trained)",
     )
 )

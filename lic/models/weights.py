@@ -72,13 +72,21 @@ def _content(name: str, module: nn.Module, training: dict | None) -> tuple[dict[
     """The tensors (tables rebuilt first) and metadata that make up a weights file."""
     module.update_tables()
     spec = get_spec(name)
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in module.state_dict().items()}
+    stored = getattr(module, "stored_module", module)
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in stored.state_dict().items()}
     metadata = {
         "lic.model": name,
         "lic.architecture": spec.architecture,
         "lic.config": json.dumps(dataclasses.asdict(spec.config), sort_keys=True),
         "lic.training": json.dumps(training or {}, sort_keys=True),
     }
+    base = getattr(module, "base_model", None)
+    if base is not None:
+        digest = getattr(module, "base_digest", None)
+        if digest is None:
+            raise LicError(f"model {name} builds on {base}, whose weights were not loaded")
+        metadata["lic.base_model"] = base
+        metadata["lic.base_digest"] = digest.hex()
     return tensors, metadata
 
 
@@ -135,8 +143,24 @@ def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str 
     if not _same_config(json.loads(metadata.get("lic.config", "{}")), spec.config):
         raise ModelMismatchError(f"weights file {path} was trained with another configuration of {name!r}")
     module = spec.build()
-    module.load_state_dict(tensors, strict=True)
+    getattr(module, "stored_module", module).load_state_dict(tensors, strict=True)
+    if getattr(module, "base_model", None) is not None:
+        load_base(module, metadata.get("lic.base_digest", ""))
     return LoadedModel(name, module.to(target).eval(), weights_digest(tensors, metadata), metadata)
+
+
+def load_base(module: nn.Module, expected_digest: str | None = None, path: Path | None = None) -> None:
+    """Loads the weights of the model ``module`` builds on (shipped, or from ``path``) into ``module.intra``.
+
+    Raises:
+        ModelMismatchError: the base weights are not the ones ``expected_digest`` names.
+    """
+    base = load_model(module.base_model, path)
+    if expected_digest is not None and base.digest.hex() != expected_digest:
+        raise ModelMismatchError(f"these weights build on {module.base_model} weights {expected_digest[:12]}, "
+                                 f"but the shipped ones are {base.digest.hex()[:12]}")
+    module.intra.load_state_dict(base.module.state_dict())
+    module.base_digest = base.digest
 
 
 def _same_config(stored: dict, config: object) -> bool:
