@@ -141,7 +141,7 @@ def time_compressai(name: str, pixels: np.ndarray, repeats: int) -> dict:
 
             model = Elic2022Official()
     model.eval().update(force=True)
-    x = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).float() / 255
+    x = torch.from_numpy(np.array(pixels)).permute(2, 0, 1).unsqueeze(0).float() / 255
     pad_h, pad_w = -x.shape[2] % 64, -x.shape[3] % 64
     x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
     best: dict[str, dict] = {}

@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 
 from lic.codec.imageio import list_images
 from lic.models.registry import get_spec
-from lic.models.weights import load_base, save_weights
+from lic.models.weights import load_base, load_model, save_weights
 from lic.train.loss import rate_bpp
 
 
@@ -40,12 +40,14 @@ from lic.train.loss import rate_bpp
 class InterTrainConfig:
     """Everything a P-frame training run depends on; stored in the weights it produces.
 
-    ``base_weights`` is the intra model's weights file ("": the shipped one); the other
-    fields are as in :class:`lic.train.config.TrainConfig`.
+    ``base_weights`` is the intra model's weights file ("": the shipped one);
+    ``init_weights`` a weights file of this model to continue from ("": start from zero
+    corrections); the other fields are as in :class:`lic.train.config.TrainConfig`.
     """
 
     model: str = "elic-s-video"
     base_weights: str = ""
+    init_weights: str = ""
     video_dirs: list[str] = field(default_factory=lambda: ["../shared/datasets/video/vimeo_septuplet_sample"])
     still_dirs: list[str] = field(default_factory=lambda: ["../shared/datasets/train"])
     out_dir: str = "runs/elic-s-video"
@@ -60,6 +62,7 @@ class InterTrainConfig:
     save_every: int = 200
     threads: int = 0
     seed: int = 0
+    data_seed: int = 0
 
     def __post_init__(self) -> None:
         if self.crop < 64 or self.crop % 64 or self.steps < 1 or self.batch_size < 1:
@@ -151,10 +154,12 @@ def train_inter(config: InterTrainConfig) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     module = get_spec(config.model).build()
     load_base(module, path=Path(config.base_weights) if config.base_weights else None)
+    if config.init_weights:
+        module.inter.load_state_dict(load_model(config.model, Path(config.init_weights)).module.inter.state_dict())
     module.intra.eval().requires_grad_(False)
     started = time.perf_counter()
-    refs, frames = _training_latents(config, module.intra, np.random.default_rng(config.seed),
-                                     out_dir / "pairs.safetensors")
+    refs, frames = _training_latents(config, module.intra, np.random.default_rng(config.data_seed),
+                                     out_dir.parent / f"{config.model}.pairs.safetensors")
     print(f"{len(refs)} training pairs ready in {time.perf_counter() - started:.0f} s", flush=True)
     inter = module.inter.train()
     params = list(inter.parameters())
@@ -199,8 +204,8 @@ def _save(config: InterTrainConfig, module: torch.nn.Module, out_dir: Path, step
 
 def _training_latents(config: InterTrainConfig, intra: torch.nn.Module, rng: np.random.Generator,
                       cache: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """The analysed pairs, from ``cache`` when an earlier run of the same data wrote it."""
-    key = json.dumps({k: getattr(config, k) for k in ("video_dirs", "still_dirs", "crop", "max_shift", "seed")},
+    """The analysed pairs (crops from ``data_seed``), from ``cache`` when a run on the same data wrote it."""
+    key = json.dumps({k: getattr(config, k) for k in ("video_dirs", "still_dirs", "crop", "max_shift", "data_seed")},
                      sort_keys=True)
     if cache.exists():
         with safe_open(str(cache), "pt") as f:
