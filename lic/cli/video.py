@@ -132,6 +132,8 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
         print(f"{path}: lic {info['format_version']} video, {len(data):,} bytes, {info['bpp']:.4f} bpp")
         print(f"  size       {header.width}x{header.height}, {header.frame_count} frames at {header.fps} fps")
         print(f"  model      {header.model}, quality {header.quality:g}, weights sha256 {header.digest.hex()}")
+        print(f"  gop        an intra frame every {header.intra_period} frames" if header.intra_period > 1
+              else "  gop        every frame intra")
         for frame in info["frames"]:
             print(f"  frame {frame['frame']:5d}  {frame['type']:5s} {frame['bytes']:9,} bytes at {frame['offset']:,}")
     return info
