@@ -105,5 +105,5 @@ def test_p_frame_training_runs_and_writes_weights(tmp_path, tiny_weights) -> Non
                               out_dir=str(tmp_path / "run"), crop=64, max_shift=4, steps=3, batch_size=2,
                               save_every=2)
     path = train_inter(config)
-    assert path.exists() and (tmp_path / "elic-tiny-video.pairs.safetensors").exists()
+    assert path.exists() and (tmp_path / "elic-tiny-video.pairs-seed0.safetensors").exists()
     assert train_inter(config) == path  # second run reuses the analysed pairs

@@ -42,7 +42,9 @@ class InterTrainConfig:
 
     ``base_weights`` is the intra model's weights file ("": the shipped one);
     ``init_weights`` a weights file of this model to continue from ("": start from zero
-    corrections); the other fields are as in :class:`lic.train.config.TrainConfig`.
+    corrections); ``static_fraction`` the share of still-photo pairs whose motion is a whole
+    number of latents (0 or +-16 pixels per axis) plus mild noise, like a static background
+    under a fixed camera; the other fields are as in :class:`lic.train.config.TrainConfig`.
     """
 
     model: str = "elic-s-video"
@@ -53,6 +55,7 @@ class InterTrainConfig:
     out_dir: str = "runs/elic-s-video"
     crop: int = 192
     max_shift: int = 16
+    static_fraction: float = 0.0
     steps: int = 3000
     batch_size: int = 16
     lr: float = 1e-4
@@ -100,9 +103,10 @@ def video_pairs(folders: list[str], crop: int, rng: np.random.Generator) -> list
     return pairs
 
 
-def still_pairs(folders: list[str], crop: int, max_shift: int,
-                rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
-    """A crop of each still photo and the same crop moved by a random shift (and sometimes zoom)."""
+def still_pairs(folders: list[str], crop: int, max_shift: int, rng: np.random.Generator,
+                static_fraction: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A crop of each still photo and the same crop moved by a random shift (and sometimes zoom);
+    a ``static_fraction`` of them move by whole latents only, with noise of 2 code values."""
     pairs = []
     for root in folders:
         for path in list_images(Path(root)):
@@ -114,10 +118,17 @@ def still_pairs(folders: list[str], crop: int, max_shift: int,
                 h, w = image.shape[:2]
             top = rng.integers(max_shift, h - crop - max_shift + 1)
             left = rng.integers(max_shift, w - crop - max_shift + 1)
-            dy, dx = rng.integers(-max_shift, max_shift + 1, 2)
+            static = rng.random() < static_fraction
+            if static:
+                dy, dx = (rng.integers(-1, 2, 2) * 16).clip(-max_shift, max_shift)
+            else:
+                dy, dx = rng.integers(-max_shift, max_shift + 1, 2)
             first = image[top : top + crop, left : left + crop]
             second = image[top + dy : top + dy + crop, left + dx : left + dx + crop]
-            if rng.random() < 0.3:  # a slow zoom: scale the moved crop by 1-4% around its centre
+            if static:
+                noisy = second.astype(np.float32) + rng.normal(0, 2, second.shape)
+                second = np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+            elif rng.random() < 0.3:  # a slow zoom: scale the moved crop by 1-4% around its centre
                 size = int(round(crop * (1 + rng.uniform(0.01, 0.04))))
                 zoomed = np.asarray(Image.fromarray(second).resize((size, size), Image.BICUBIC))
                 offset = (size - crop) // 2
@@ -159,7 +170,7 @@ def train_inter(config: InterTrainConfig) -> Path:
     module.intra.eval().requires_grad_(False)
     started = time.perf_counter()
     refs, frames = _training_latents(config, module.intra, np.random.default_rng(config.data_seed),
-                                     out_dir.parent / f"{config.model}.pairs.safetensors")
+                                     out_dir.parent / f"{config.model}.pairs-{_data_tag(config)}.safetensors")
     print(f"{len(refs)} training pairs ready in {time.perf_counter() - started:.0f} s", flush=True)
     inter = module.inter.train()
     params = list(inter.parameters())
@@ -202,17 +213,22 @@ def _save(config: InterTrainConfig, module: torch.nn.Module, out_dir: Path, step
     return path
 
 
+def _data_tag(config: InterTrainConfig) -> str:
+    return f"seed{config.data_seed}" + (f"-static{config.static_fraction:g}" if config.static_fraction else "")
+
+
 def _training_latents(config: InterTrainConfig, intra: torch.nn.Module, rng: np.random.Generator,
                       cache: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """The analysed pairs (crops from ``data_seed``), from ``cache`` when a run on the same data wrote it."""
-    key = json.dumps({k: getattr(config, k) for k in ("video_dirs", "still_dirs", "crop", "max_shift", "data_seed")},
+    fields = ("video_dirs", "still_dirs", "crop", "max_shift", "data_seed", "static_fraction")
+    key = json.dumps({k: getattr(config, k) for k in fields if k != "static_fraction" or config.static_fraction},
                      sort_keys=True)
     if cache.exists():
         with safe_open(str(cache), "pt") as f:
             if f.metadata().get("data") == key:
                 return f.get_tensor("references"), f.get_tensor("frames")
-    pairs = video_pairs(config.video_dirs, config.crop, rng) + still_pairs(config.still_dirs, config.crop,
-                                                                           config.max_shift, rng)
+    pairs = video_pairs(config.video_dirs, config.crop, rng) + still_pairs(
+        config.still_dirs, config.crop, config.max_shift, rng, config.static_fraction)
     refs, frames = analyze_pairs(intra, pairs)
     save_file({"references": refs, "frames": frames}, str(cache), metadata={"data": key})
     return refs, frames
