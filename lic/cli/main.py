@@ -245,15 +245,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     import tomllib
 
     from lic.models.registry import get_spec
-    from lic.train.config import TrainConfig
+    from lic.train.config import TrainConfig, config_from_values, read_toml
     from lic.train.inter import InterTrainConfig, train_inter
     from lic.train.loop import train
 
     try:
-        with open(args.config, "rb") as f:
-            model = tomllib.load(f).get("model", "elic-s")
+        values = read_toml(Path(args.config))
+        model = values.get("model", TrainConfig.model)
         video = get_spec(model).architecture == "elic-video"
-        config = (InterTrainConfig if video else TrainConfig).from_toml(Path(args.config))
+        config = config_from_values(InterTrainConfig if video else TrainConfig, values, Path(args.config))
     except FileNotFoundError:
         raise LicError(f"{args.config}: no such file") from None
     except (ValueError, TypeError, tomllib.TOMLDecodeError) as exc:

@@ -156,7 +156,7 @@ def _encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile
     padded_h, padded_w = padded_size(width, height)
     margin = MARGIN if len(tiles) > 1 else 0
     stride = module.latent_stride
-    y_hat = None
+    y_hat = _latent_canvas(module, width, height, device)
     coded = []
     with coding_threads():
         for tile in tiles:
@@ -171,17 +171,26 @@ def _encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile
             rows, cols = tile.scaled(stride).within(outer.scaled(stride))
             encoder = RangeEncoder(lanes or lanes_for(tile.width, tile.height))
             with torch.inference_mode():
-                y_tile = module.encode_latent(y[:, :, rows, cols].contiguous(), encoder)
-                if y_hat is None:
-                    y_hat = y_tile.new_zeros(1, y_tile.shape[1], padded_h // stride, padded_w // stride)
-                _place(y_hat, tile.scaled(stride), y_tile)
+                _place(y_hat, tile.scaled(stride), module.encode_latent(y[:, :, rows, cols].contiguous(), encoder))
             coded.append(encoder.finish())
         reconstruction = _synthesize(y_hat, model, quality, tiles, width, height, pixels.ndim == 2)
     return coded, reconstruction, y_hat
 
 
+def _latent_canvas(module: torch.nn.Module, width: int, height: int, device: torch.device) -> torch.Tensor:
+    """Zeros in the shape of a picture's whole latent, for the tiles' latents to be placed in."""
+    padded_h, padded_w = padded_size(width, height)
+    stride = module.latent_stride
+    return torch.zeros(1, module.config.M, padded_h // stride, padded_w // stride, device=device)
+
+
 def _place(y_hat: torch.Tensor, box: Box, values: torch.Tensor) -> None:
     y_hat[:, :, box.top : box.bottom, box.left : box.right] = values
+
+
+def range_decoder(lanes: list[bytes], threads: int | None = None) -> RangeDecoder:
+    """A decoder for one picture's lanes, with ``threads`` threads (default: one per lane, up to the CPUs)."""
+    return RangeDecoder(lanes, threads or min(len(lanes), os.cpu_count() or 1))
 
 
 @torch.inference_mode()
@@ -286,16 +295,13 @@ def decode_latent(tiles: list[list[bytes]], model: LoadedModel, quality: float, 
     grid = tiles_of(width, height, tile_size)
     if len(grid) != len(tiles):
         raise CorruptStreamError("tile count does not match the image size")
-    padded_h, padded_w = padded_size(width, height)
     stride, down = module.latent_stride, module.downsampling
     device = next(module.parameters()).device
-    y_hat = None
+    y_hat = _latent_canvas(module, width, height, device)
     with coding_threads():
         for tile, lanes in zip(grid, tiles):
-            decoder = RangeDecoder(lanes, threads or min(len(lanes), os.cpu_count() or 1))
+            decoder = range_decoder(lanes, threads)
             y_tile = module.decode(decoder, quality, (tile.height // down, tile.width // down), device)
             decoder.check_exhausted()
-            if y_hat is None:
-                y_hat = y_tile.new_zeros(1, y_tile.shape[1], padded_h // stride, padded_w // stride)
             _place(y_hat, tile.scaled(stride), y_tile)
     return y_hat

@@ -24,6 +24,7 @@ from lic.codec.image import (
     decode_lanes,
     encode_lanes,
     lanes_for,
+    range_decoder,
     stream_flags,
     synthesize_picture,
 )
@@ -42,7 +43,7 @@ from lic.codec.sequence import (
 )
 from lic.codec.tiles import TILE_THRESHOLD, padded_size
 from lic.codec.videoio import VideoInfo
-from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.entropy.range_coder import RangeEncoder
 from lic.errors import CorruptStreamError, LicError, UnsupportedInputError
 from lic.models.inter import ElicVideoModel
 from lic.models.weights import LoadedModel
@@ -131,8 +132,9 @@ def _encode_inter(pixels: np.ndarray, model: LoadedModel, quality: float,
 def _decode_inter(lanes: list[bytes], model: LoadedModel, reference: torch.Tensor,
                   threads: int | None) -> torch.Tensor:
     """The decoded latent of a P-frame's lanes."""
-    decoder = RangeDecoder(lanes, threads or 1)
-    z_size = (reference.shape[2] // 4, reference.shape[3] // 4)
+    decoder = range_decoder(lanes, threads)
+    ratio = model.module.intra.downsampling // model.module.intra.latent_stride
+    z_size = (reference.shape[2] // ratio, reference.shape[3] // ratio)
     with coding_threads(), torch.inference_mode():
         y_hat = model.module.inter.decode(decoder, reference, z_size)
     decoder.check_exhausted()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,28 @@ COMPRESSAI_MSE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932
 COMPRESSAI_MS_SSIM_LAMBDAS = (2.40, 4.58, 8.73, 16.64, 31.73, 60.50, 115.37, 220.00)
 # MS-SSIM's five scales with an 11-pixel window need crops of more than 160 pixels.
 MS_SSIM_MIN_CROP = 161
+
+
+def read_toml(path: Path) -> dict:
+    """The options of a training configuration file."""
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def config_from_values(cls: type, values: dict, source: Path):  # noqa: ANN201
+    """``cls(**values)`` for a configuration dataclass; unknown keys are an error naming ``source``."""
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ValueError(f"unknown training options in {source}: {', '.join(unknown)}")
+    return cls(**values)
+
+
+def cosine_learning_rate(lr: float, lr_final: float, steps: int, step: int, warmup: int = 0) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay from ``lr`` to ``lr_final`` at ``steps``."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * progress))
 
 
 @dataclass
@@ -89,13 +112,7 @@ class TrainConfig:
     @classmethod
     def from_toml(cls, path: Path) -> "TrainConfig":
         """Reads a config; unknown keys are an error."""
-        with open(path, "rb") as f:
-            values = tomllib.load(f)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training options in {path}: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_values(cls, read_toml(path), path)
 
     def to_dict(self) -> dict:
         """Plain dict (stored as JSON in the weights' metadata)."""

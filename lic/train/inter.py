@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from safetensors.torch import save_file
 from lic.codec.imageio import list_images
 from lic.models.registry import get_spec
 from lic.models.weights import load_base, load_model, save_weights
+from lic.train.config import config_from_values, cosine_learning_rate, read_toml
 from lic.train.loss import rate_bpp
 
 
@@ -74,12 +73,7 @@ class InterTrainConfig:
     @classmethod
     def from_toml(cls, path: Path) -> "InterTrainConfig":
         """Reads a config; unknown keys are an error."""
-        with open(path, "rb") as f:
-            values = tomllib.load(f)
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown training options in {path}: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_values(cls, read_toml(path), path)
 
 
 def _load(path: Path) -> np.ndarray:
@@ -151,8 +145,8 @@ def analyze_pairs(intra: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarr
 
 
 def learning_rate(config: InterTrainConfig, step: int) -> float:
-    """Cosine decay from ``lr`` to ``lr_final`` over the run."""
-    return config.lr_final + 0.5 * (config.lr - config.lr_final) * (1 + math.cos(math.pi * step / config.steps))
+    """Cosine decay from ``lr`` to ``lr_final`` over the run (no warm-up)."""
+    return cosine_learning_rate(config.lr, config.lr_final, config.steps, step)
 
 
 def train_inter(config: InterTrainConfig) -> Path:

@@ -21,7 +21,7 @@ from lic.codec.imageio import list_images
 from lic.hardware import machine_description
 from lic.models.registry import get_spec
 from lic.models.weights import checkpoint_state, restore_optimizer, save_weights
-from lic.train.config import TrainConfig
+from lic.train.config import TrainConfig, cosine_learning_rate
 from lic.train.data import CropCache
 from lic.train.distributed import ProcessGroup, join_process_group
 from lic.train.loss import RateDistortionLoss, rate_bpp
@@ -33,10 +33,7 @@ LOG_COLUMNS = ["step", "wall_s", "level", "lr", "loss", "bpp", "mse", "psnr", "d
 
 def learning_rate(config: TrainConfig, step: int) -> float:
     """Linear warm-up, then cosine decay from ``lr`` to ``lr_final``."""
-    if step < config.warmup:
-        return config.lr * (step + 1) / config.warmup
-    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
-    return config.lr_final + 0.5 * (config.lr - config.lr_final) * (1 + math.cos(math.pi * progress))
+    return cosine_learning_rate(config.lr, config.lr_final, config.steps, step, config.warmup)
 
 
 @torch.no_grad()
