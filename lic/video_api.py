@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lic.api import Codec, ImageLike, _codec, from_pixels, to_pixels
+from lic.codec.inr import FitConfig
 from lic.codec.sequence import read_sequence_header
 from lic.codec.video import decode_video, encode_video
 from lic.codec.videoio import VideoInfo
@@ -40,11 +41,13 @@ def _frame_pixels(frame: Any) -> np.ndarray:
 
 def compress_video(frames: Iterable[ImageLike | Any], fps: float | Fraction = 25, quality: float | None = None,
                    model: str = DEFAULT_VIDEO_MODEL, codec: Codec | None = None,
-                   intra_period: int | None = None) -> bytes:
+                   intra_period: int | None = None, inr_steps: int | None = None) -> bytes:
     """The ``.lic`` video stream of ``frames`` (all the size of the first) at ``fps`` frames/s.
 
     ``intra_period``: an intra frame every N frames, P-frames between (default 8 for a
-    video model such as the default ``elic-s-video``; 1 codes every frame intra).
+    video model such as the default ``elic-s-video``; 1 codes every frame intra). With
+    ``model="nerv"`` (INR mode) it is the number of frames per fitted network, and
+    ``inr_steps`` the optimizer steps of each fit (default 1500).
 
     Example:
         >>> data = compress_video([np.zeros((32, 32, 3), np.uint8)] * 3, fps=30)  # doctest: +SKIP
@@ -62,7 +65,8 @@ def compress_video(frames: Iterable[ImageLike | Any], fps: float | Fraction = 25
     pixels = chain([first], (_frame_pixels(f) for f in iterator))
     quality = codec.model.default_quality if quality is None else quality
     with codec._lock:
-        data, _ = encode_video(pixels, info, codec.model, quality, intra_period=intra_period)
+        data, _ = encode_video(pixels, info, codec.model, quality, intra_period=intra_period,
+                               fit=FitConfig(steps=inr_steps) if inr_steps else None)
     return data
 
 

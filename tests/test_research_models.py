@@ -10,11 +10,21 @@ import pytest
 import torch
 
 from lic.codec.image import decode_image, encode_image
-from lic.models.blocks import ChannelReweighting, SwinV2Block, SwinV2Stage, TokenMixerBlock
+from lic.models.blocks import (
+    ChannelReweighting,
+    RegionAdaptiveTransform,
+    SwinV2Block,
+    SwinV2Stage,
+    TokenMixerBlock,
+)
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel, load_model, save_weights
+from lic.train.config import TrainConfig
+from lic.train.loop import train
+from lic.train.regions import region_loss, segment_batch
 
-VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca", "elic-tiny-acgc", "elic-tiny-global"]
+VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca", "elic-tiny-acgc", "elic-tiny-global",
+            "elic-tiny-rat"]
 
 
 @pytest.mark.parametrize("shape", [(1, 16, 8, 8), (2, 16, 13, 21), (1, 16, 3, 5)])
@@ -64,3 +74,53 @@ def test_variant_trains_a_step_and_round_trips_exactly(name: str, tmp_path: Path
 def test_shipped_weights_still_load_after_config_options_were_added() -> None:
     model = load_model("elic-s")
     assert isinstance(model, LoadedModel) and model.module.config.transform == "bottleneck"
+
+
+def _two_region_batch(generator: torch.Generator) -> torch.Tensor:
+    """Images of two flat areas (a random vertical border) with mild noise."""
+    x = torch.empty(4, 3, 32, 32)
+    for i in range(4):
+        border = int(torch.randint(8, 24, (1,), generator=generator))
+        x[i, :, :, :border] = torch.rand(3, 1, 1, generator=generator) * 0.4
+        x[i, :, :, border:] = 0.6 + torch.rand(3, 1, 1, generator=generator) * 0.4
+    return (x + 0.02 * torch.randn(x.shape, generator=generator)).clamp(0, 1)
+
+
+def test_region_adaptive_transform_starts_as_identity_and_learns_the_masks() -> None:
+    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    block = RegionAdaptiveTransform(3, regions=4)
+    x = _two_region_batch(generator)
+    torch.testing.assert_close(block(x), x)  # zero-initialised scale affine layer
+    labels = segment_batch(x)
+    assert all(len(torch.unique(lab)) == 2 for lab in labels)  # Felzenszwalb finds the two areas
+    optimizer = torch.optim.Adam(block.parameters(), lr=0.05)
+    losses = []
+    for _ in range(60):
+        x = _two_region_batch(generator)
+        block(x)
+        loss = region_loss(block, segment_batch(x), generator)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-10:]) < 0.5 * np.mean(losses[:3])
+    block.eval()
+    block(x)
+    assert block.assignment is None  # no masks, nothing kept, at coding time
+
+
+def test_region_adaptive_model_trains_with_masks(tmp_path: Path) -> None:
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (72, 80, 3), dtype=np.uint8)).save(images / f"{i}.png")
+    config = TrainConfig(model="elic-tiny-rat", train_dirs=[str(images)], val_dir="", out_dir=str(tmp_path / "run"),
+                         steps=2, batch_size=2, crop=64, lambdas=[0.01, 0.05], warmup=1, log_every=1, device="cpu")
+    model = load_model("elic-tiny-rat", train(config))
+    pixels = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    encoded = encode_image(pixels, model, 0.5)
+    np.testing.assert_array_equal(decode_image(encoded.data, model)[0], encoded.reconstruction)

@@ -77,3 +77,21 @@ def test_shipped_default_weights() -> None:
     stored = _tables(model.module)
     model.module.update_tables()
     assert all(torch.equal(stored[k], v) for k, v in _tables(model.module).items())
+
+
+def test_weights_of_a_nested_configuration_load_after_options_were_added() -> None:
+    """A video model's configuration nests the image model's: options added to the inner one
+    later (at their defaults) still match, a changed option does not."""
+    from dataclasses import asdict, replace
+
+    from lic.models.weights import _same_config
+
+    config = get_spec("elic-s-video").config
+    stored = json.loads(json.dumps(asdict(config)))
+    inner = next(key for key, value in stored.items() if isinstance(value, dict) and "region_adaptive" in value)
+    older = {**stored, inner: {k: v for k, v in stored[inner].items() if k not in ("region_adaptive", "regions")}}
+    assert _same_config(older, config)
+    changed = replace(config, **{inner: replace(getattr(config, inner), region_adaptive=True)})
+    assert not _same_config(older, changed)
+    assert not _same_config({**stored, "unknown_option": 1}, config)
+    assert load_model("elic-s-video").name == "elic-s-video"

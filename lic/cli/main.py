@@ -60,15 +60,23 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     from lic.codec.videoio import is_video_path
     from lic.cli.video import cmd_encode_video
-    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL
+    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL
 
     if args.video or is_video_path(Path(args.input)):
         if args.tile_size is not None:
             raise LicError("--tile-size is for images; video frames are coded in one piece")
-        args.model = args.model or DEFAULT_VIDEO_MODEL
+        if args.mode == "inr" and args.model not in (None, INR_MODEL):
+            raise LicError(f"--mode inr codes with model {INR_MODEL}, not {args.model}")
+        if args.mode == "inr" and args.refine:
+            raise LicError("--refine is for the frame codecs, not --mode inr")
+        if args.mode != "inr" and args.inr_steps is not None:
+            raise LicError("--inr-steps is for --mode inr")
+        args.model = args.model or (INR_MODEL if args.mode == "inr" else DEFAULT_VIDEO_MODEL)
         return cmd_encode_video(args)
     if args.intra_period is not None:
         raise LicError("--intra-period is for video input")
+    if args.mode is not None or args.inr_steps is not None:
+        raise LicError("--mode and --inr-steps are for video input")
     args.model = args.model or DEFAULT_MODEL
     if Path(args.input).is_dir():
         return cmd_batch(args, "encode")
@@ -230,14 +238,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from lic.models.complexity import describe
+    from lic.models.inr import InrCodec, macs_per_pixel, parameter_count
     from lic.models.registry import get_spec, model_names
     from lic.models.weights import shipped_weights_path
 
     for name in model_names():
         spec = get_spec(name)
-        params, macs = describe(spec.build())
+        module = spec.build()
+        if isinstance(module, InrCodec):  # fitted per clip: the size of the default level's network
+            shape = module.shape_at(round((module.rate_levels - 1) * 3 / 7))
+            params, macs = parameter_count(shape), macs_per_pixel(shape)
+        else:
+            params, macs = describe(module)
         shipped = "weights shipped" if shipped_weights_path(name).exists() else "no weights"
         print(f"{name:18s} {params / 1e6:6.2f} M params {macs / 1e3:7.1f} kMAC/pixel  {shipped}  {spec.description}")
+    return 0
+
+
+def cmd_reorder_channels(args: argparse.Namespace) -> int:
+    from lic.models.channel_order import channel_importance, reorder_channels
+    from lic.models.elic import ElicModel
+    from lic.models.weights import load_model, save_weights
+
+    out = Path(args.output)
+    check_output(out, args.force)
+    model = load_model(args.model, args.weights)
+    if not isinstance(model.module, ElicModel):
+        raise LicError(f"model {args.model} has no channel slices to reorder")
+    quality = model.default_quality if args.quality is None else args.quality
+    importance = channel_importance(model.module, quality)
+    scores = importance.scores[importance.order]
+    share = float(scores[:16].sum() / scores.sum())
+    print(f"{model.name} (weights {model.digest.hex()[:16]}), importance at quality {quality:g}: the top 16 of "
+          f"{len(scores)} channels carry {share:.1%}; max/median {float(scores[0] / scores.median()):.1f}x")
+    print(f"order (most important first): {importance.order}")
+    print(f"slices of equal importance: {importance.groups} (the model's: {model.module.config.groups})")
+    print(f"redundant channel pairs (synthesis filters, cosine > 0.9): {len(importance.redundant_pairs)}")
+    reorder_channels(model.module, importance.order)
+    training = json.loads(model.metadata.get("lic.training", "{}"))
+    training["reordered"] = {"from_weights": model.digest.hex(), "quality": quality, "order": importance.order}
+    digest = save_weights(model.name, model.module, out, training)
+    print(f"wrote {out} (weights {digest.hex()[:16]}); its context model must be fine-tuned before use: "
+          f"lic train with init_weights = \"{out}\"")
     return 0
 
 
@@ -252,7 +294,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         values = read_toml(Path(args.config))
         model = values.get("model", TrainConfig.model)
-        video = get_spec(model).architecture == "elic-video"
+        architecture = get_spec(model).architecture
+        if architecture == "inr":
+            raise LicError(f"{model} has nothing to train ahead of time: its networks are fitted to each clip "
+                           "by lic encode --mode inr")
+        video = architecture == "elic-video"
         config = config_from_values(InterTrainConfig if video else TrainConfig, values, Path(args.config))
     except FileNotFoundError:
         raise LicError(f"{args.config}: no such file") from None
@@ -319,7 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"model name (default {DEFAULT_MODEL} for images, {DEFAULT_VIDEO_MODEL} for video; see lic models)")
     p.add_argument("--intra-period", type=_positive_int, default=None, metavar="N",
                    help="video: an intra frame every N frames, P-frames between (default 8 with a video model; "
-                        "1 codes every frame intra)")
+                        "1 codes every frame intra); with --mode inr, frames per fitted network (default 32)")
+    p.add_argument("--mode", choices=["frames", "inr"], default=None,
+                   help="video: 'frames' codes frame by frame with the learned image/P-frame codec (default); "
+                        "'inr' fits a small network to each group of frames and codes its weights (slow: minutes "
+                        "per group on a CPU)")
+    p.add_argument("--inr-steps", type=_positive_int, default=None, metavar="N",
+                   help="--mode inr: optimizer steps per group of frames (default 1500)")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image (or video) file")
     p.add_argument("--refine", type=_non_negative_int, default=0, metavar="N",
                    help="optimize the latent for this image with N gradient steps before coding: fewer bits at "
@@ -355,6 +407,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     add_measure_commands(sub, DEFAULT_MODEL)
+
+    p = sub.add_parser("reorder-channels", help="order a trained model's latent channels by importance estimated "
+                                                "from its weights (ISCS); fine-tune the result before use")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})")
+    p.add_argument("--weights", type=Path, help="weights to reorder instead of the shipped ones")
+    p.add_argument("-q", "--quality", type=float, default=None, help="quality the importance is taken at "
+                                                                      "(default: the model's default)")
+    p.add_argument("-o", "--output", required=True, help="reordered weights (.safetensors)")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    p.set_defaults(func=cmd_reorder_channels)
 
     p = sub.add_parser("train", help="train a model from a TOML configuration")
     p.add_argument("--config", required=True, help="training configuration (TOML)")

@@ -101,6 +101,7 @@ def _bench_video(args: argparse.Namespace, codec) -> int:  # noqa: ANN001
 
 
 def cmd_eval_video(args: argparse.Namespace) -> int:
+    from lic.codec.inr import FitConfig
     from lic.eval.video_rd import evaluate_video
     from lic.models.weights import load_model
 
@@ -110,7 +111,8 @@ def cmd_eval_video(args: argparse.Namespace) -> int:
     qualities = args.qualities or list(range(model.module.rate_levels))
     with tempfile.TemporaryDirectory() as tmp:
         results = evaluate_video(model, [Path(c) for c in args.clips], [float(q) for q in qualities], Path(tmp),
-                                 args.frames, progress=print, intra_period=args.intra_period)
+                                 args.frames, progress=print, intra_period=args.intra_period,
+                                 fit=FitConfig(steps=args.inr_steps) if args.inr_steps else None)
     _write_results(results, args.output, args.force)
     return 0
 
@@ -230,7 +232,10 @@ def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) ->
     p.add_argument("--frames", type=int, help="code at most this many frames of each clip")
     p.add_argument("--model", default=DEFAULT_VIDEO_MODEL, help=f"model name (default {DEFAULT_VIDEO_MODEL})")
     p.add_argument("--intra-period", type=int, default=None, metavar="N",
-                   help="an intra frame every N frames (default: 8 for a video model; 1: all intra)")
+                   help="an intra frame every N frames (default: 8 for a video model; 1: all intra); "
+                        "for the INR model (nerv), frames per fitted network (default 32)")
+    p.add_argument("--inr-steps", type=int, default=None, metavar="N",
+                   help="INR model: optimizer steps per group of frames (default 1500)")
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("-o", "--output", help="write the results as JSON")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")

@@ -15,6 +15,7 @@ from lic.errors import CorruptStreamError, LicError
 def cmd_encode_video(args: argparse.Namespace) -> int:
     """``lic encode clip.mp4 -o clip.lic`` (or a folder of PNG frames with ``--video``)."""
     from lic.codec.imageio import write_bytes_atomic
+    from lic.codec.inr import FitConfig
     from lic.codec.refine import RefineConfig
     from lic.codec.video import FrameRecord, encode_video
     from lic.codec.videoio import FrameWriter, open_video
@@ -46,7 +47,7 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         data, header = encode_video(frames, info, model, quality, RefineConfig(args.refine), on_frame,
-                                    args.intra_period)
+                                    args.intra_period, FitConfig(steps=args.inr_steps or FitConfig.steps))
         write_bytes_atomic(out, data, args.force)
     except BaseException:
         if recon:
@@ -132,8 +133,12 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
         print(f"{path}: lic {info['format_version']} video, {len(data):,} bytes, {info['bpp']:.4f} bpp")
         print(f"  size       {header.width}x{header.height}, {header.frame_count} frames at {header.fps} fps")
         print(f"  model      {header.model}, quality {header.quality:g}, weights sha256 {header.digest.hex()}")
-        print(f"  gop        an intra frame every {header.intra_period} frames" if header.intra_period > 1
-              else "  gop        every frame intra")
+        if all(frame["type"] == "inr" for frame in info["frames"]):
+            print(f"  gop        one fitted network per {header.intra_period} frames (INR)")
+        elif header.intra_period > 1:
+            print(f"  gop        an intra frame every {header.intra_period} frames")
+        else:
+            print("  gop        every frame intra")
         for frame in info["frames"]:
             print(f"  frame {frame['frame']:5d}  {frame['type']:5s} {frame['bytes']:9,} bytes at {frame['offset']:,}")
     return info

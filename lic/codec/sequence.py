@@ -9,7 +9,8 @@ Layout, all integers little-endian::
         fps_num u32, fps_den u32, frame_count u32, intra_period u32
         header_crc u32
     frame packet, frame_count times
-        sync 4 ("LICF"), frame u32, type u8 (0 intra, 1 inter), ref_distance u8 (0 for intra, 1 for inter),
+        sync 4 ("LICF"), frame u32, type u8 (0 intra, 1 inter, 2 INR), ref_distance u8 (0 for intra, 1 for inter,
+        for INR the distance to the group's first frame),
         lanes u8, reserved u8 (0), lane_sizes 4 * lanes, packet_crc u32 (CRC-32 of the packet
         header before it), payload (the lanes), payload_crc u32
     index
@@ -60,6 +61,7 @@ class FrameType(IntEnum):
 
     INTRA = 0
     INTER = 1
+    INR = 2
 
 
 @dataclass(frozen=True)

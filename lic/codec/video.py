@@ -5,6 +5,9 @@ Frames are intra frames (the image model) or, with a video model
 latent is coded conditionally on the previous frame's decoded latent. Every
 ``intra_period``-th frame is intra. Seeking starts at the nearest intra frame at or
 before the wanted one and only entropy-decodes the P-frames before it (no synthesis).
+With the INR model (:class:`lic.models.inr.InrCodec`, ``lic encode --mode inr``) every
+group of ``intra_period`` frames is one fitted network (:mod:`lic.codec.inr`); a seek
+reads the group's first packet and the wanted frame's.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 
 from lic.codec.container import ColourFormat
 from lic.codec.image import (
+    check_size,
     analyze_picture,
     check_model,
     check_quality,
@@ -28,6 +32,7 @@ from lic.codec.image import (
     stream_flags,
     synthesize_picture,
 )
+from lic.codec.inr import FitConfig, check_frame_size, decode_embedding, decode_network, encode_inr_frames, render
 from lic.codec.refine import RefineConfig
 from lic.codec.sequence import (
     MAX_FRAMES,
@@ -45,6 +50,7 @@ from lic.codec.tiles import TILE_THRESHOLD, padded_size
 from lic.codec.videoio import VideoInfo
 from lic.entropy.range_coder import RangeEncoder
 from lic.errors import CorruptStreamError, LicError, UnsupportedInputError
+from lic.models.inr import InrCodec
 from lic.models.inter import ElicVideoModel
 from lic.models.weights import LoadedModel
 
@@ -63,14 +69,18 @@ class FrameRecord:
 def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedModel, quality: float,
                  refine: RefineConfig | None = None,
                  on_frame: Callable[[FrameRecord], None] = lambda record: None,
-                 intra_period: int | None = None) -> tuple[bytes, SequenceHeader]:
+                 intra_period: int | None = None, fit: FitConfig | None = None) -> tuple[bytes, SequenceHeader]:
     """Codes ``HxWx3`` RGB uint8 frames into one ``.lic`` video stream.
 
     ``intra_period``: distance between intra frames (1: all intra); the default is
     :data:`DEFAULT_INTRA_PERIOD` for a video model and 1 for an image model, which has no
-    P-frame codec. ``on_frame`` sees every frame's record as it is coded.
+    P-frame codec. With the INR model it is the number of frames per fitted network
+    (default :data:`DEFAULT_INR_GROUP`) and ``fit`` says how to fit them. ``on_frame``
+    sees every frame's record as it is coded.
     """
     quality = check_quality(model, quality)
+    if isinstance(model.module, InrCodec):
+        return _encode_inr(frames, info, model, quality, on_frame, intra_period or DEFAULT_INR_GROUP, fit)
     inter = isinstance(model.module, ElicVideoModel)
     period = (DEFAULT_INTRA_PERIOD if inter else 1) if intra_period is None else intra_period
     if period < 1:
@@ -85,11 +95,7 @@ def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMod
                                     f"(at most {TILE_THRESHOLD:,} pixels after padding to multiples of 64)")
     packets: list[bytes] = []
     for index, pixels in enumerate(frames):
-        if index >= MAX_FRAMES:
-            raise UnsupportedInputError(f"videos of more than {MAX_FRAMES} frames are not supported")
-        if pixels.shape != (info.height, info.width, 3):
-            raise UnsupportedInputError(f"frame {index} is {pixels.shape[1]}x{pixels.shape[0]}, "
-                                        f"not {info.width}x{info.height}")
+        _check_frame(index, pixels, info)
         if index % period == 0:
             kind = FrameType.INTRA
             lanes, reconstruction, reference = encode_lanes(pixels, intra, quality, None, refine)
@@ -107,6 +113,40 @@ def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMod
 
 
 DEFAULT_INTRA_PERIOD = 8
+"""Intra period of video models: seeking decodes at most 7 P-frame latents before the wanted frame."""
+DEFAULT_INR_GROUP = 32
+"""Frames per fitted network in INR mode."""
+
+
+def _check_frame(index: int, pixels: np.ndarray, info: VideoInfo) -> None:
+    if index >= MAX_FRAMES:
+        raise UnsupportedInputError(f"videos of more than {MAX_FRAMES} frames are not supported")
+    if pixels.shape != (info.height, info.width, 3):
+        raise UnsupportedInputError(f"frame {index} is {pixels.shape[1]}x{pixels.shape[0]}, "
+                                    f"not {info.width}x{info.height}")
+
+
+def _encode_inr(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedModel, quality: float,
+                on_frame: Callable[[FrameRecord], None], group: int,
+                fit: FitConfig | None) -> tuple[bytes, SequenceHeader]:
+    """INR mode: one fitted network per ``group`` frames (:mod:`lic.codec.inr`)."""
+    check_frame_size(info.width, info.height, TILE_THRESHOLD)
+
+    def checked() -> Iterator[np.ndarray]:
+        for index, pixels in enumerate(frames):
+            _check_frame(index, pixels, info)
+            yield pixels
+
+    def record(index: int, packet: bytes, source: np.ndarray, reconstruction: np.ndarray) -> None:
+        on_frame(FrameRecord(index, FrameType.INR, len(packet), source, reconstruction))
+
+    packets = encode_inr_frames(checked(), info.width, info.height, model.module, quality, group,
+                                fit or FitConfig(), record)
+    if not packets:
+        raise UnsupportedInputError("the video has no frames")
+    header = SequenceHeader(model.name, model.digest, quality, info.width, info.height, ColourFormat.RGB, info.fps,
+                            len(packets), group, stream_flags(model))
+    return write_sequence(header, packets), header
 """Intra period of video models: seeking decodes at most 7 P-frame latents before the wanted frame."""
 
 
@@ -172,31 +212,78 @@ def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | N
         raise LicError(f"frame {start} is past the end of the video ({header.frame_count} frames, 0..."
                        f"{header.frame_count - 1})")
     stop = header.frame_count if count is None else min(header.frame_count, start + count)
-    index = read_index(data, header)
-    if index is not None:
-        intra_frames = [e.frame for e in index[: start + 1] if e.type == FrameType.INTRA]
-        if not intra_frames:
-            raise CorruptStreamError("the video does not start with an intra frame")
-        first = intra_frames[-1]
-        offset = index[first].offset
-    else:  # damaged index: walk the packets (checking, not decoding them) to the last intra frame
-        first, offset, position = None, header_size(data), header_size(data)
-        for frame in range(start + 1):
-            packet, following = read_packet(data, position, frame)
-            if packet.type == FrameType.INTRA:
-                first, offset = frame, position
-            position = following
-        if first is None:
-            raise CorruptStreamError("the video does not start with an intra frame")
+    if isinstance(model.module, InrCodec):
+        yield from _decode_inr(data, header, model.module, start, stop)
+        return
+    first, offset = _access_point(data, header, start)
     intra = intra_model(model)
     reference = None
     for frame in range(first, stop):
         packet, offset = read_packet(data, offset, frame)
         if packet.type == FrameType.INTRA:
             reference = decode_lanes(packet.lanes, intra, header.quality, header.width, header.height, threads)
+        elif packet.type == FrameType.INR:
+            raise CorruptStreamError(f"frame {frame}: an INR frame in a stream of model {model.name}")
         elif not isinstance(model.module, ElicVideoModel):
             raise CorruptStreamError(f"frame {frame}: an inter frame in a stream of image model {model.name}")
         else:
             reference = _decode_inter(packet.lanes, model, reference, threads)
         if frame >= start:
             yield synthesize_picture(reference, intra, header.quality, header.width, header.height, header.colour)
+
+
+def _is_access_point(packet: FramePacket) -> bool:
+    """Whether decoding can start at ``packet``: an intra frame or an INR group's first frame."""
+    return packet.type == FrameType.INTRA or (packet.type == FrameType.INR and packet.ref_distance == 0)
+
+
+def _access_point(data: bytes, header: SequenceHeader, start: int) -> tuple[int, int]:
+    """``(frame, offset)`` of the last access point at or before ``start``.
+
+    From the index (an INR frame's own packet says how far back its group starts), or,
+    when the index is damaged, by walking the packets (checking, not decoding them).
+    """
+    index = read_index(data, header)
+    if index is not None and index[start].type == FrameType.INR:
+        packet, _ = read_packet(data, index[start].offset, start)
+        first = start - packet.ref_distance
+        if first < 0:
+            raise CorruptStreamError(f"frame {start}: refers to a frame before the start of the video")
+        return first, index[first].offset
+    if index is not None:
+        intra_frames = [e.frame for e in index[: start + 1] if e.type == FrameType.INTRA]
+        if not intra_frames:
+            raise CorruptStreamError("the video does not start with an intra frame")
+        return intra_frames[-1], index[intra_frames[-1]].offset
+    first, offset, position = None, header_size(data), header_size(data)
+    for frame in range(start + 1):
+        packet, following = read_packet(data, position, frame)
+        if _is_access_point(packet):
+            first, offset = frame, position
+        position = following
+    if first is None:
+        raise CorruptStreamError("the video does not start with an intra frame")
+    return first, offset
+
+
+def _decode_inr(data: bytes, header: SequenceHeader, codec: InrCodec, start: int, stop: int) -> Iterator[np.ndarray]:
+    """Frames ``start .. stop - 1`` of an INR stream: each from its group's network and its embedding."""
+    width, height = header.width, header.height
+    check_size(width, height)
+    check_frame_size(width, height, TILE_THRESHOLD)
+    first, offset = _access_point(data, header, start)
+    network, group = None, -1
+    for frame in range(first, stop):
+        packet, offset = read_packet(data, offset, frame)
+        if packet.type != FrameType.INR:
+            raise CorruptStreamError(f"frame {frame}: a {packet.type.name.lower()} frame in an INR stream")
+        if packet.ref_distance == 0:
+            network, embedding = decode_network(packet, codec, width, height)
+            group = frame
+        elif frame - packet.ref_distance != group:
+            raise CorruptStreamError(f"frame {frame}: refers to frame {frame - packet.ref_distance}, "
+                                     f"which does not start its group")
+        elif frame >= start:
+            embedding = decode_embedding(packet, codec, network, width, height)
+        if frame >= start:
+            yield render(network, embedding, width, height)

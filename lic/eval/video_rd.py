@@ -17,12 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lic.codec.inr import FitConfig
 from lic.codec.video import decode_video, encode_video
 from lic.codec.videoio import VideoInfo, open_video
 from lic.errors import LicError
 from lic.eval.metrics import psnr
 from lic.eval.results import RDResults
 from lic.hardware import machine_description
+from lic.models.inr import InrCodec
 from lic.models.weights import LoadedModel
 
 _BT601 = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
@@ -101,10 +103,10 @@ def _summary(name: str, quality: float, clips: list[ClipMeasurement]) -> str:
 
 def evaluate_video(model: LoadedModel, clips: list[Path], qualities: list[float], workdir: Path,
                    max_frames: int | None = None, progress: Callable[[str], None] = lambda line: None,
-                   intra_period: int | None = None) -> RDResults:
+                   intra_period: int | None = None, fit: FitConfig | None = None) -> RDResults:
     """lic on every clip at every quality, through a real ``.lic`` file; decoded frames must
-    equal the encoder's reconstructions bit for bit. ``intra_period`` as in
-    :func:`lic.codec.video.encode_video`."""
+    equal the encoder's reconstructions bit for bit. ``intra_period`` and ``fit`` (INR
+    mode) as in :func:`lic.codec.video.encode_video`."""
     sources = [load_clip(path, max_frames) for path in clips]
     points = []
     period = 1
@@ -116,7 +118,7 @@ def evaluate_video(model: LoadedModel, clips: list[Path], qualities: list[float]
             t0 = time.perf_counter()
             data, header = encode_video(clip, info, model, quality,
                                         on_frame=lambda record: reconstructions.append(record.reconstruction),
-                                        intra_period=intra_period)
+                                        intra_period=intra_period, fit=fit)
             period = header.intra_period
             t1 = time.perf_counter()
             file = workdir / f"{path.stem}-q{quality:g}.lic"
@@ -130,9 +132,13 @@ def evaluate_video(model: LoadedModel, clips: list[Path], qualities: list[float]
             measured.append(measure_clip(clip, data, decoded, t1 - t0, t3 - t2))
         progress(_summary(f"lic-{model.name}", quality, measured))
         points.append((quality, measured))
-    device = next(model.module.parameters()).device
-    mode = "intra" if period == 1 else f"inter-ip{period}"
-    what = "every frame intra-coded" if period == 1 else f"an intra frame every {period} frames, P-frames between"
+    device = next(iter(model.module.state_dict().values())).device
+    if isinstance(model.module, InrCodec):
+        steps = (fit or FitConfig()).steps
+        mode, what = f"inr-g{period}", f"one fitted network per {period} frames ({steps} steps each)"
+    else:
+        mode = "intra" if period == 1 else f"inter-ip{period}"
+        what = "every frame intra-coded" if period == 1 else f"an intra frame every {period} frames, P-frames between"
     return RDResults(f"lic-{model.name}-{mode}", f"lic {model.name} (weights {model.digest.hex()[:16]}), {what}, "
                      "through real .lic files", _table(points),
                      {"clips": [str(c) for c in clips], "max_frames": max_frames, "weights_sha256": model.digest.hex(),

@@ -182,3 +182,34 @@ class GlobalHyperContext(nn.Module):
     def forward(self, hyper: Tensor) -> Tensor:
         stats = torch.cat([hyper.mean(dim=(2, 3)), hyper.std(dim=(2, 3), unbiased=False)], dim=1)
         return self.mlp(stats)[:, :, None, None].expand(-1, -1, *hyper.shape[2:])
+
+
+class RegionAdaptiveTransform(nn.Module):
+    """SegPIC's region-adaptive transform with scale affine layers, masks learned in place.
+
+    A 3x3 convolution assigns every position softly to ``regions`` regions; each region's
+    mean feature gives a per-channel scale and shift (the scale affine layer, zero-initialised
+    so the block starts as the identity), applied where the region lies:
+    ``x * (1 + sum_k a_k gamma_k) + sum_k a_k beta_k``. Segmentation masks are privileged
+    information: in training they supervise the soft assignment (:func:`lic.train.regions.region_loss`,
+    reading :attr:`assignment`); coding never needs them, so nothing about them is sent.
+    """
+
+    def __init__(self, channels: int, regions: int = 8) -> None:
+        super().__init__()
+        self.assign = nn.Conv2d(channels, regions, 3, padding=1)
+        self.affine = nn.Sequential(nn.Linear(channels, channels), nn.GELU(), nn.Linear(channels, 2 * channels))
+        nn.init.zeros_(self.affine[-1].weight)
+        nn.init.zeros_(self.affine[-1].bias)
+        self.assignment: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x``: ``[B, C, H, W]``; the soft assignment of a training pass stays in :attr:`assignment`."""
+        assignment = torch.softmax(self.assign(x), dim=1)
+        mass = assignment.sum(dim=(2, 3)).unsqueeze(-1) + 1e-6
+        region = torch.einsum("bkhw,bchw->bkc", assignment, x) / mass
+        gamma, beta = self.affine(region).chunk(2, dim=-1)
+        scale = torch.einsum("bkhw,bkc->bchw", assignment, gamma)
+        shift = torch.einsum("bkhw,bkc->bchw", assignment, beta)
+        self.assignment = assignment if self.training else None
+        return x * (1 + scale) + shift

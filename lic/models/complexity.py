@@ -7,9 +7,9 @@ from torch import nn
 
 
 def describe(model: nn.Module, size: int = 256) -> tuple[int, float]:
-    """``(parameters, MACs per pixel)``: MACs of every convolution, linear layer and window
-    attention product in one training pass on a ``size``² image."""
-    from lic.models.blocks import WindowAttentionV2
+    """``(parameters, MACs per pixel)``: MACs of every convolution, linear layer, window
+    attention product and region pooling/modulation in one training pass on a ``size``² image."""
+    from lic.models.blocks import RegionAdaptiveTransform, WindowAttentionV2
 
     macs = 0
 
@@ -30,9 +30,14 @@ def describe(model: nn.Module, size: int = 256) -> tuple[int, float]:
         else:
             macs += output.numel() * kernel
 
+    def count_regions(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal macs
+        macs += 3 * output.numel() * module.assign.out_channels  # pooling, scale and shift einsums
+
     hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     hooks += [m.register_forward_hook(count_linear) for m in model.modules() if isinstance(m, nn.Linear)]
     hooks += [m.register_forward_hook(count_attention) for m in model.modules() if isinstance(m, WindowAttentionV2)]
+    hooks += [m.register_forward_hook(count_regions) for m in model.modules() if isinstance(m, RegionAdaptiveTransform)]
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, 3, size, size), 0.0)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from lic.entropy.priors import FactorizedPrior
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
-from lic.models.blocks import SwinV2Stage, TokenMixerBlock
+from lic.models.blocks import RegionAdaptiveTransform, SwinV2Stage, TokenMixerBlock
 from lic.models.context import ChannelCheckerboardContext
 from lic.models.fixed_point import FixedPointNetwork
 from lic.models.layers import GainUnit, ResidualBottleneck
@@ -46,6 +46,8 @@ class ElicConfig:
         context_reweighting: ECA-style channel reweighting (MLICv2) in the context model.
         slice_attention: windowed inter-slice attention in the channel context (S2LIC).
         global_first_slice: hyperprior-guided global context for the first slice (MLICv2).
+        region_adaptive: a region-adaptive transform (SegPIC) after every transform stage,
+            with ``regions`` soft regions; segmentation masks supervise it in training only.
     """
 
     N: int = 96
@@ -61,6 +63,8 @@ class ElicConfig:
     context_reweighting: bool = False
     slice_attention: bool = False
     global_first_slice: bool = False
+    region_adaptive: bool = False
+    regions: int = 8
 
     def __post_init__(self) -> None:
         if sum(self.groups) != self.M:
@@ -77,7 +81,10 @@ TRANSFORM_BLOCKS = {
 
 
 def _stage(channels: int, config: ElicConfig) -> list[nn.Module]:
-    return [TRANSFORM_BLOCKS[config.transform](channels, config) for _ in range(config.blocks)]
+    blocks = [TRANSFORM_BLOCKS[config.transform](channels, config) for _ in range(config.blocks)]
+    if config.region_adaptive:
+        blocks.append(RegionAdaptiveTransform(channels, config.regions))
+    return blocks
 
 
 class HyperPrior(nn.Module):

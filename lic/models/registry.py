@@ -14,6 +14,7 @@ from torch import nn
 
 from lic.errors import UnknownModelError
 from lic.models.elic import ElicConfig, ElicModel
+from lic.models.inr import InrConfig, InrCodec
 from lic.models.inter import ElicVideoConfig, ElicVideoModel, InterConfig
 
 
@@ -72,6 +73,8 @@ _RESEARCH_VARIANTS = {
     "eca": ({"context_reweighting": True}, "MLICv2 channel reweighting in the context model"),
     "acgc": ({"slice_attention": True}, "S2LIC-style windowed inter-slice attention in the channel context"),
     "global": ({"global_first_slice": True}, "MLICv2-style hyperprior-guided global context for the first slice"),
+    "rat": ({"region_adaptive": True}, "SegPIC region-adaptive transforms (8 soft regions, scale affine layers; "
+                                       "segmentation masks supervise them in training only)"),
 }
 for _key, (_changes, _what) in _RESEARCH_VARIANTS.items():
     register(ModelSpec(f"elic-s-{_key}", "elic", replace(ElicConfig(), **_changes), ElicModel,
@@ -106,5 +109,15 @@ register(
         config=ElicVideoConfig("elic-tiny", _TINY, InterConfig(hidden=8)),
         factory=ElicVideoModel,
         description="elic-tiny intra frames + a tiny P-frame codec, for tests (never trained)",
+    )
+)
+register(
+    ModelSpec(
+        name="nerv",
+        architecture="inr",
+        config=InrConfig(),
+        factory=InrCodec,
+        description="implicit neural video (lic encode --mode inr): a network fitted to each group of frames "
+                    "at encode time; its weights file holds only the weight-coding tables",
     )
 )

@@ -166,15 +166,29 @@ def load_base(module: nn.Module, expected_digest: str | None = None, path: Path 
 def _same_config(stored: dict, config: object) -> bool:
     """Whether weights stored with configuration ``stored`` fit ``config``.
 
-    Options added to a configuration class after the weights were made are absent from
-    ``stored``; they match when ``config`` keeps them at their defaults.
+    Options added to a configuration class (or to a configuration nested in it) after the
+    weights were made are absent from ``stored``; they match when ``config`` keeps them at
+    their defaults.
     """
-    current = json.loads(json.dumps(dataclasses.asdict(config)))
-    defaults = {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
-    for key in set(current) - set(stored):
-        if key not in defaults or current[key] != json.loads(json.dumps(defaults[key])):
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    if set(stored) - set(fields):
+        return False
+    for name, field in fields.items():
+        value = getattr(config, name)
+        if name not in stored:
+            if field.default is dataclasses.MISSING or _plain(value) != _plain(field.default):
+                return False
+        elif dataclasses.is_dataclass(value):
+            if not isinstance(stored[name], dict) or not _same_config(stored[name], value):
+                return False
+        elif _plain(value) != stored[name]:
             return False
-    return all(current.get(key) == value for key, value in stored.items())
+    return True
+
+
+def _plain(value: object) -> object:
+    """``value`` as it reads back from the JSON of a weights file's metadata."""
+    return json.loads(json.dumps(dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value))
 
 
 def _metadata_of(data: bytes) -> dict[str, str]:

@@ -65,6 +65,8 @@ class TrainConfig:
         progress: show a progress bar when stderr is a terminal.
         init_weights: weights file to start from when there is no checkpoint in ``out_dir``
             (continues an earlier run with a fresh optimizer); "" starts from scratch.
+        region_weight: weight of the segmentation-mask loss of models with region-adaptive
+            transforms (:mod:`lic.train.regions`); ignored by other models.
     """
 
     model: str = "elic-s"
@@ -91,6 +93,7 @@ class TrainConfig:
     amp: str = "bf16"
     channels_last: bool = True
     progress: bool = True
+    region_weight: float = 0.1
 
     def __post_init__(self) -> None:
         if self.distortion not in ("mse", "ms-ssim"):

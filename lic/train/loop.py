@@ -25,6 +25,7 @@ from lic.train.config import TrainConfig, cosine_learning_rate
 from lic.train.data import CropCache
 from lic.train.distributed import ProcessGroup, join_process_group
 from lic.train.loss import RateDistortionLoss, rate_bpp
+from lic.train.regions import has_regions, region_loss, segment_batch
 
 CHECKPOINT = "checkpoint.safetensors"
 OPTIMIZER = "optimizer.safetensors"
@@ -156,6 +157,8 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and config.amp == "bf16" \
         else contextlib.nullcontext()
     data = CropCache(config.train_dirs, config.crop)
+    regions = has_regions(model) and config.region_weight > 0
+    mask_generator = torch.Generator().manual_seed(config.seed + step)
     val_images = _load_val(config, device) if group.is_main else []
     seed = config.seed + step
     rng = np.random.default_rng(seed if group.rank == 0 else [seed, group.rank])
@@ -186,8 +189,11 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
         with autocast:
             out = trainer(x, float(level))
         terms = loss_fn(out["x_hat"], x, out["likelihoods"], lambdas[level])
+        loss = terms["loss"]
+        if regions:
+            loss = loss + config.region_weight * region_loss(model, segment_batch(x), mask_generator)
         optimizers["main"].zero_grad(set_to_none=True)
-        terms["loss"].backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(main_params, config.clip)
         optimizers["main"].step()
         aux = model.aux_loss()
