@@ -50,3 +50,14 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tiny_weights: Path):
     return load_model("elic-tiny", tiny_weights)
+
+
+def write_noise_images(folder: Path, count: int, size: tuple[int, int], seed: int = 1) -> Path:
+    """Creates ``folder`` with ``count`` random-noise PNGs of ``size`` (rows, columns): training data for tiny runs."""
+    from PIL import Image
+
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    return folder

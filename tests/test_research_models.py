@@ -22,6 +22,7 @@ from lic.models.weights import LoadedModel, load_model, save_weights
 from lic.train.config import TrainConfig
 from lic.train.loop import train
 from lic.train.regions import region_loss, segment_batch
+from conftest import write_noise_images
 
 VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca", "elic-tiny-acgc", "elic-tiny-global",
             "elic-tiny-rat"]
@@ -111,13 +112,8 @@ def test_region_adaptive_transform_starts_as_identity_and_learns_the_masks() -> 
 
 
 def test_region_adaptive_model_trains_with_masks(tmp_path: Path) -> None:
-    from PIL import Image
-
-    images = tmp_path / "images"
-    images.mkdir()
+    images = write_noise_images(tmp_path / "images", 2, (72, 80), seed=0)
     rng = np.random.default_rng(0)
-    for i in range(2):
-        Image.fromarray(rng.integers(0, 256, (72, 80, 3), dtype=np.uint8)).save(images / f"{i}.png")
     config = TrainConfig(model="elic-tiny-rat", train_dirs=[str(images)], val_dir="", out_dir=str(tmp_path / "run"),
                          steps=2, batch_size=2, crop=64, lambdas=[0.01, 0.05], warmup=1, log_every=1, device="cpu")
     model = load_model("elic-tiny-rat", train(config))

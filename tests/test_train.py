@@ -10,20 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from lic.codec.image import decode_image, encode_image
 from lic.models.weights import load_model
 from lic.train.config import TrainConfig
 from lic.train.loop import learning_rate, train
+from conftest import write_noise_images
 
 
 def test_train_resume_and_code(tmp_path: Path) -> None:
-    images = tmp_path / "images"
-    images.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(images / f"{i}.png")
+    images = write_noise_images(tmp_path / "images", 3, (80, 96), seed=0)
+    rng = np.random.default_rng(3)
     config = TrainConfig(model="elic-tiny", train_dirs=[str(images)], val_dir=str(images), out_dir=str(tmp_path / "run"),
                          steps=3, batch_size=2, crop=64, lambdas=[0.01, 0.05], warmup=1, checkpoint_every=1,
                          validate_every=3, log_every=1, val_images=1, device="cpu")
@@ -60,18 +57,10 @@ def test_learning_rate_schedule() -> None:
     assert abs(learning_rate(config, 100) - 1e-5) < 1e-12
 
 
-def _images(folder: Path, count: int, size: tuple[int, int]) -> Path:
-    folder.mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(count):
-        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    return folder
-
-
 def test_ms_ssim_training_needs_big_crops_and_runs(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="crop >= 161"):
         TrainConfig(distortion="ms-ssim", crop=128)
-    images = _images(tmp_path / "images", 2, (192, 200))
+    images = write_noise_images(tmp_path / "images", 2, (192, 200))
     config = TrainConfig(model="elic-tiny", train_dirs=[str(images)], val_dir="", out_dir=str(tmp_path / "run"),
                          steps=2, batch_size=1, crop=192, distortion="ms-ssim", lambdas=[2.4, 60.5], warmup=1,
                          log_every=1, device="cpu")
@@ -84,7 +73,7 @@ def test_ms_ssim_training_needs_big_crops_and_runs(tmp_path: Path) -> None:
 
 
 def test_train_under_torchrun_with_two_processes(tmp_path: Path) -> None:
-    images = _images(tmp_path / "images", 2, (64, 64))
+    images = write_noise_images(tmp_path / "images", 2, (64, 64))
     config = tmp_path / "tiny.toml"
     config.write_text(f'model = "elic-tiny"\ntrain_dirs = ["{images}"]\nval_dir = ""\nout_dir = "{tmp_path / "run"}"\n'
                       'steps = 2\nbatch_size = 1\ncrop = 64\nlambdas = [0.01, 0.05]\nwarmup = 1\nlog_every = 1\n'
