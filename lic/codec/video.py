@@ -147,7 +147,6 @@ def _encode_inr(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMode
     header = SequenceHeader(model.name, model.digest, quality, info.width, info.height, ColourFormat.RGB, info.fps,
                             len(packets), group, stream_flags(model))
     return write_sequence(header, packets), header
-"""Intra period of video models: seeking decodes at most 7 P-frame latents before the wanted frame."""
 
 
 def intra_model(model: LoadedModel) -> LoadedModel:
