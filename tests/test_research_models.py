@@ -12,6 +12,7 @@ import torch
 from lic.codec.image import decode_image, encode_image
 from lic.models.blocks import (
     ChannelReweighting,
+    ContextPositionalEmbedding,
     RegionAdaptiveTransform,
     SwinV2Block,
     SwinV2Stage,
@@ -25,7 +26,7 @@ from lic.train.regions import region_loss, segment_batch
 from conftest import write_noise_images
 
 VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca", "elic-tiny-acgc", "elic-tiny-global",
-            "elic-tiny-rat"]
+            "elic-tiny-posemb", "elic-tiny-rat"]
 
 
 @pytest.mark.parametrize("shape", [(1, 16, 8, 8), (2, 16, 13, 21), (1, 16, 3, 5)])
@@ -119,4 +120,25 @@ def test_region_adaptive_model_trains_with_masks(tmp_path: Path) -> None:
     model = load_model("elic-tiny-rat", train(config))
     pixels = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
     encoded = encode_image(pixels, model, 0.5)
+    np.testing.assert_array_equal(decode_image(encoded.data, model)[0], encoded.reconstruction)
+
+
+def test_context_positional_embedding_starts_as_identity_and_codes_exactly(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    block = ContextPositionalEmbedding(6, frequencies=3)
+    hyper = torch.randn(1, 6, 5, 7)
+    torch.testing.assert_close(block(hyper), hyper)  # zero-initialised projection
+    waves = block.sinusoids(5, 7, torch.device("cpu"))
+    assert waves.shape == (1, 12, 5, 7)
+    torch.testing.assert_close(waves[0, 0, 2], torch.zeros(7), atol=1e-6, rtol=0)  # period 2: sin(pi * row) = 0
+    module = get_spec("elic-tiny-posemb").build()
+    module.initialize_gains([0.0005, 0.5])
+    with torch.no_grad():  # a trained-looking embedding, so coding depends on it
+        module.context.position.project.weight.normal_(0, 0.5)
+    assert not module.context.fixed_point
+    path = tmp_path / "posemb.safetensors"
+    save_weights("elic-tiny-posemb", module, path)
+    model = load_model("elic-tiny-posemb", path)
+    pixels = np.random.default_rng(1).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    encoded = encode_image(pixels, model, 0.7)
     np.testing.assert_array_equal(decode_image(encoded.data, model)[0], encoded.reconstruction)

@@ -169,6 +169,37 @@ class SliceAttention(nn.Module):
         return self.out(self.blocks(self.inp(x)))
 
 
+class ContextPositionalEmbedding(nn.Module):
+    """Positional embedding for the context model (MLICv2): adds a learned projection of
+    sinusoids of each latent position's row and column to the hyper features.
+
+    The sinusoids have periods of 2, 4, ... ``2**frequencies`` latents (absolute latent
+    coordinates, so a position means the same at any image size); the projection is
+    zero-initialised, so the block starts as the identity.
+    """
+
+    def __init__(self, channels: int, frequencies: int = 4) -> None:
+        super().__init__()
+        self.frequencies = frequencies
+        self.project = nn.Conv2d(4 * frequencies, channels, 1)
+        nn.init.zeros_(self.project.weight)
+        nn.init.zeros_(self.project.bias)
+
+    def sinusoids(self, height: int, width: int, device: torch.device) -> Tensor:
+        """``[1, 4 * frequencies, height, width]``: sin and cos of the row, then of the column."""
+        periods = 2.0 ** torch.arange(1, self.frequencies + 1, device=device, dtype=torch.float32)
+        rows = torch.arange(height, device=device, dtype=torch.float32)[None, :] * (2 * math.pi) / periods[:, None]
+        cols = torch.arange(width, device=device, dtype=torch.float32)[None, :] * (2 * math.pi) / periods[:, None]
+        row_features = torch.cat([rows.sin(), rows.cos()])[:, :, None].expand(-1, height, width)
+        col_features = torch.cat([cols.sin(), cols.cos()])[:, None, :].expand(-1, height, width)
+        return torch.cat([row_features, col_features])[None]
+
+    def forward(self, hyper: Tensor) -> Tensor:
+        """``hyper`` ``[B, C, H, W]`` plus the embedding of its positions."""
+        features = self.sinusoids(hyper.shape[2], hyper.shape[3], hyper.device).to(hyper.dtype)
+        return hyper + self.project(features)
+
+
 class GlobalHyperContext(nn.Module):
     """A context for the first slice, which has no decoded slices before it: global statistics
     of the hyperprior features (mean over the image) mapped to per-channel features (after

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
-from lic.models.blocks import ChannelReweighting, GlobalHyperContext, SliceAttention
+from lic.models.blocks import ChannelReweighting, ContextPositionalEmbedding, GlobalHyperContext, SliceAttention
 from lic.models.fixed_point import FixedPointNetwork
 
 
@@ -94,12 +94,15 @@ class ChannelCheckerboardContext(nn.Module):
             context of every slice after the first (S2LIC's inter-slice context).
         global_first_slice: give the first slice a context from the hyperprior's global
             statistics (MLICv2).
+        positional: add a positional embedding of each latent position to the hyper
+            features every context network reads (MLICv2).
     """
 
     def __init__(self, groups: tuple[int, ...], hyper_channels: int, hidden: int, reweighting: bool = False,
-                 slice_attention: bool = False, global_first_slice: bool = False) -> None:
+                 slice_attention: bool = False, global_first_slice: bool = False, positional: bool = False) -> None:
         super().__init__()
         self.groups = tuple(groups)
+        self.position = ContextPositionalEmbedding(hyper_channels) if positional else None
         self.slice_attention = nn.ModuleList(
             SliceAttention(sum(self.groups[:k]), 2 * g, hidden) for k, g in enumerate(self.groups) if k > 0
         ) if slice_attention else None
@@ -135,7 +138,7 @@ class ChannelCheckerboardContext(nn.Module):
     @property
     def fixed_point(self) -> bool:
         """Whether coding uses exact fixed-point parameters (convolutions and ReLUs only)."""
-        return self.slice_attention is None and self.global_context is None and not any(
+        return self.slice_attention is None and self.global_context is None and self.position is None and not any(
             isinstance(m, ChannelReweighting) for m in self.param_aggregation.modules()
         )
 
@@ -168,7 +171,11 @@ class ChannelCheckerboardContext(nn.Module):
         with torch.autocast(y.device.type, enabled=False):
             return self._forward(y.float(), hyper.float(), refine)
 
+    def _with_position(self, hyper: Tensor) -> Tensor:
+        return self.position(hyper) if self.position is not None else hyper
+
     def _forward(self, y: Tensor, hyper: Tensor, refine: ParameterRefiner | None) -> tuple[Tensor, Tensor]:
+        hyper = self._with_position(hyper)
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
         decoded: list[Tensor] = []
         likelihoods: list[Tensor] = []
@@ -218,6 +225,7 @@ class ChannelCheckerboardContext(nn.Module):
         in float32.
         """
         nets = self.coding_networks()
+        hyper = self._with_position(hyper)
         height, width = hyper.shape[2], hyper.shape[3]
         anchors = anchor_mask(height, width, hyper.device)
         decoded: list[Tensor] = []

@@ -46,6 +46,8 @@ class ElicConfig:
         context_reweighting: ECA-style channel reweighting (MLICv2) in the context model.
         slice_attention: windowed inter-slice attention in the channel context (S2LIC).
         global_first_slice: hyperprior-guided global context for the first slice (MLICv2).
+        context_positions: positional embedding of the latent positions in the context
+            model (MLICv2).
         region_adaptive: a region-adaptive transform (SegPIC) after every transform stage,
             with ``regions`` soft regions; segmentation masks supervise it in training only.
     """
@@ -63,6 +65,7 @@ class ElicConfig:
     context_reweighting: bool = False
     slice_attention: bool = False
     global_first_slice: bool = False
+    context_positions: bool = False
     region_adaptive: bool = False
     regions: int = 8
 
@@ -155,7 +158,7 @@ class ElicModel(nn.Module):
         self.hyper = HyperPrior(M, N, config.Z)
         self.context = ChannelCheckerboardContext(config.groups, self.hyper.out_channels, config.context_hidden,
                                                   config.context_reweighting, config.slice_attention,
-                                                  config.global_first_slice)
+                                                  config.global_first_slice, config.context_positions)
 
     @property
     def rate_levels(self) -> int:

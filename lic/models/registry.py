@@ -73,6 +73,7 @@ _RESEARCH_VARIANTS = {
     "eca": ({"context_reweighting": True}, "MLICv2 channel reweighting in the context model"),
     "acgc": ({"slice_attention": True}, "S2LIC-style windowed inter-slice attention in the channel context"),
     "global": ({"global_first_slice": True}, "MLICv2-style hyperprior-guided global context for the first slice"),
+    "posemb": ({"context_positions": True}, "MLICv2-style positional embedding in the context model"),
     "rat": ({"region_adaptive": True}, "SegPIC region-adaptive transforms (8 soft regions, scale affine layers; "
                                        "segmentation masks supervise them in training only)"),
 }
