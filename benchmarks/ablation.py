@@ -36,7 +36,7 @@ from lic.eval.rd import evaluate
 from lic.eval.results import RDResults
 from lic.models.complexity import describe
 from lic.models.registry import get_spec
-from lic.models.weights import load_model
+from lic.models.weights import LoadedModel, load_model
 from lic.train.config import TrainConfig
 from lic.train.loop import train
 
@@ -63,7 +63,7 @@ class Run:
 def _results(run: Run, base: TrainConfig, runs: Path, images: list[Path], qualities: list[float]) -> RDResults:
     config = dataclasses.replace(base, model=run.model, seed=run.seed, out_dir=str(runs / run.label),
                                  init_weights="")
-    model = load_model(run.model, train(config))
+    model = _finished(run.model, config) or load_model(run.model, train(config))
     cached = runs / f"{run.label}-rd.json"
     if cached.exists():
         results = RDResults.from_json(cached.read_text(), str(cached))
@@ -73,6 +73,16 @@ def _results(run: Run, base: TrainConfig, runs: Path, images: list[Path], qualit
         results = evaluate(model, images, qualities, Path(tmp), progress=print)
     cached.write_text(results.to_json())
     return results
+
+
+def _finished(name: str, config: TrainConfig) -> LoadedModel | None:
+    """The run's final weights if it has reached ``config.steps`` (training again would
+    rewrite them with new timing metadata, and so a new digest)."""
+    final = Path(config.out_dir) / f"{name}.safetensors"
+    if not final.exists():
+        return None
+    model = load_model(name, final)
+    return model if json.loads(model.metadata.get("lic.training", "{}")).get("steps") == config.steps else None
 
 
 def _bd(curve, anchor) -> float | None:  # noqa: ANN001
