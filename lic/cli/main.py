@@ -240,13 +240,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     from lic.models.complexity import describe
     from lic.models.inr import InrCodec, macs_per_pixel, parameter_count
     from lic.models.registry import get_spec, model_names
-    from lic.models.weights import shipped_weights_path
+    from lic.models.weights import default_quality, shipped_weights_path
 
     for name in model_names():
         spec = get_spec(name)
         module = spec.build()
         if isinstance(module, InrCodec):  # fitted per clip: the size of the default level's network
-            shape = module.shape_at(round((module.rate_levels - 1) * 3 / 7))
+            shape = module.shape_at(default_quality(module.rate_levels))
             params, macs = parameter_count(shape), macs_per_pixel(shape)
         else:
             params, macs = describe(module)

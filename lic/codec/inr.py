@@ -154,15 +154,23 @@ def _decode_tensors(entries: bytes, lane: bytes, shapes: list[tuple[int, ...]], 
         step, table = _QUANT.unpack_from(entries, i * _QUANT.size)
         if not (0 < step < _MAX_STEP) or table >= len(codec.prior.tables()):
             raise CorruptStreamError(f"{where}: invalid quantization step or table")
-        count = math.prod(shape)
-        symbols = decoder.decode(np.full(count, table, dtype=np.int32), codec.prior.tables())
-        out.append(torch.from_numpy(symbols.astype(np.float32)).reshape(shape) * np.float32(step))
+        symbols = decoder.decode(np.full(math.prod(shape), table, dtype=np.int32), codec.prior.tables())
+        out.append(QuantizedTensor(symbols.reshape(shape), step).values())
     decoder.check_exhausted()
     return out
 
 
 def _network_shapes(shape: NervShape) -> list[tuple[int, ...]]:
     return [tuple(p.shape) for p in NervDecoder(shape).parameters()]
+
+
+def _network_of(shape: NervShape, parameters: Iterable[Tensor]) -> NervDecoder:
+    """The decoder's network: a :class:`NervDecoder` of ``shape`` holding the dequantized ``parameters``."""
+    network = NervDecoder(shape)
+    with torch.no_grad():
+        for parameter, values in zip(network.parameters(), parameters, strict=True):
+            parameter.copy_(values)
+    return network.eval()
 
 
 def _network_packet(frame: int, network: NervDecoder, embedding: Tensor, codec: InrCodec,
@@ -174,11 +182,7 @@ def _network_packet(frame: int, network: NervDecoder, embedding: Tensor, codec: 
     shape = network.shape
     head = _SHAPE.pack(shape.embed, *shape.channels) + entries
     packet = FramePacket(frame, FrameType.INR, 0, [head, lane]).pack()
-    decoded = NervDecoder(shape)
-    with torch.no_grad():
-        for parameter, tensor in zip(decoded.parameters(), quantized):
-            parameter.copy_(tensor.values())
-    return packet, decoded.eval(), quantized[-1].values()
+    return packet, _network_of(shape, (t.values() for t in quantized[:-1])), quantized[-1].values()
 
 
 def _embedding_packet(frame: int, distance: int, embedding: Tensor, codec: InrCodec,
@@ -246,11 +250,7 @@ def decode_network(packet: FramePacket, codec: InrCodec, width: int, height: int
     rows, cols = grid_size(width, height)
     shapes = [*_network_shapes(shape), (shape.embed, rows, cols)]
     tensors = _decode_tensors(packet.lanes[0][_SHAPE.size :], packet.lanes[1], shapes, codec, where)
-    network = NervDecoder(shape)
-    with torch.no_grad():
-        for parameter, tensor in zip(network.parameters(), tensors):
-            parameter.copy_(tensor)
-    return network.eval(), tensors[-1]
+    return _network_of(shape, tensors[:-1]), tensors[-1]
 
 
 def decode_embedding(packet: FramePacket, codec: InrCodec, network: NervDecoder, width: int,

@@ -31,6 +31,11 @@ from lic.models.registry import get_spec
 WEIGHTS_PACKAGE = "lic.models.pretrained"
 
 
+def default_quality(rate_levels: int) -> float:
+    """Quality used when none is given: 3/7 of the range ``[0, rate_levels - 1]`` (3 for the 8-level elic-s)."""
+    return (rate_levels - 1) * 3 / 7
+
+
 @dataclass
 class LoadedModel:
     """A model ready to code: the module (eval mode), its name and weights digest."""
@@ -42,8 +47,8 @@ class LoadedModel:
 
     @property
     def default_quality(self) -> float:
-        """Quality used when none is given: 3/7 of the range (3 for the 8-level elic-s)."""
-        return (self.module.rate_levels - 1) * 3 / 7
+        """Quality used when none is given (:func:`default_quality`)."""
+        return default_quality(self.module.rate_levels)
 
     @classmethod
     def from_module(cls, name: str, module: nn.Module, training: dict | None = None) -> "LoadedModel":
