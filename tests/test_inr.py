@@ -75,6 +75,9 @@ def test_seeking_reads_only_the_group_start_and_survives_a_damaged_index(nerv: L
     assert np.array_equal(frame, records[4].reconstruction)
     with pytest.raises(CorruptStreamError, match="frame 1"):
         list(decode_video(bytes(broken), nerv))
+    # inside a group too: frame 2 decodes from frames 0 and 2, never reading frame 1's packet
+    (frame,) = decode_video(bytes(broken), nerv, start=2, count=1)
+    assert np.array_equal(frame, records[2].reconstruction)
 
 
 def test_fitting_learns_the_frames() -> None:

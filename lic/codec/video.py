@@ -38,6 +38,7 @@ from lic.codec.sequence import (
     MAX_FRAMES,
     FramePacket,
     FrameType,
+    IndexEntry,
     SequenceHeader,
     header_size,
     index_offset,
@@ -214,7 +215,7 @@ def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | N
     if isinstance(model.module, InrCodec):
         yield from _decode_inr(data, header, model.module, start, stop)
         return
-    first, offset = _access_point(data, header, start)
+    first, offset = _access_point(data, header, start, read_index(data, header))
     intra = intra_model(model)
     reference = None
     for frame in range(first, stop):
@@ -236,13 +237,13 @@ def _is_access_point(packet: FramePacket) -> bool:
     return packet.type == FrameType.INTRA or (packet.type == FrameType.INR and packet.ref_distance == 0)
 
 
-def _access_point(data: bytes, header: SequenceHeader, start: int) -> tuple[int, int]:
+def _access_point(data: bytes, header: SequenceHeader, start: int,
+                  index: list[IndexEntry] | None) -> tuple[int, int]:
     """``(frame, offset)`` of the last access point at or before ``start``.
 
-    From the index (an INR frame's own packet says how far back its group starts), or,
-    when the index is damaged, by walking the packets (checking, not decoding them).
+    From the ``index`` (an INR frame's own packet says how far back its group starts), or,
+    when the index is damaged (``None``), by walking the packets (checking, not decoding them).
     """
-    index = read_index(data, header)
     if index is not None and index[start].type == FrameType.INR:
         packet, _ = read_packet(data, index[start].offset, start)
         first = start - packet.ref_distance
@@ -270,9 +271,14 @@ def _decode_inr(data: bytes, header: SequenceHeader, codec: InrCodec, start: int
     width, height = header.width, header.height
     check_size(width, height)
     check_frame_size(width, height, TILE_THRESHOLD)
-    first, offset = _access_point(data, header, start)
+    index = read_index(data, header)
+    first, offset = _access_point(data, header, start, index)
     network, group = None, -1
     for frame in range(first, stop):
+        if index is not None and first < frame < start:
+            continue  # with an index, only the group's first packet and the wanted frames' are read
+        if index is not None:
+            offset = index[frame].offset
         packet, offset = read_packet(data, offset, frame)
         if packet.type != FrameType.INR:
             raise CorruptStreamError(f"frame {frame}: a {packet.type.name.lower()} frame in an INR stream")
