@@ -24,6 +24,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
+from lic.entropy.priors import stored_entropy_models
 from lic.errors import LicError, ModelMismatchError
 from lic.models import DEFAULT_MODEL
 from lic.models.registry import get_spec
@@ -147,7 +148,8 @@ def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str 
         raise ModelMismatchError(f"weights file {path} is for model {metadata.get('lic.model')!r}, not {name!r}")
     if not _same_config(json.loads(metadata.get("lic.config", "{}")), spec.config):
         raise ModelMismatchError(f"weights file {path} was trained with another configuration of {name!r}")
-    module = spec.build()
+    with stored_entropy_models():  # coding needs no CompressAI import (see lic.entropy.stored)
+        module = spec.build()
     getattr(module, "stored_module", module).load_state_dict(tensors, strict=True)
     if getattr(module, "base_model", None) is not None:
         load_base(module, metadata.get("lic.base_digest", ""))
