@@ -1,15 +1,15 @@
 """One rule for every file lic writes: streams, images, video files, reports.
 
 * ``-`` is standard output.
-* A new path, or with ``force`` an existing regular file (through a symbolic link: the
-  file it points to, the link stays), is written to a hidden temporary file beside it
-  and renamed into place once complete: never a partial file. The temporary file is
+* A new path, or with ``force`` an existing regular file, is written to a hidden
+  temporary file beside it and renamed into place once complete: never a partial file. The temporary file is
   created when the :class:`OutputFile` is made, before any coding, so an unwritable
   place is reported at once and by the name the user gave.
 * With ``force``, a character device or a FIFO (or a link to one) is written through:
   opened and written, never replaced (``-o /dev/null`` leaves ``/dev/null`` alone).
-* Anything else that exists (a folder, a block device, a socket, a dangling link) is
-  refused, and so is any existing path without ``force``.
+* Anything else that exists is refused: a folder, a block device, a socket, a symbolic
+  link to a file or a dangling one (replacing the link, or the file it points to, would
+  touch a file the user did not name); so is any existing path without ``force``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ class OutputFile:
             return
         if info is not None and not stat.S_ISREG(info.st_mode):
             raise LicError(f"{path} is not a regular file; lic writes only files, character devices and FIFOs")
-        self.target = path.resolve() if path.is_symlink() else path
+        if info is not None and path.is_symlink():
+            raise LicError(f"{path} is a symbolic link to a file; give the file's own path to replace it")
+        self.target = path
         directory = self.target.parent if str(self.target.parent) else Path(".")
         if not directory.is_dir():
             raise LicError(f"{directory}: no such directory")
