@@ -170,3 +170,23 @@ def test_transparent_png_frames_are_refused_like_stills(tmp_path: Path, tiny: li
     for i in range(2):
         Image.new("RGBA", (64, 48), (10, 20, 30, 100)).save(tmp_path / "frames" / f"{i}.png")
     assert "transparency" in one_line_error(run("encode", "frames", "--video", "-o", "v.lic", *tiny, cwd=tmp_path))
+
+
+def test_model_mismatch_digests_are_shown_until_they_differ() -> None:
+    from lic.codec.image import distinct_prefixes
+
+    assert distinct_prefixes("ab" * 32, "cd" * 32) == ("ab" * 6, "cd" * 6)
+    first, second = "0" * 20 + "1" * 44, "0" * 20 + "2" * 44
+    assert distinct_prefixes(first, second) == (first[:24], second[:24])
+
+
+def test_pillow_verify_catches_a_truncated_stream(tiny_model) -> None:
+    import io
+
+    from lic.codec.image import encode_image
+
+    data = encode_image(np.full((32, 32, 3), 90, np.uint8), tiny_model, 0.5).data
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()  # whole stream: passes
+    with pytest.raises(LicError), Image.open(io.BytesIO(data[:-3])) as image:
+        image.verify()
