@@ -190,3 +190,14 @@ def test_pillow_verify_catches_a_truncated_stream(tiny_model) -> None:
         image.verify()  # whole stream: passes
     with pytest.raises(LicError), Image.open(io.BytesIO(data[:-3])) as image:
         image.verify()
+
+
+def test_info_on_a_truncated_video_lists_the_header_and_intact_frames(tmp_path: Path, tiny: list[str]) -> None:
+    _clip(tmp_path / "clip.y4m", frames=4)
+    assert run("encode", "clip.y4m", "-o", "v.lic", *tiny, cwd=tmp_path).returncode == 0
+    data = (tmp_path / "v.lic").read_bytes()
+    (tmp_path / "cut.lic").write_bytes(data[: len(data) // 2])  # the index and the last frames are gone
+    result = run("info", "cut.lic", cwd=tmp_path)
+    assert "frame" in one_line_error(result) and "intact frames" in result.stderr.decode()
+    listed = result.stdout.decode()
+    assert "4 frames at" in listed and "frame     0" in listed and "frame     3" not in listed

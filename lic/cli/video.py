@@ -116,10 +116,16 @@ def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
 def info_video(path: Path, data: bytes, as_json: bool) -> dict:
     """The header and per-frame sizes of a video stream (printed unless ``as_json``)."""
     from lic.codec.sequence import read_sequence_header
-    from lic.codec.video import frame_offsets
+    from lic.codec.video import iter_frame_offsets
 
     header = read_sequence_header(data)
-    frames = frame_offsets(data, header)
+    frames, damage = [], None
+    try:
+        frames.extend(iter_frame_offsets(data, header))
+    except CorruptStreamError as exc:
+        if as_json:
+            raise
+        damage = exc  # the header and the intact frames are printed first
     pixels = header.width * header.height
     info = {
         "file": str(path),
@@ -142,7 +148,7 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
         print(f"{path}: lic {info['format_version']} video, {len(data):,} bytes, {info['bpp']:.4f} bpp")
         print(f"  size       {header.width}x{header.height}, {header.frame_count} frames at {header.fps} fps")
         print(f"  model      {header.model}, quality {header.quality:g}, weights sha256 {header.digest.hex()}")
-        if all(frame["type"] == "inr" for frame in info["frames"]):
+        if info["frames"] and all(frame["type"] == "inr" for frame in info["frames"]):
             print(f"  gop        one fitted network per {header.intra_period} frames (INR)")
         elif header.intra_period > 1:
             print(f"  gop        an intra frame every {header.intra_period} frames")
@@ -150,6 +156,8 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
             print("  gop        every frame intra")
         for frame in info["frames"]:
             print(f"  frame {frame['frame']:5d}  {frame['type']:5s} {frame['bytes']:9,} bytes at {frame['offset']:,}")
+    if damage is not None:
+        raise LicError(f"{damage} (the header and the {len(frames)} intact frames before it are listed above)")
     return info
 
 

@@ -185,16 +185,21 @@ def _decode_inter(lanes: list[bytes], model: LoadedModel, reference: torch.Tenso
 def frame_offsets(data: bytes, header: SequenceHeader) -> list[tuple[int, FrameType, int]]:
     """``(offset, type, packet bytes)`` of every frame, from the index or, if it is damaged,
     by walking the packets (which checks them)."""
+    return list(iter_frame_offsets(data, header))
+
+
+def iter_frame_offsets(data: bytes, header: SequenceHeader) -> Iterator[tuple[int, FrameType, int]]:
+    """:func:`frame_offsets` one frame at a time: the intact frames come before a damaged one's error."""
     index = read_index(data, header)
     if index is not None:
         ends = [e.offset for e in index[1:]] + [index_offset(data)]
-        return [(e.offset, e.type, end - e.offset) for e, end in zip(index, ends)]
-    offsets, offset = [], header_size(data)
+        yield from ((e.offset, e.type, end - e.offset) for e, end in zip(index, ends))
+        return
+    offset = header_size(data)
     for frame in range(header.frame_count):
         packet, following = read_packet(data, offset, frame)
-        offsets.append((offset, packet.type, following - offset))
+        yield offset, packet.type, following - offset
         offset = following
-    return offsets
 
 
 def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | None = None,
