@@ -207,3 +207,31 @@ def test_info_on_a_truncated_video_lists_the_header_and_intact_frames(tmp_path: 
     assert "frame" in one_line_error(result) and "intact frames" in result.stderr.decode()
     listed = result.stdout.decode()
     assert "4 frames at" in listed and "frame     0" in listed and "frame     3" not in listed
+
+
+def _mkv(path: Path, stamps_ms: list[int], rate: int = 25) -> Path:
+    """An FFV1 Matroska clip (stated ``rate``) whose frames carry the given timestamps."""
+    import av
+    from fractions import Fraction
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, 1000)
+        for i, stamp in enumerate(stamps_ms):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = stamp, Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+def test_variable_frame_rate_matroska_is_detected(tmp_path: Path) -> None:
+    from lic.codec.videoio import open_video
+
+    variable, _ = open_video(_mkv(tmp_path / "vfr.mkv", [0, 40, 80, 200, 240, 400, 440, 480]))
+    assert variable.variable_rate and abs(float(variable.fps) - 7 / 0.48) < 0.01
+    steady, _ = open_video(_mkv(tmp_path / "cfr.mkv", [0, 33, 67, 100, 133, 167], rate=30))  # whole ms
+    assert not steady.variable_rate and steady.fps == 30

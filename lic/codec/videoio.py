@@ -91,6 +91,10 @@ def open_video(path: Path, fps: Fraction | None = None) -> tuple[VideoInfo, Iter
         raise
     rate = fps or stream.average_rate or stream.guessed_rate or DEFAULT_FPS
     variable = bool(stream.average_rate and stream.guessed_rate and stream.average_rate != stream.guessed_rate)
+    if not variable and container.format.name.startswith(("matroska", "webm")):
+        measured = _measured_variable_rate(path)  # Matroska states a rate its timestamps need not keep
+        if measured is not None:
+            variable, rate = True, fps or measured
 
     def decoded() -> Iterator[np.ndarray]:
         try:
@@ -102,6 +106,27 @@ def open_video(path: Path, fps: Fraction | None = None) -> tuple[VideoInfo, Iter
             container.close()
 
     return VideoInfo(width, height, Fraction(rate), variable), decoded()
+
+
+def _measured_variable_rate(path: Path) -> Fraction | None:
+    """The average rate of a clip whose frame timestamps are unevenly spaced (``None`` if even).
+
+    Reads the packets' timestamps only (no decoding). Steps may differ by one tick (a
+    millisecond time base rounds 29.97 fps to 33 and 34 ms) and still count as even.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as probe:
+            stream = probe.streams.video[0]
+            stamps = sorted(p.pts for p in probe.demux(stream) if p.pts is not None)
+            time_base = stream.time_base
+    except av.error.FFmpegError:
+        return None  # the decoding pass reports the damage
+    steps = [b - a for a, b in zip(stamps, stamps[1:])]
+    if len(steps) < 2 or max(steps) - min(steps) <= 1 or time_base is None:
+        return None
+    return (Fraction(len(steps)) / ((stamps[-1] - stamps[0]) * time_base)).limit_denominator(1001)
 
 
 FRAME_NAME = re.compile(r"^[0-9]{6,}\.png$")
