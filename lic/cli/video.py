@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from lic.cli.common import check_distinct_outputs, load_stream_model, report
-from lic.codec.output import OutputFile, is_stdio
+from lic.codec.output import OutputFile
 from lic.errors import CorruptStreamError, LicError
 
 
