@@ -26,6 +26,7 @@ from lic.cli.common import (
     report,
     whole_number,
 )
+from lic.cli.distributed import batch_runner, check_ray_input, ray_option
 from lic.cli.measure import add_measure_commands
 from lic.codec import cleanup
 from lic.codec.output import OutputFile, is_stdio
@@ -49,7 +50,7 @@ def cmd_batch(args: argparse.Namespace, mode: str) -> int:
     """``lic encode|decode DIR -o OUTDIR``: every file below DIR, resumable, with a progress bar."""
     from tqdm import tqdm
 
-    from lic.codec.batch import BatchJob, plan, print_summary, renamed, run_batch
+    from lic.codec.batch import BatchJob, plan, print_summary, renamed
 
     source, target = Path(args.input), Path(args.output)
     if is_stdio(args.output) or (target.exists() and not target.is_dir()):
@@ -64,8 +65,9 @@ def cmd_batch(args: argparse.Namespace, mode: str) -> int:
     job = BatchJob(mode, getattr(args, "model", ""), args.weights, getattr(args, "quality", None),
                    getattr(args, "bpp", None), args.device, getattr(args, "refine", 0), args.max_pixels,
                    args.force, getattr(args, "tile_size", None))
-    with tqdm(total=len(pairs), unit="file", desc=mode, file=sys.stderr) as bar:
-        summary = run_batch(job, pairs, args.workers, bar.update)
+    with batch_runner(job, args.workers, args.ray) as run, \
+            tqdm(total=len(pairs), unit="file", desc=mode, file=sys.stderr) as bar:
+        summary = run(pairs, bar.update)
     print_summary(summary, mode)
     return EXIT_ERROR if summary.failed else 0
 
@@ -86,6 +88,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from lic.cli.video import cmd_encode_video
     from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL
 
+    check_ray_input(args, not is_stdio(args.input) and Path(args.input).is_dir() and not args.video)
     if args.video or (not is_stdio(args.input) and is_video_path(Path(args.input))):
         if args.tile_size is not None:
             raise LicError("--tile-size is for images; video frames are coded in one piece")
@@ -163,6 +166,7 @@ def _read_stream(path: Path) -> bytes:
 def cmd_decode(args: argparse.Namespace) -> int:
     from lic.cli.video import check_stream_kind, cmd_decode_video, decoded_image_format
 
+    check_ray_input(args, not is_stdio(args.input) and Path(args.input).is_dir())
     if not is_stdio(args.input) and Path(args.input).is_dir():
         return cmd_batch(args, "decode")
     data = _read_stream(Path(args.input))
@@ -351,10 +355,9 @@ def _coding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--force", action="store_true",
                         help="replace outputs lic wrote before (a folder input: recode every file); files lic "
                              "did not write are never replaced, and devices and FIFOs are written to, not replaced")
-    parser.add_argument("-j", "--workers", type=whole_number(1, 256), default=1,
-                        help="parallel processes for a folder input")
     parser.add_argument("--max-pixels", type=whole_number(1, 1 << 40), metavar="N",
                         help="refuse images and streams of more than N pixels (default 268435456, or LIC_MAX_PIXELS)")
+    ray_option(parser, "parallel processes for a folder input (default 1)")
     device_option(parser)
 
 

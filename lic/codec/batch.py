@@ -186,10 +186,12 @@ def process_file(job: BatchJob, source: Path, target: Path) -> FileOutcome:
         if not job.force and output_is_current(job, target):
             return FileOutcome(source, "skipped")
         return FileOutcome(source, "done", *code_one(job, source, target))
-    except LicError as exc:
-        return FileOutcome(source, "failed", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - reported per file, the batch goes on
-        return FileOutcome(source, "failed", error=f"{type(exc).__name__}: {exc}")
+        return FileOutcome(source, "failed", error=_reason(exc))
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, LicError) else f"{type(exc).__name__}: {exc}"
 
 
 def _init_worker_process(job: BatchJob) -> None:
@@ -201,7 +203,7 @@ def _init_worker_process(job: BatchJob) -> None:
     try:
         _init_worker(job)
     except Exception as exc:  # noqa: BLE001 - reported with every file (a pool restarts a worker whose start fails)
-        _WORKER_ERROR = str(exc) if isinstance(exc, LicError) else f"{type(exc).__name__}: {exc}"
+        _WORKER_ERROR = _reason(exc)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
@@ -227,6 +229,30 @@ def _process_task(task: tuple[BatchJob, Path, Path]) -> FileOutcome:
     if _WORKER_ERROR is not None:
         return FileOutcome(task[1], "failed", error=_WORKER_ERROR)
     return process_file(*task)
+
+
+_WORKER_JOB: BatchJob | None = None
+
+
+def process_in_worker(job: BatchJob, source: Path, target: Path, digest: bytes | None = None) -> FileOutcome:
+    """:func:`process_file` in a long-lived worker process that serves whatever jobs it is sent (a Ray worker).
+
+    The job's model is loaded on the first file and kept for the next ones. With
+    ``digest`` (encoding), a worker whose weights have another digest refuses every
+    file instead of writing streams the job did not ask for.
+    """
+    global _WORKER_JOB
+    try:
+        if _WORKER_JOB != job:
+            _init_worker(job)
+            _WORKER_JOB = job
+        if digest is not None and job.mode == "encode":
+            from lic.models.weights import check_digest
+
+            check_digest(_WORKER_MODEL, digest)
+    except Exception as exc:  # noqa: BLE001 - reported per file, like a coding failure
+        return FileOutcome(source, "failed", error=_reason(exc))
+    return process_file(job, source, target)
 
 
 def run_batch(job: BatchJob, pairs: list[tuple[Path, Path]], workers: int,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import socket
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -154,6 +155,14 @@ def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str 
     if getattr(module, "base_model", None) is not None:
         load_base(module, metadata.get("lic.base_digest", ""))
     return LoadedModel(name, module.to(target).eval(), weights_digest(tensors, metadata), metadata)
+
+
+def check_digest(model: LoadedModel, digest: bytes) -> None:
+    """Raises :class:`ModelMismatchError` unless ``model``'s weights have ``digest`` (a worker of a
+    cluster job checks the weights it loaded against the driver's before coding anything)."""
+    if model.digest != digest:
+        raise ModelMismatchError(f"{socket.gethostname()} has {model.name} weights {model.digest.hex()[:12]}, "
+                                 f"the job needs {digest.hex()[:12]}: give every node the same weights")
 
 
 def load_base(module: nn.Module, expected_digest: str | None = None, path: Path | None = None) -> None:
