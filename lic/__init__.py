@@ -12,7 +12,7 @@ Example:
 
 import warnings
 
-# compressai (imported by lic's models) triggers this deprecation warning from torch at import time.
+# compressai (imported for training and latent refinement) triggers this deprecation warning from torch at import time.
 warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
 
 from lic import pillow_plugin as _pillow_plugin  # noqa: E402,F401 - registers the format

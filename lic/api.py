@@ -31,23 +31,45 @@ ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
 OutputKind = Literal["numpy", "pil", "torch"]
 
 
+def _tensor_pixels(image: torch.Tensor) -> np.ndarray:
+    """See :func:`to_pixels`; anything ambiguous or out of range is refused, never guessed."""
+    if image.device.type == "meta" or image.is_sparse or image.is_complex():
+        raise UnsupportedInputError(f"cannot compress a {image.layout} {image.dtype} tensor on {image.device}: "
+                                    "give a dense real tensor holding pixel values")
+    try:
+        t = image.detach().cpu()
+    except (RuntimeError, NotImplementedError) as exc:
+        raise UnsupportedInputError(f"cannot read the tensor's values on {image.device}: {exc}") from None
+    if t.ndim == 4 and t.shape[0] == 1:
+        t = t[0]
+    if t.ndim == 3 and t.shape[0] in (1, 3) and t.shape[2] == 3:
+        raise UnsupportedInputError(f"ambiguous tensor shape {list(t.shape)}: [C, H, W] 3 pixels wide or "
+                                    "[H, W, C] 3 pixels high? Give a numpy HxWx3 uint8 array")
+    if t.ndim == 3 and t.shape[0] in (1, 3):
+        t = t[0] if t.shape[0] == 1 else t.permute(1, 2, 0)
+    if t.dtype == torch.uint8:
+        return t.numpy()
+    if not t.is_floating_point():
+        raise UnsupportedInputError(f"{t.dtype} tensors are not images lic reads: give uint8 (0..255) or "
+                                    "float (0..1)")
+    t = t.float()
+    if t.numel() and not (bool(torch.isfinite(t).all()) and float(t.min()) >= 0.0 and float(t.max()) <= 1.0):
+        raise UnsupportedInputError("float tensors must hold finite values in [0, 1] (divide 0..255 values by "
+                                    "255, or give a uint8 tensor)")
+    return torch.round(t * 255).to(torch.uint8).numpy()
+
+
 def to_pixels(image: ImageLike) -> np.ndarray:
     """``HxWx3`` or ``HxW`` uint8 array from numpy (HWC/HW uint8), PIL, or torch.
 
-    Tensors are ``[3, H, W]`` / ``[1, 3, H, W]`` / ``[H, W]``: uint8, or float in [0, 1]
-    (rounded to 8 bits).
+    Tensors are ``[3, H, W]`` / ``[1, 3, H, W]`` / ``[H, W]`` (or ``[H, W, 3]``): uint8,
+    or float with every value in [0, 1] (rounded to 8 bits). Refused: other dtypes,
+    NaN or out-of-range floats, and shapes that read both ways (``[3, W, 3]``).
     """
     if isinstance(image, Image.Image):
         return from_pil(image)[0]
     if isinstance(image, torch.Tensor):
-        t = image.detach().cpu()
-        if t.ndim == 4 and t.shape[0] == 1:
-            t = t[0]
-        if t.ndim == 3 and t.shape[0] in (1, 3):
-            t = t[0] if t.shape[0] == 1 else t.permute(1, 2, 0)
-        if t.dtype != torch.uint8:
-            t = torch.round(t.float().clamp(0, 1) * 255).to(torch.uint8)
-        image = t.numpy()
+        image = _tensor_pixels(image)
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
             raise UnsupportedInputError("numpy images must be HxWx3 or HxW uint8 arrays")

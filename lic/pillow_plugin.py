@@ -34,6 +34,13 @@ class LicImageFile(ImageFile.ImageFile):
         self.info["quality"] = header.quality
         self.tile = []
 
+    def verify(self) -> None:
+        """Checks the whole stream (header and payload checksums) without decoding it."""
+        from lic.codec.container import read_image_stream
+
+        read_image_stream(self._lic_data)
+        super().verify()
+
     def load(self):  # noqa: ANN201 - Pillow's signature
         if self._lic_data is not None:
             from lic.api import decompress

@@ -201,7 +201,7 @@ def test_stream_for_unknown_model(workdir: Path) -> None:
         (["encode", "junk.png", "-o", "x.lic"], "not an image"),
         (["encode", "alpha.png", "-o", "x.lic"], "transparency"),
         (["encode", "photo.png", "-o", "x.lic", "-q", "99"], "quality"),
-        (["encode", "photo.png", "-o", "x.lic", "-q", "high"], "invalid float"),
+        (["encode", "photo.png", "-o", "x.lic", "-q", "high"], "must be a number"),
         (["encode", "photo.png"], "required"),
         (["encode", "photo.png", "-o", "x.lic", "--bogus"], "unrecognized"),
         (["encode", "photo.png", "-o", "nodir/x.lic"], "no such directory"),

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
+from lic.codec.output import is_stdio
 from lic.errors import LicError
 
 
@@ -35,3 +41,56 @@ def device_option(parser: argparse.ArgumentParser) -> None:
     """``--device cpu|cuda|auto``."""
     parser.add_argument("--device", default="cpu",
                         help="cpu (default), cuda or auto; decode on the same device type that encoded")
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``low .. high`` (a usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, not {value}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}, not {value:,}")
+        return value
+
+    return parse
+
+
+def finite_number(text: str) -> float:
+    """An argparse type: a finite real number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
+    return value
+
+
+MIN_FPS, MAX_FPS = Fraction(1, 1000), Fraction(1_000_000)
+
+
+def frame_rate(text: str) -> Fraction:
+    """An argparse type: a frame rate from 0.001 to 1000000 per second, as the fraction the header stores."""
+    value = finite_number(text)
+    if not MIN_FPS <= value <= MAX_FPS:
+        raise argparse.ArgumentTypeError(f"must be a frame rate from {float(MIN_FPS):g} to {float(MAX_FPS):g}, "
+                                         f"not {text}")
+    return Fraction(value).limit_denominator(1001)
+
+
+def check_distinct_outputs(output: str, other: str) -> None:
+    """Refuses ``--recon`` naming the same file as ``-o``."""
+    same = output == other if is_stdio(output) or is_stdio(other) else \
+        os.path.realpath(output) == os.path.realpath(other)
+    if same:
+        raise LicError(f"--recon and -o name the same file ({other})")
+
+
+def report(line: str, *outputs: str | None) -> None:
+    """Prints a result line: on stdout, or on stderr when an output is standard output (``-``)."""
+    print(line, file=sys.stderr if any(o is not None and is_stdio(o) for o in outputs) else sys.stdout)

@@ -15,8 +15,21 @@ from typing import NoReturn
 
 import numpy as np
 
-from lic.cli.common import check_output, device_option, load_stream_model
+from lic.cli import signals
+from lic.cli.common import (
+    check_distinct_outputs,
+    check_output,
+    device_option,
+    finite_number,
+    frame_rate,
+    load_stream_model,
+    report,
+    whole_number,
+)
+from lic.cli.distributed import batch_runner, check_ray_input, ray_option
 from lic.cli.measure import add_measure_commands
+from lic.codec import cleanup
+from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError
 from lic.eval.metrics import psnr
 
@@ -37,32 +50,46 @@ def cmd_batch(args: argparse.Namespace, mode: str) -> int:
     """``lic encode|decode DIR -o OUTDIR``: every file below DIR, resumable, with a progress bar."""
     from tqdm import tqdm
 
-    from lic.codec.batch import BatchJob, plan, print_summary, run_batch
+    from lic.codec.batch import BatchJob, plan, print_summary, renamed
 
     source, target = Path(args.input), Path(args.output)
-    if target.exists() and not target.is_dir():
-        raise LicError(f"{target} is not a directory (a folder input needs an output folder)")
+    if is_stdio(args.output) or (target.exists() and not target.is_dir()):
+        raise LicError(f"{args.output} is not a directory (a folder input needs an output folder)")
+    if getattr(args, "recon", None):
+        raise LicError("--recon is for one image; a folder input writes no reconstructions")
     pairs = plan(source, target, mode)
     if not pairs:
         raise LicError(f"{source}: no {'images' if mode == 'encode' else '.lic files'} found")
-    if args.workers < 1:
-        raise LicError("--workers must be at least 1")
+    for input_path, output_path in renamed(pairs):
+        print(f"note: {input_path} is written to {output_path}: another input has the same name", file=sys.stderr)
     job = BatchJob(mode, getattr(args, "model", ""), args.weights, getattr(args, "quality", None),
-                   getattr(args, "bpp", None), args.device, getattr(args, "refine", 0), args.max_pixels)
-    with tqdm(total=len(pairs), unit="file", desc=mode, file=sys.stderr) as bar:
-        summary = run_batch(job, pairs, args.workers, bar.update)
+                   getattr(args, "bpp", None), args.device, getattr(args, "refine", 0), args.max_pixels,
+                   args.force, getattr(args, "tile_size", None))
+    with batch_runner(job, args.workers, args.ray) as run, \
+            tqdm(total=len(pairs), unit="file", desc=mode, file=sys.stderr) as bar:
+        summary = run(pairs, bar.update)
     print_summary(summary, mode)
     return EXIT_ERROR if summary.failed else 0
 
 
+def _check_image_model(name: str) -> None:
+    from lic.models import DEFAULT_MODEL
+    from lic.models.registry import get_spec
+
+    if get_spec(name).architecture != "elic":
+        raise LicError(f"{name} is a video model; images are coded with an image model such as {DEFAULT_MODEL} "
+                       "(see lic models)")
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
-    from lic.codec.imageio import image_format, read_image, write_bytes_atomic, write_image
+    from lic.codec.imageio import image_format, read_image, save_image
 
     from lic.codec.videoio import is_video_path
     from lic.cli.video import cmd_encode_video
     from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL
 
-    if args.video or is_video_path(Path(args.input)):
+    check_ray_input(args, not is_stdio(args.input) and Path(args.input).is_dir() and not args.video)
+    if args.video or (not is_stdio(args.input) and is_video_path(Path(args.input))):
         if args.tile_size is not None:
             raise LicError("--tile-size is for images; video frames are coded in one piece")
         if args.mode == "inr" and args.model not in (None, INR_MODEL):
@@ -78,16 +105,18 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.mode is not None or args.inr_steps is not None:
         raise LicError("--mode and --inr-steps are for video input")
     args.model = args.model or DEFAULT_MODEL
-    if Path(args.input).is_dir():
+    _check_image_model(args.model)
+    if not is_stdio(args.input) and Path(args.input).is_dir():
         return cmd_batch(args, "encode")
-    if args.fps:
+    if args.fps is not None:
         raise LicError("--fps is for video input")
-    out = Path(args.output)
-    check_output(out, args.force)
+    recon_format = None
     if args.recon:
-        check_output(Path(args.recon), args.force)
-        image_format(Path(args.recon))
-    pixels, _ = read_image(Path(args.input))
+        check_distinct_outputs(args.output, args.recon)
+        recon_format = image_format(args.recon)
+    out = OutputFile(args.output, args.force)  # reserved now: an unwritable place fails before the work
+    recon = OutputFile(args.recon, args.force) if args.recon else None
+    pixels, _ = read_image(args.input)
     from lic.codec.image import encode_image_at
     from lic.codec.refine import RefineConfig
     from lic.models.weights import load_model
@@ -96,12 +125,13 @@ def cmd_encode(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     encoded = encode_image_at(pixels, model, args.quality, args.bpp, RefineConfig(args.refine), args.tile_size)
     seconds = time.perf_counter() - start
-    write_bytes_atomic(out, encoded.data, args.force)
-    if args.recon:
-        write_image(Path(args.recon), encoded.reconstruction, args.force)
+    out.write(lambda file: file.write(encoded.data))
+    if recon:
+        recon.write(lambda file: save_image(file, encoded.reconstruction, recon_format))
     h = encoded.header
-    print(f"{out}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
-          f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, {seconds:.2f} s")
+    report(f"{args.output}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
+           f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, {seconds:.2f} s",
+           args.output, args.recon)
     return 0
 
 
@@ -117,6 +147,10 @@ MAX_STREAM_BYTES = 1 << 30
 
 
 def _read_stream(path: Path) -> bytes:
+    from lic.codec.imageio import read_stdin
+
+    if is_stdio(path):
+        return read_stdin("a .lic stream")
     try:
         if path.is_dir():
             raise LicError(f"{path}: is a directory")
@@ -130,28 +164,27 @@ def _read_stream(path: Path) -> bytes:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from lic.codec.imageio import image_format, write_image
+    from lic.cli.video import check_stream_kind, cmd_decode_video, decoded_image_format
 
-    from lic.cli.video import check_stream_kind, cmd_decode_video
-
-    if Path(args.input).is_dir():
+    check_ray_input(args, not is_stdio(args.input) and Path(args.input).is_dir())
+    if not is_stdio(args.input) and Path(args.input).is_dir():
         return cmd_batch(args, "decode")
     data = _read_stream(Path(args.input))
     if check_stream_kind(data) == "video":
         return cmd_decode_video(args, data)
     if args.frame is not None:
         raise LicError("--frame is for video streams")
-    out = Path(args.output)
-    check_output(out, args.force)
-    image_format(out)
+    fmt = decoded_image_format(args.output)
+    out = OutputFile(args.output, args.force)
     model = _load_for_stream(data, args.weights, args.device)
     from lic.codec.image import decode_image
+    from lic.codec.imageio import save_image
 
     start = time.perf_counter()
     pixels, header = decode_image(data, model, args.threads)
     seconds = time.perf_counter() - start
-    write_image(out, pixels, args.force)
-    print(f"{out}: {header.width}x{header.height} {header.colour.name}, {seconds:.2f} s")
+    out.write(lambda file: save_image(file, pixels, fmt))
+    report(f"{args.output}: {header.width}x{header.height} {header.colour.name}, {seconds:.2f} s", args.output)
     return 0
 
 
@@ -319,28 +352,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _coding_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by encode and decode."""
     parser.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
-    parser.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
-    parser.add_argument("-j", "--workers", type=int, default=1, help="parallel processes for a folder input")
-    parser.add_argument("--max-pixels", type=_positive_int, metavar="N",
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="replace outputs lic wrote before (a folder input: recode every file); files lic "
+                             "did not write are never replaced, and devices and FIFOs are written to, not replaced")
+    parser.add_argument("--max-pixels", type=whole_number(1, 1 << 40), metavar="N",
                         help="refuse images and streams of more than N pixels (default 268435456, or LIC_MAX_PIXELS)")
+    ray_option(parser, "parallel processes for a folder input (default 1)")
     device_option(parser)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -355,28 +373,28 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(mp4, mkv, mov, webm, y4m, avi); with --video a folder of PNG frames")
     p.add_argument("-o", "--output", required=True, help="output .lic file (output folder for a folder input)")
     p.add_argument("--video", action="store_true", help="read a folder input as the PNG frames of one video")
-    p.add_argument("--fps", type=float, help="frame rate of a PNG-frame video (default 25)")
+    p.add_argument("--fps", type=frame_rate, help="frame rate of a PNG-frame video (default 25)")
     rate = p.add_mutually_exclusive_group()
-    rate.add_argument("-q", "--quality", type=float, default=None,
+    rate.add_argument("-q", "--quality", type=finite_number, default=None,
                       help="quality, continuous from 0 (smallest file) to 7 (best) for elic-s (default 3)")
-    rate.add_argument("--bpp", type=float, default=None,
+    rate.add_argument("--bpp", type=finite_number, default=None,
                       help="target bits per pixel: the best quality whose file stays within it (by search)")
     p.add_argument("--model", default=None,
                    help=f"model name (default {DEFAULT_MODEL} for images, {DEFAULT_VIDEO_MODEL} for video; see lic models)")
-    p.add_argument("--intra-period", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--intra-period", type=whole_number(1, (1 << 32) - 1), default=None, metavar="N",
                    help="video: an intra frame every N frames, P-frames between (default 8 with a video model; "
                         "1 codes every frame intra); with --mode inr, frames per fitted network (default 32)")
     p.add_argument("--mode", choices=["frames", "inr"], default=None,
                    help="video: 'frames' codes frame by frame with the learned image/P-frame codec (default); "
                         "'inr' fits a small network to each group of frames and codes its weights (slow: minutes "
                         "per group on a CPU)")
-    p.add_argument("--inr-steps", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--inr-steps", type=whole_number(1, 10**7), default=None, metavar="N",
                    help="--mode inr: optimizer steps per group of frames (default 1500)")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image (or video) file")
-    p.add_argument("--refine", type=_non_negative_int, default=0, metavar="N",
+    p.add_argument("--refine", type=whole_number(0, 10**6), default=0, metavar="N",
                    help="optimize the latent for this image with N gradient steps before coding: fewer bits at "
                         "equal quality, same decoder, much slower encode (about 20 is a good start)")
-    p.add_argument("--tile-size", type=_non_negative_int, default=None, metavar="N",
+    p.add_argument("--tile-size", type=whole_number(0, 65535), default=None, metavar="N",
                    help="code in N x N tiles (multiple of 64, >= 256; 0: one piece); default: tiles of 2048 for "
                         "images above 8.4 Mpixel, so memory stays bounded")
     _coding_options(p)
@@ -387,8 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="output image (.png, .ppm, .bmp, .tiff, ...); output folder (PNG files) for a folder input; "
                         "for video: .y4m, .mkv (lossless FFV1), .mp4 (H.264, for viewing) or a new folder of PNG frames")
-    p.add_argument("--threads", type=int, default=None, help="decoder threads for the coder lanes")
-    p.add_argument("--frame", type=int, help="video: decode only frame N (from the nearest intra frame) to an image")
+    p.add_argument("--threads", type=whole_number(1, 1024), default=None, help="decoder threads for the coder lanes")
+    p.add_argument("--frame", type=whole_number(0, (1 << 32) - 1), help="video: decode only frame N (from the nearest intra frame) to an image")
     _coding_options(p)
     p.set_defaults(func=cmd_decode)
 
@@ -428,11 +446,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``lic`` console script; returns the exit status."""
+    """Entry point of the ``lic`` console script; returns the exit status.
+
+    SIGINT, SIGTERM and SIGHUP stop it cleanly (:mod:`lic.cli.signals`): no temporary or
+    partial file and no worker process is left, and the status is 128 + the signal number.
+    """
     args = build_parser().parse_args(argv)
     from lic.codec.imageio import set_pixel_limit
 
     set_pixel_limit(getattr(args, "max_pixels", None))
+    with signals.installed():
+        try:
+            return _run(args)
+        except signals.Stopped as exc:
+            sys.stderr.write(f"lic: {exc}\n")
+            return exc.exit_status
+        finally:
+            cleanup.remove_all()
+            set_pixel_limit(None)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Runs the sub-command; every error becomes one line on stderr and an exit status."""
     try:
         return args.func(args)
     except LicError as exc:
@@ -454,8 +489,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"lic: internal error: {type(exc).__name__}: {exc} (set LIC_DEBUG=1 for details)\n")
         return EXIT_INTERNAL
-    finally:
-        set_pixel_limit(None)
 
 
 if __name__ == "__main__":

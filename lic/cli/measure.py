@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from lic.cli.common import check_output, device_option
+from lic.cli.distributed import check_ray_input, ray_option
 from lic.errors import LicError
 from lic.models import DEFAULT_VIDEO_MODEL
 
@@ -41,12 +42,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.output:
         check_output(Path(args.output), args.force)
+    if args.workers is not None and args.ray is None:
+        raise LicError("--workers goes with --ray (lic eval otherwise runs in one process)")
+    check_ray_input(args, folder=True)
     images = collect_images(args.images)
-    model = load_model(args.model, args.weights, args.device)
-    qualities = args.qualities or list(range(model.module.rate_levels))
-    with tempfile.TemporaryDirectory() as tmp:
-        results = evaluate(model, images, [float(q) for q in qualities], Path(tmp), progress=print,
-                           refine=RefineConfig(args.refine))
+    model = load_model(args.model, args.weights, args.device if args.ray is None else "cpu")
+    qualities = [float(q) for q in args.qualities or range(model.module.rate_levels)]
+    if args.ray is not None:
+        from lic.cli.distributed import eval_on_ray
+
+        results = eval_on_ray(args, model, images, qualities)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = evaluate(model, images, qualities, Path(tmp), progress=print, refine=RefineConfig(args.refine))
     results.meta["inputs"] = list(args.images)
     _write_results(results, args.output, args.force)
     return 0
@@ -207,6 +215,7 @@ def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) ->
     p.add_argument("--refine", type=int, default=0, metavar="N", help="encode-time latent refinement steps")
     p.add_argument("-o", "--output", help="write the results as JSON (CompressAI's results layout)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    ray_option(p, "only with --ray (without it lic eval runs in one process)")
     device_option(p)
     p.set_defaults(func=cmd_eval)
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
-from lic.cli.common import check_output, load_stream_model
+from lic.cli.common import check_distinct_outputs, load_stream_model, report
+from lic.codec.output import OutputFile
 from lic.errors import CorruptStreamError, LicError
 
 
 def cmd_encode_video(args: argparse.Namespace) -> int:
     """``lic encode clip.mp4 -o clip.lic`` (or a folder of PNG frames with ``--video``)."""
-    from lic.codec.imageio import write_bytes_atomic
     from lic.codec.inr import FitConfig
     from lic.codec.refine import RefineConfig
     from lic.codec.video import FrameRecord, encode_video
@@ -24,17 +23,15 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
 
     if args.bpp is not None:
         raise LicError("--bpp is for images; give a video a --quality")
-    out = Path(args.output)
-    check_output(out, args.force)
-    fps = Fraction(args.fps).limit_denominator(1001) if args.fps else None
-    if fps is not None and fps <= 0:
-        raise LicError("--fps must be positive")
-    info, frames = open_video(Path(args.input), fps)
+    if args.recon:
+        check_distinct_outputs(args.output, args.recon)
+    out = OutputFile(args.output, args.force)  # reserved now: an unwritable place fails before the work
+    info, frames = open_video(Path(args.input), args.fps)
     if info.variable_rate:
         print(f"note: variable frame rate input; coded at its average rate {info.fps}", file=sys.stderr)
     model = load_model(args.model, args.weights, args.device)
     quality = model.default_quality if args.quality is None else args.quality
-    recon = FrameWriter(Path(args.recon), info, args.force) if args.recon else None
+    recon = FrameWriter(args.recon, info, args.force) if args.recon else None
     quality_db: list[float] = []
 
     def on_frame(record: FrameRecord) -> None:
@@ -48,7 +45,7 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
     try:
         data, header = encode_video(frames, info, model, quality, RefineConfig(args.refine), on_frame,
                                     args.intra_period, FitConfig(steps=args.inr_steps or FitConfig.steps))
-        write_bytes_atomic(out, data, args.force)
+        out.write(lambda file: file.write(data))
     except BaseException:
         if recon:
             recon.abort()
@@ -60,30 +57,42 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
         recon.close()
     seconds = time.perf_counter() - start
     pixels = header.width * header.height * header.frame_count
-    print(f"{out}: {header.frame_count} frames {header.width}x{header.height} at {float(header.fps):g} fps, "
-          f"{len(data):,} bytes, {len(data) * 8 / pixels:.4f} bpp, mean PSNR {sum(quality_db) / len(quality_db):.2f} dB, "
-          f"quality {header.quality:g}, {header.frame_count / seconds:.2f} frames/s")
+    report(f"{args.output}: {header.frame_count} frames {header.width}x{header.height} at {float(header.fps):g} fps, "
+           f"{len(data):,} bytes, {len(data) * 8 / pixels:.4f} bpp, mean PSNR {sum(quality_db) / len(quality_db):.2f} dB, "
+           f"quality {header.quality:g}, {header.frame_count / seconds:.2f} frames/s", args.output, args.recon)
     return 0
+
+
+def decoded_image_format(output: str) -> str:
+    """The Pillow format an image decode writes to ``output`` (a ``.lic`` output is refused: no re-encoding)."""
+    from lic.codec.imageio import image_format
+    from lic.pillow_plugin import FORMAT
+
+    fmt = image_format(output)
+    if fmt == FORMAT:
+        raise LicError(f"{output}: decode writes an image (.png, .ppm, .bmp, .tiff, ...), not a .lic stream")
+    return fmt
 
 
 def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
     """``lic decode clip.lic -o clip.y4m|.mkv|.mp4|FOLDER`` or ``--frame N -o frame.png``."""
-    from lic.codec.imageio import image_format, write_image
+    from lic.codec.imageio import save_image
     from lic.codec.sequence import read_sequence_header
     from lic.codec.video import decode_video
     from lic.codec.videoio import FrameWriter, VideoInfo
 
-    out = Path(args.output)
+    out = args.output
     header = read_sequence_header(data)
-    model = load_stream_model(header.model, args.weights, args.device)
     if args.frame is not None:
-        check_output(out, args.force)
-        image_format(out)
+        fmt = decoded_image_format(out)
+        output = OutputFile(out, args.force)
+        model = load_stream_model(header.model, args.weights, args.device)
         pixels = next(decode_video(data, model, args.frame, 1, args.threads))
-        write_image(out, pixels, args.force)
-        print(f"{out}: frame {args.frame} of {header.frame_count}, {header.width}x{header.height}")
+        output.write(lambda file: save_image(file, pixels, fmt))
+        report(f"{out}: frame {args.frame} of {header.frame_count}, {header.width}x{header.height}", out)
         return 0
     writer = FrameWriter(out, VideoInfo(header.width, header.height, header.fps), args.force)
+    model = load_stream_model(header.model, args.weights, args.device)
     start = time.perf_counter()
     try:
         for pixels in decode_video(data, model, threads=args.threads):
@@ -99,18 +108,24 @@ def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
         raise
     writer.close()
     seconds = time.perf_counter() - start
-    print(f"{out}: {writer.count} frames {header.width}x{header.height} at {float(header.fps):g} fps, "
-          f"{writer.count / seconds:.2f} frames/s")
+    report(f"{out}: {writer.count} frames {header.width}x{header.height} at {float(header.fps):g} fps, "
+           f"{writer.count / seconds:.2f} frames/s", out)
     return 0
 
 
 def info_video(path: Path, data: bytes, as_json: bool) -> dict:
     """The header and per-frame sizes of a video stream (printed unless ``as_json``)."""
     from lic.codec.sequence import read_sequence_header
-    from lic.codec.video import frame_offsets
+    from lic.codec.video import iter_frame_offsets
 
     header = read_sequence_header(data)
-    frames = frame_offsets(data, header)
+    frames, damage = [], None
+    try:
+        frames.extend(iter_frame_offsets(data, header))
+    except CorruptStreamError as exc:
+        if as_json:
+            raise
+        damage = exc  # the header and the intact frames are printed first
     pixels = header.width * header.height
     info = {
         "file": str(path),
@@ -133,7 +148,7 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
         print(f"{path}: lic {info['format_version']} video, {len(data):,} bytes, {info['bpp']:.4f} bpp")
         print(f"  size       {header.width}x{header.height}, {header.frame_count} frames at {header.fps} fps")
         print(f"  model      {header.model}, quality {header.quality:g}, weights sha256 {header.digest.hex()}")
-        if all(frame["type"] == "inr" for frame in info["frames"]):
+        if info["frames"] and all(frame["type"] == "inr" for frame in info["frames"]):
             print(f"  gop        one fitted network per {header.intra_period} frames (INR)")
         elif header.intra_period > 1:
             print(f"  gop        an intra frame every {header.intra_period} frames")
@@ -141,6 +156,8 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
             print("  gop        every frame intra")
         for frame in info["frames"]:
             print(f"  frame {frame['frame']:5d}  {frame['type']:5s} {frame['bytes']:9,} bytes at {frame['offset']:,}")
+    if damage is not None:
+        raise LicError(f"{damage} (the header and the {len(frames)} intact frames before it are listed above)")
     return info
 
 

@@ -258,12 +258,20 @@ def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) ->
     return pixels, header
 
 
+def distinct_prefixes(first: str, second: str, length: int = 12) -> tuple[str, str]:
+    """The shortest prefixes of two digests, at least ``length`` long, that tell them apart."""
+    while length < max(len(first), len(second)) and first[:length] == second[:length]:
+        length += 4
+    return first[:length], second[:length]
+
+
 def check_model(name: str, digest: bytes, model: LoadedModel, flags: int) -> None:
     """Refuses a stream made with other weights than ``model``'s."""
     if name != model.name or digest != model.digest:
+        wanted, available = distinct_prefixes(digest.hex(), model.digest.hex())
         raise ModelMismatchError(
-            f"stream was made with model {name} (weights {digest.hex()[:12]}), "
-            f"but the available weights are {model.name} ({model.digest.hex()[:12]})"
+            f"stream was made with model {name} (weights {wanted}), "
+            f"but the available weights are {model.name} ({available})"
         )
     if flags != stream_flags(model):
         raise CorruptStreamError("header flags do not match the model's entropy-parameter arithmetic")

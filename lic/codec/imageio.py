@@ -1,17 +1,21 @@
-"""Reading images into arrays lic can code, and writing files atomically."""
+"""Reading images into arrays lic can code, and writing them (through :class:`lic.codec.output.OutputFile`)."""
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+import re
+import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lic.codec.container import MAX_SIDE, ColourFormat
+from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError, UnsupportedInputError
 
 DEFAULT_PIXEL_LIMIT = 1 << 28
@@ -98,11 +102,24 @@ def from_pil(image: Image.Image) -> tuple[np.ndarray, ColourFormat]:
     return np.asarray(image.convert("RGB")), ColourFormat.RGB
 
 
-def read_image(path: Path) -> tuple[np.ndarray, ColourFormat]:
-    """Reads any image Pillow opens (EXIF orientation applied); see :func:`from_pil`."""
+def read_image(path: str | Path) -> tuple[np.ndarray, ColourFormat]:
+    """Reads any still 8-bit image Pillow opens (``-``: standard input; EXIF orientation applied).
+
+    Refused: more than 8 bits per sample (Pillow would silently truncate 16-bit RGB),
+    several frames (animations, multi-page files), and what :func:`from_pil` refuses.
+    """
+    source = io.BytesIO(read_stdin("an image")) if is_stdio(path) else path
     try:
-        with _pillow_limit(), Image.open(path) as image:
+        with _pillow_limit(), Image.open(source) as image:
             check_size(*image.size)
+            if _stored_above_8_bits(image):
+                raise UnsupportedInputError(f"{path}: {image.mode} image with more than 8 bits per sample; "
+                                            "lic codes 8-bit images (convert it first)")
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:
+                raise UnsupportedInputError(f"{path}: {frames} frames (an animation or a multi-page file); lic "
+                                            "encodes one still image (for a video, give its frames as a folder "
+                                            "with --video)")
             image.load()
             return from_pil(ImageOps.exif_transpose(image))
     except FileNotFoundError:
@@ -115,6 +132,21 @@ def read_image(path: Path) -> tuple[np.ndarray, ColourFormat]:
         raise UnsupportedInputError(f"{path}: not an image lic can read") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UnsupportedInputError(f"{path}: damaged or unsupported image ({exc})") from None
+
+
+_SAMPLES_ABOVE_8_BITS = re.compile(r";(16[BLN]|32)")
+
+
+def _stored_above_8_bits(image: Image.Image) -> bool:
+    """True when the file stores more than 8 bits per sample (read before ``load``, from the raw modes)."""
+    if image.mode in _HIGH_DEPTH_MODES:
+        return True
+    for tile in image.tile:
+        args = tile[3]
+        raw_mode = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(raw_mode, str) and _SAMPLES_ABOVE_8_BITS.search(raw_mode):
+            return True
+    return False
 
 
 @contextmanager
@@ -131,53 +163,41 @@ def _pillow_limit() -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = previous
 
 
-def default_permissions(path: Path, directory: bool = False) -> None:
-    """Gives a temporary file (or folder) the permissions a normally created one would have."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
+def write_bytes_atomic(path: str | Path, data: bytes, force: bool = False) -> None:
+    """Writes ``data`` to ``path`` (``-``: standard output) completely or not at all; see :class:`OutputFile`."""
+    OutputFile(path, force).write(lambda file: file.write(data))
 
 
-def write_atomic(path: Path, write: Callable[[Path], None], force: bool = False) -> None:
-    """Runs ``write(tmp)`` on a temporary file beside ``path``, then renames it into place.
-
-    Refuses to replace an existing ``path`` unless ``force``; never leaves a partial file.
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        raise LicError(f"{path} exists (use --force to overwrite)")
-    if path.is_dir():
-        raise LicError(f"{path} is a directory")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise LicError(f"{directory}: no such directory")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    default_permissions(tmp)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_bytes_atomic(path: Path, data: bytes, force: bool = False) -> None:
-    """Writes ``data`` to ``path`` atomically (see :func:`write_atomic`)."""
-    write_atomic(path, lambda tmp: tmp.write_bytes(data), force)
-
-
-def image_format(path: Path) -> str:
-    """The Pillow format that writes ``path``, from its extension."""
+def image_format(path: str | Path) -> str:
+    """The Pillow format that writes ``path``, from its extension (PNG for standard output, ``-``)."""
+    if is_stdio(path):
+        return "PNG"
     fmt = Image.registered_extensions().get(Path(path).suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
         raise LicError(f"{path}: unknown image format {Path(path).suffix!r} (use .png)")
     return fmt
 
 
-def write_image(path: Path, pixels: np.ndarray, force: bool = False) -> None:
-    """Saves an ``HxW`` or ``HxWx3`` uint8 array in the format of ``path``'s extension."""
+def save_image(file: BinaryIO, pixels: np.ndarray, fmt: str) -> None:
+    """Saves an ``HxW`` or ``HxWx3`` uint8 array to an open file in Pillow format ``fmt``."""
+    Image.fromarray(pixels).save(file, format=fmt)
+
+
+def write_image(path: str | Path, pixels: np.ndarray, force: bool = False) -> None:
+    """Saves an ``HxW`` or ``HxWx3`` uint8 array in the format of ``path``'s extension (see :class:`OutputFile`)."""
     fmt = image_format(path)
-    image = Image.fromarray(pixels)
-    write_atomic(path, lambda tmp: image.save(tmp, format=fmt), force)
+    OutputFile(path, force).write(lambda file: save_image(file, pixels, fmt))
+
+
+MAX_INPUT_BYTES = 1 << 30
+"""Largest input read from standard input (``-``)."""
+
+
+def read_stdin(what: str) -> bytes:
+    """All of standard input (refused above :data:`MAX_INPUT_BYTES`, and when it is a terminal)."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise LicError(f"input '-' reads {what} from standard input, which is a terminal")
+    data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise LicError(f"standard input: more than {MAX_INPUT_BYTES:,} bytes")
+    return data

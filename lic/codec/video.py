@@ -13,6 +13,7 @@ reads the group's first packet and the wanted frame's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,16 +185,21 @@ def _decode_inter(lanes: list[bytes], model: LoadedModel, reference: torch.Tenso
 def frame_offsets(data: bytes, header: SequenceHeader) -> list[tuple[int, FrameType, int]]:
     """``(offset, type, packet bytes)`` of every frame, from the index or, if it is damaged,
     by walking the packets (which checks them)."""
+    return list(iter_frame_offsets(data, header))
+
+
+def iter_frame_offsets(data: bytes, header: SequenceHeader) -> Iterator[tuple[int, FrameType, int]]:
+    """:func:`frame_offsets` one frame at a time: the intact frames come before a damaged one's error."""
     index = read_index(data, header)
     if index is not None:
         ends = [e.offset for e in index[1:]] + [index_offset(data)]
-        return [(e.offset, e.type, end - e.offset) for e, end in zip(index, ends)]
-    offsets, offset = [], header_size(data)
+        yield from ((e.offset, e.type, end - e.offset) for e, end in zip(index, ends))
+        return
+    offset = header_size(data)
     for frame in range(header.frame_count):
         packet, following = read_packet(data, offset, frame)
-        offsets.append((offset, packet.type, following - offset))
+        yield offset, packet.type, following - offset
         offset = following
-    return offsets
 
 
 def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | None = None,
@@ -220,16 +226,26 @@ def decode_video(data: bytes, model: LoadedModel, start: int = 0, count: int | N
     reference = None
     for frame in range(first, stop):
         packet, offset = read_packet(data, offset, frame)
-        if packet.type == FrameType.INTRA:
-            reference = decode_lanes(packet.lanes, intra, header.quality, header.width, header.height, threads)
-        elif packet.type == FrameType.INR:
+        if packet.type == FrameType.INR:
             raise CorruptStreamError(f"frame {frame}: an INR frame in a stream of model {model.name}")
-        elif not isinstance(model.module, ElicVideoModel):
+        if packet.type != FrameType.INTRA and not isinstance(model.module, ElicVideoModel):
             raise CorruptStreamError(f"frame {frame}: an inter frame in a stream of image model {model.name}")
-        else:
-            reference = _decode_inter(packet.lanes, model, reference, threads)
+        with _damage_in_frame(frame):
+            if packet.type == FrameType.INTRA:
+                reference = decode_lanes(packet.lanes, intra, header.quality, header.width, header.height, threads)
+            else:
+                reference = _decode_inter(packet.lanes, model, reference, threads)
         if frame >= start:
             yield synthesize_picture(reference, intra, header.quality, header.width, header.height, header.colour)
+
+
+@contextmanager
+def _damage_in_frame(frame: int) -> Iterator[None]:
+    """Names the frame in a damage report from the entropy decoder or the payload of a packet."""
+    try:
+        yield
+    except CorruptStreamError as exc:
+        raise CorruptStreamError(f"frame {frame}: {exc}") from None
 
 
 def _is_access_point(packet: FramePacket) -> bool:
@@ -283,12 +299,14 @@ def _decode_inr(data: bytes, header: SequenceHeader, codec: InrCodec, start: int
         if packet.type != FrameType.INR:
             raise CorruptStreamError(f"frame {frame}: a {packet.type.name.lower()} frame in an INR stream")
         if packet.ref_distance == 0:
-            network, embedding = decode_network(packet, codec, width, height)
+            with _damage_in_frame(frame):
+                network, embedding = decode_network(packet, codec, width, height)
             group = frame
         elif frame - packet.ref_distance != group:
             raise CorruptStreamError(f"frame {frame}: refers to frame {frame - packet.ref_distance}, "
                                      f"which does not start its group")
         elif frame >= start:
-            embedding = decode_embedding(packet, codec, network, width, height)
+            with _damage_in_frame(frame):
+                embedding = decode_embedding(packet, codec, network, width, height)
         if frame >= start:
             yield render(network, embedding, width, height)

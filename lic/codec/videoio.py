@@ -4,8 +4,7 @@ folders of PNG frames, as RGB uint8 frames."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -14,7 +13,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lic.codec.imageio import check_size, default_permissions, from_pil
+from lic.codec import cleanup
+from lic.codec.container import ColourFormat
+from lic.codec.imageio import check_size, read_image
+from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError, UnsupportedInputError
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi", ".m4v"}
@@ -63,8 +65,9 @@ def open_video(path: Path, fps: Fraction | None = None) -> tuple[VideoInfo, Iter
 
         def frames() -> Iterator[np.ndarray]:
             for file in files:
-                with Image.open(file) as image:
-                    pixels, _ = from_pil(image.convert("RGB"))
+                pixels, colour = read_image(file)  # transparency and 16-bit samples refused, as for stills
+                if colour == ColourFormat.GRAY:
+                    pixels = np.repeat(pixels[:, :, None], 3, axis=2)
                 if pixels.shape[:2] != (height, width):
                     raise UnsupportedInputError(f"{file.name}: frame size differs from the first frame")
                 yield pixels
@@ -88,6 +91,10 @@ def open_video(path: Path, fps: Fraction | None = None) -> tuple[VideoInfo, Iter
         raise
     rate = fps or stream.average_rate or stream.guessed_rate or DEFAULT_FPS
     variable = bool(stream.average_rate and stream.guessed_rate and stream.average_rate != stream.guessed_rate)
+    if not variable and container.format.name.startswith(("matroska", "webm")):
+        measured = _measured_variable_rate(path)  # Matroska states a rate its timestamps need not keep
+        if measured is not None:
+            variable, rate = True, fps or measured
 
     def decoded() -> Iterator[np.ndarray]:
         try:
@@ -101,44 +108,64 @@ def open_video(path: Path, fps: Fraction | None = None) -> tuple[VideoInfo, Iter
     return VideoInfo(width, height, Fraction(rate), variable), decoded()
 
 
-class FrameWriter:
-    """Writes RGB frames to a video file or a PNG folder, atomically on :meth:`close`.
+def _measured_variable_rate(path: Path) -> Fraction | None:
+    """The average rate of a clip whose frame timestamps are unevenly spaced (``None`` if even).
 
-    * ``.y4m``: raw YUV 4:2:0 (4:4:4 for odd sizes), BT.601 limited range;
+    Reads the packets' timestamps only (no decoding). Steps may differ by one tick (a
+    millisecond time base rounds 29.97 fps to 33 and 34 ms) and still count as even.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as probe:
+            stream = probe.streams.video[0]
+            stamps = sorted(p.pts for p in probe.demux(stream) if p.pts is not None)
+            time_base = stream.time_base
+    except av.error.FFmpegError:
+        return None  # the decoding pass reports the damage
+    steps = [b - a for a, b in zip(stamps, stamps[1:])]
+    if len(steps) < 2 or max(steps) - min(steps) <= 1 or time_base is None:
+        return None
+    return (Fraction(len(steps)) / ((stamps[-1] - stamps[0]) * time_base)).limit_denominator(1001)
+
+
+FRAME_NAME = re.compile(r"^[0-9]{6,}\.png$")
+"""The names of the frame files lic writes into a folder: ``000000.png``, ``000001.png``, ..."""
+
+
+class FrameWriter:
+    """Writes RGB frames to a video file, standard output or a folder of PNG frames, completely or not at all.
+
+    * ``.y4m`` (and ``-``, standard output): raw YUV 4:2:0 (4:4:4 for odd sizes), BT.601 limited range;
     * ``.mkv``: FFV1, lossless RGB (bit-exact frames);
     * ``.mp4``: H.264 (libx264, CRF 12), for viewing;
-    * a path without extension: a new folder of PNG frames ``000000.png, ...`` (bit-exact).
+    * a path without extension: a folder of PNG frames ``000000.png, ...`` (bit-exact).
 
-    Frames go to a temporary file (or folder) beside the target, renamed into place on
-    :meth:`close`; :meth:`abort` removes it. With ``keep_partial`` a failure still
-    commits the frames written so far (used to keep the good frames of a damaged stream).
+    A file goes through :class:`OutputFile` (temporary file renamed into place on
+    :meth:`close`). Frames for a folder are written into a fresh hidden temporary
+    folder; :meth:`close` renames it into place, or, for an existing folder, moves the
+    frame files into it and removes the frame files of an earlier, longer video. An
+    existing folder must be empty or (with ``force``) hold nothing but lic's frame
+    files: a folder with any other entry is refused, so no file lic did not write is
+    ever touched. :meth:`abort` drops everything written.
     """
 
-    def __init__(self, path: Path, info: VideoInfo, force: bool = False) -> None:
+    def __init__(self, path: str | Path, info: VideoInfo, force: bool = False) -> None:
         self.path = Path(path)
         self.info = info
         self.count = 0
-        suffix = self.path.suffix.lower()
+        suffix = ".y4m" if is_stdio(path) else self.path.suffix.lower()
         if suffix and suffix not in OUTPUT_SUFFIXES:
             raise LicError(f"{self.path}: unsupported video output (use .y4m, .mkv, .mp4 or a folder name)")
-        if self.path.exists() and not force:
-            raise LicError(f"{self.path} exists (use --force to overwrite)")
-        parent = self.path.parent if str(self.path.parent) else Path(".")
-        if not parent.is_dir():
-            raise LicError(f"{parent}: no such directory")
         self.folder = not suffix
         if self.folder:
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=parent))
-            default_permissions(self.tmp, directory=True)
+            self._prepare_folder(force)
             return
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=suffix, dir=parent)
-        os.close(fd)
-        self.tmp = Path(name)
-        default_permissions(self.tmp)
         import av
 
+        self.output = OutputFile(path, force, suffix)
         format_name = {".y4m": "yuv4mpegpipe", ".mkv": "matroska", ".mp4": "mp4"}[suffix]
-        self.container = av.open(str(self.tmp), "w", format=format_name)
+        self.container = av.open(self.output.open(), "w", format=format_name)
         odd = info.width % 2 or info.height % 2
         if suffix == ".y4m":
             self.stream = self.container.add_stream("rawvideo", rate=info.fps)
@@ -150,6 +177,29 @@ class FrameWriter:
             self.stream = self.container.add_stream("libx264", rate=info.fps, options={"crf": "12"})
             self.stream.pix_fmt = "yuv444p" if odd else "yuv420p"
         self.stream.width, self.stream.height = info.width, info.height
+
+    def _prepare_folder(self, force: bool) -> None:
+        if self.path.exists() or self.path.is_symlink():
+            if not self.path.is_dir():
+                raise LicError(f"{self.path} exists and is not a folder")
+            entries = list(self.path.iterdir())
+            foreign = [e.name for e in entries if not (FRAME_NAME.match(e.name) and e.is_file() and not e.is_symlink())]
+            if foreign:
+                raise LicError(f"{self.path} holds files lic did not write ({', '.join(sorted(foreign)[:3])}"
+                               f"{', ...' if len(foreign) > 3 else ''}); give a new or empty folder")
+            if entries and not force:
+                raise LicError(f"{self.path} holds frames (use --force to replace them)")
+            self.existing = True
+            self.tmp = cleanup.temporary_folder(self.path, "frames")  # inside: same file system, no other place needed
+            return
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        if not parent.is_dir():
+            raise LicError(f"{parent}: no such directory")
+        self.existing = False
+        try:
+            self.tmp = cleanup.temporary_folder(parent, self.path.name)
+        except OSError as exc:
+            raise LicError(f"{self.path}: cannot write in {parent} ({exc.strerror})") from None
 
     def write(self, pixels: np.ndarray) -> None:
         """Appends one ``HxWx3`` RGB uint8 frame."""
@@ -165,23 +215,33 @@ class FrameWriter:
         self.count += 1
 
     def close(self) -> None:
-        """Finishes the file and renames it into place."""
+        """Finishes the file (or folder) and puts it in place."""
         if not self.folder:
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
             self.container.close()
-        if self.folder and self.path.exists():
-            shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-        os.replace(self.tmp, self.path)
+            self.output.commit()
+            return
+        with cleanup.signals_held():
+            if not self.existing:
+                os.replace(self.tmp, self.path)
+            else:
+                for frame in self.tmp.iterdir():
+                    os.replace(frame, self.path / frame.name)
+                written = {f"{i:06d}.png" for i in range(self.count)}
+                for old in self.path.iterdir():
+                    if FRAME_NAME.match(old.name) and old.name not in written:
+                        old.unlink()
+                self.tmp.rmdir()
+            cleanup.settle(self.tmp)
 
     def abort(self) -> None:
         """Drops everything written."""
-        if not self.folder:
-            try:
-                self.container.close()
-            except Exception:  # noqa: BLE001 - the file is discarded anyway
-                pass
-            self.tmp.unlink(missing_ok=True)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
+        if self.folder:
+            cleanup.remove(self.tmp)
+            return
+        try:
+            self.container.close()
+        except Exception:  # noqa: BLE001 - the file is discarded anyway
+            pass
+        self.output.discard()

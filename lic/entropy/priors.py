@@ -5,16 +5,24 @@ Both wrap CompressAI's building blocks (``EntropyBottleneck`` and
 through :mod:`lic.entropy.range_coder`. Their CDF tables are computed once from
 the weights (``update_tables``) and stored with the weights, so an encoder and a
 decoder always use the very same integers.
+
+A model built inside :func:`stored_entropy_models` (as :func:`lic.models.weights.load_model`
+does) starts with the stored forms of :mod:`lic.entropy.stored`, so coding never imports
+CompressAI; the CompressAI model is swapped in on first training-time use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 import torch
-from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from torch import Tensor, nn
 
 from lic.entropy.range_coder import CdfTables, RangeDecoder, RangeEncoder
+from lic.entropy.stored import TABLE_BUFFERS, StoredBottleneck, StoredEntropyModel, StoredGaussian
 
 SCALE_MIN = 0.11
 SCALE_MAX = 256.0
@@ -26,14 +34,50 @@ def scale_table(smin: float = SCALE_MIN, smax: float = SCALE_MAX, levels: int = 
     return torch.exp(torch.linspace(np.log(smin), np.log(smax), levels)).tolist()
 
 
-class _TableOwner(nn.Module):
-    """Holds an ``EntropyModel`` and the :class:`CdfTables` built from its buffers."""
+_BUILDING_FOR_LOADING: ContextVar[bool] = ContextVar("lic_building_for_loading", default=False)
 
-    model: EntropyBottleneck | GaussianConditional
+
+@contextmanager
+def stored_entropy_models() -> Iterator[None]:
+    """Priors built inside hold stored forms (no CompressAI import); for models whose weights are loaded next."""
+    token = _BUILDING_FOR_LOADING.set(True)
+    try:
+        yield
+    finally:
+        _BUILDING_FOR_LOADING.reset(token)
+
+
+class _TableOwner(nn.Module):
+    """Holds an ``EntropyModel`` (or its stored form) and the :class:`CdfTables` built from its buffers."""
+
+    model: nn.Module
 
     def __init__(self) -> None:
         super().__init__()
         self._tables: CdfTables | None = None
+
+    def _initial_model(self) -> nn.Module:
+        """The stored form inside :func:`stored_entropy_models`, else a fresh CompressAI model."""
+        return self._stored_model() if _BUILDING_FOR_LOADING.get() else self._compressai_model()
+
+    def _stored_model(self) -> StoredEntropyModel:
+        raise NotImplementedError
+
+    def _compressai_model(self) -> nn.Module:
+        raise NotImplementedError
+
+    def trainable(self) -> nn.Module:
+        """The CompressAI entropy model (likelihoods, table building), swapped in for a stored form on first use."""
+        if isinstance(self.model, StoredEntropyModel):
+            state = self.model.state_dict()
+            device = state["scale_bound" if "scale_bound" in state else "quantiles"].device
+            with torch.random.fork_rng(devices=[]):  # its random initialisation is overwritten at once
+                model = self._compressai_model()
+            for name in TABLE_BUFFERS:
+                getattr(model, name).resize_(state[name].shape)
+            model.load_state_dict(state)
+            self.model = model.to(device).train(self.model.training)
+        return self.model
 
     def tables(self) -> CdfTables:
         """The CDF tables, validated once and cached."""
@@ -48,7 +92,7 @@ class _TableOwner(nn.Module):
         return self._tables
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
-        for name in ("_quantized_cdf", "_offset", "_cdf_length"):
+        for name in TABLE_BUFFERS:
             stored = state_dict.get(f"{prefix}model.{name}")
             if stored is not None:
                 getattr(self.model, name).resize_(stored.shape)
@@ -61,20 +105,30 @@ class FactorizedPrior(_TableOwner):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.model = EntropyBottleneck(channels)
+        self.channels = channels
+        self.model = self._initial_model()
+
+    def _stored_model(self) -> StoredEntropyModel:
+        return StoredBottleneck(self.channels)
+
+    def _compressai_model(self) -> nn.Module:
+        from compressai.entropy_models import EntropyBottleneck
+
+        return EntropyBottleneck(self.channels)
 
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """Returns ``(z_hat, likelihoods)``: noisy ``z`` in training, rounded otherwise (float32)."""
+        model = self.trainable()
         with torch.autocast(z.device.type, enabled=False):
-            return self.model(z.float())
+            return model(z.float())
 
     def aux_loss(self) -> Tensor:
         """Loss that fits the quantiles used to bound the CDF tables."""
-        return self.model.loss()
+        return self.trainable().loss()
 
     def update_tables(self) -> None:
         """Recomputes the integer CDF tables from the current weights."""
-        self.model.update(force=True)
+        self.trainable().update(force=True)
         self._tables = None
 
     def _medians(self, z: Tensor) -> Tensor:
@@ -104,16 +158,25 @@ class GaussianPrior(_TableOwner):
 
     def __init__(self) -> None:
         super().__init__()
-        self.model = GaussianConditional(scale_table())
+        self.model = self._initial_model()
+
+    def _stored_model(self) -> StoredEntropyModel:
+        return StoredGaussian(scale_table())
+
+    def _compressai_model(self) -> nn.Module:
+        from compressai.entropy_models import GaussianConditional
+
+        return GaussianConditional(scale_table())
 
     def likelihood(self, y: Tensor, scales: Tensor, means: Tensor) -> Tensor:
         """Probability mass of the unit bin around each ``y`` under N(means, scales), in float32."""
+        model = self.trainable()
         with torch.autocast(y.device.type, enabled=False):
-            return self.model.likelihood_lower_bound(self.model._likelihood(y.float(), scales.float(), means.float()))
+            return model.likelihood_lower_bound(model._likelihood(y.float(), scales.float(), means.float()))
 
     def update_tables(self) -> None:
         """Recomputes the integer CDF tables of the scale table."""
-        self.model.update()
+        self.trainable().update()
         self._tables = None
 
     def table_indexes(self, scales: Tensor) -> Tensor:

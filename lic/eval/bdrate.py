@@ -11,9 +11,12 @@ integrated over the shared log-rate range; positive means better quality at equa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
+
+if TYPE_CHECKING:  # scipy.interpolate costs 0.7 s to import; every lic command would pay it (issue 21)
+    from scipy.interpolate import PchipInterpolator
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class RDCurve:
 
 
 def _log_rate_of_quality(curve: RDCurve) -> tuple[PchipInterpolator, float, float]:
+    from scipy.interpolate import PchipInterpolator
+
     psnr = np.asarray(curve.psnr, dtype=np.float64)
     bpp = np.asarray(curve.bpp, dtype=np.float64)
     if len(psnr) < 2 or len(psnr) != len(bpp) or np.any(bpp <= 0):
@@ -52,6 +57,8 @@ def bd_psnr(test: RDCurve, anchor: RDCurve) -> float:
     """BD-PSNR (quality gain in dB at equal rate) of ``test`` against ``anchor``."""
 
     def quality_of_log_rate(curve: RDCurve) -> tuple[PchipInterpolator, float, float]:
+        from scipy.interpolate import PchipInterpolator
+
         log_rate = np.log10(np.asarray(curve.bpp, dtype=np.float64))
         order = np.argsort(log_rate)
         if np.any(np.diff(log_rate[order]) <= 0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lic.codec.imageio import write_atomic
+from lic.codec.output import OutputFile
 from lic.errors import LicError
 from lic.eval.results import RDResults
 
@@ -48,6 +48,6 @@ def plot_rd(curves: list[RDResults], outputs: list[Path], metric: str = "psnr-rg
     figure.tight_layout()
     try:
         for out in outputs:
-            write_atomic(out, lambda tmp, fmt=out.suffix[1:].lower(): figure.savefig(tmp, format=fmt), force)
+            OutputFile(out, force).write(lambda file, fmt=out.suffix[1:].lower(): figure.savefig(file, format=fmt))
     finally:
         plt.close(figure)

@@ -13,7 +13,7 @@ from lic.codec.imageio import read_image
 from lic.codec.refine import RefineConfig
 from lic.errors import LicError
 from lic.hardware import machine_description
-from lic.eval.points import RDTable, measure_round_trip
+from lic.eval.points import ImageMeasurement, RDTable, measure_round_trip
 from lic.eval.results import RDResults
 from lic.models.weights import LoadedModel
 
@@ -34,28 +34,41 @@ def evaluate(
     """
     if not images:
         raise LicError("no images to evaluate")
-    device = next(model.module.parameters()).device
     table = RDTable()
     for quality in qualities:
-        measurements = []
-        for path in images:
-            pixels, _ = read_image(path)
-            encoded = None
+        progress(table.add(quality, [measure_image(model, path, quality, workdir, refine) for path in images]))
+    return rd_results(model, len(images), table, refine, machine_description(device_of(model)))
 
-            def encode() -> bytes:
-                nonlocal encoded
-                encoded = encode_image(pixels, model, quality, refine=refine)
-                return encoded.data
 
-            measurement, decoded = measure_round_trip(pixels, encode, lambda data: decode_image(data, model)[0],
-                                                      workdir / f"{path.stem}-q{quality:g}.lic", device)
-            if not np.array_equal(decoded, encoded.reconstruction):
-                raise LicError(f"{path}: decoded image differs from the encoder's reconstruction")
-            measurements.append(measurement)
-        progress(table.add(quality, measurements))
-    meta = {"images": len(images), "weights_sha256": model.digest.hex(), "device": machine_description(device),
+def measure_image(model: LoadedModel, path: Path, quality: float, workdir: Path,
+                  refine: RefineConfig | None = None) -> ImageMeasurement:
+    """One RD measurement: ``path`` coded at ``quality`` through a file in ``workdir``, decoded and checked."""
+    pixels, _ = read_image(path)
+    encoded = None
+
+    def encode() -> bytes:
+        nonlocal encoded
+        encoded = encode_image(pixels, model, quality, refine=refine)
+        return encoded.data
+
+    measurement, decoded = measure_round_trip(pixels, encode, lambda data: decode_image(data, model)[0],
+                                              workdir / f"{path.stem}-q{quality:g}.lic", device_of(model))
+    if not np.array_equal(decoded, encoded.reconstruction):
+        raise LicError(f"{path}: decoded image differs from the encoder's reconstruction")
+    return measurement
+
+
+def rd_results(model: LoadedModel, images: int, table: RDTable, refine: RefineConfig | None,
+               machine: str) -> RDResults:
+    """The results file of ``model`` on ``images`` images, measured on ``machine`` (:func:`machine_description`)."""
+    meta = {"images": images, "weights_sha256": model.digest.hex(), "device": machine,
             "torch": torch.__version__, "refine_steps": refine.steps if refine else 0}
     suffix = f"-refine{refine.steps}" if refine and refine.steps else ""
     return RDResults(f"lic-{model.name}{suffix}", f"lic {model.name} (weights {model.digest.hex()[:16]}), through real "
                      ".lic files; peak_memory_mb: peak resident memory of the process while coding one image",
                      table.results, meta)
+
+
+def device_of(model: LoadedModel) -> torch.device:
+    """The device ``model`` runs on."""
+    return next(model.module.parameters()).device

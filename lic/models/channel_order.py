@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from compressai.layers import AttentionBlock
 from torch import Tensor, nn
 
 from lic.models.elic import ElicModel
+from lic.models.standard_layers import AttentionBlock
 
 
 @dataclass(frozen=True)

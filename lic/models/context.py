@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import Protocol
 
 import torch
-from compressai.layers import CheckerboardMaskedConv2d
 from torch import Tensor, nn
 
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.models.blocks import ChannelReweighting, ContextPositionalEmbedding, GlobalHyperContext, SliceAttention
 from lic.models.fixed_point import FixedPointNetwork
+from lic.models.standard_layers import CheckerboardMaskedConv2d
 
 
 def anchor_mask(height: int, width: int, device: torch.device) -> Tensor:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from compressai.layers import AttentionBlock
-from compressai.models.utils import conv, deconv
 from torch import Tensor, nn
 
 from lic.entropy.priors import FactorizedPrior
@@ -25,6 +23,7 @@ from lic.models.blocks import RegionAdaptiveTransform, SwinV2Stage, TokenMixerBl
 from lic.models.context import ChannelCheckerboardContext
 from lic.models.fixed_point import FixedPointNetwork
 from lic.models.layers import GainUnit, ResidualBottleneck
+from lic.models.standard_layers import AttentionBlock, conv, deconv
 
 
 @dataclass(frozen=True)

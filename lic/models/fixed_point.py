@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from compressai.layers import MaskedConv2d
 from torch import Tensor, nn
+
+from lic.models.standard_layers import MaskedConv2d
 
 ACTIVATION_BITS = 12
 WEIGHT_BITS = 14

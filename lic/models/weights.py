@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import socket
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,6 +25,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 from torch import nn
 
+from lic.entropy.priors import stored_entropy_models
 from lic.errors import LicError, ModelMismatchError
 from lic.models import DEFAULT_MODEL
 from lic.models.registry import get_spec
@@ -147,11 +149,20 @@ def load_model(name: str = DEFAULT_MODEL, path: Path | None = None, device: str 
         raise ModelMismatchError(f"weights file {path} is for model {metadata.get('lic.model')!r}, not {name!r}")
     if not _same_config(json.loads(metadata.get("lic.config", "{}")), spec.config):
         raise ModelMismatchError(f"weights file {path} was trained with another configuration of {name!r}")
-    module = spec.build()
+    with stored_entropy_models():  # coding needs no CompressAI import (see lic.entropy.stored)
+        module = spec.build()
     getattr(module, "stored_module", module).load_state_dict(tensors, strict=True)
     if getattr(module, "base_model", None) is not None:
         load_base(module, metadata.get("lic.base_digest", ""))
     return LoadedModel(name, module.to(target).eval(), weights_digest(tensors, metadata), metadata)
+
+
+def check_digest(model: LoadedModel, digest: bytes) -> None:
+    """Raises :class:`ModelMismatchError` unless ``model``'s weights have ``digest`` (a worker of a
+    cluster job checks the weights it loaded against the driver's before coding anything)."""
+    if model.digest != digest:
+        raise ModelMismatchError(f"{socket.gethostname()} has {model.name} weights {model.digest.hex()[:12]}, "
+                                 f"the job needs {digest.hex()[:12]}: give every node the same weights")
 
 
 def load_base(module: nn.Module, expected_digest: str | None = None, path: Path | None = None) -> None:

@@ -1,0 +1,138 @@
+"""SIGINT, SIGTERM and SIGHUP to a running ``lic`` (issue 21, must-show 3; bugs 6 and 7): an image
+encode, a video encode with ``--recon``, a video decode to a folder and a ``-j 2`` folder
+encode. Afterwards: exit status 128 + signal, one line on stderr, no partial or hidden
+file, no process left behind. The signal is sent once the command is under way (its
+temporary output exists, or the batch has written a file)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lic_process import lic_command, lic_env, noise_png, run
+from test_video import _clip
+
+from lic.codec.container import read_image_stream
+
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob(".*"))
+
+
+def _stop_when(args: list[str], cwd: Path, ready: Callable[[], bool], stop: signal.Signals,
+               whole_group: bool = False) -> subprocess.CompletedProcess:
+    """Starts ``lic ARGS``, sends ``stop`` once ``ready()``, and checks that nothing survives it."""
+    process = subprocess.Popen(lic_command(*args), cwd=cwd, env=lic_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 240
+        while not ready():
+            assert process.poll() is None, process.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the command never got under way"
+            time.sleep(0.005)
+        children = _descendants(process.pid)
+        if whole_group:  # a Ctrl-C in a terminal reaches the whole foreground process group
+            os.killpg(process.pid, stop)
+        else:
+            os.kill(process.pid, stop)
+        stdout, stderr = process.communicate(timeout=120)
+        deadline = time.monotonic() + 20
+        while any(_running(child) for child in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [child for child in children if _running(child)], "a child process survived"
+    finally:
+        for pid in {process.pid, *children}:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+    message = stderr.decode()
+    assert process.returncode == 128 + stop, message
+    assert "Traceback" not in message, message
+    assert message.strip().splitlines()[-1] == f"lic: stopped by {stop.name}"
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_weights: Path) -> list[str]:
+    return ["--model", "elic-tiny", "--weights", str(tiny_weights)]
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory, tiny: list[str]) -> Path:
+    """A 24-frame 128x96 clip and its stream."""
+    folder = tmp_path_factory.mktemp("clip")
+    _clip(folder / "clip.y4m", frames=24, size=(128, 96))
+    result = run("encode", "clip.y4m", "-o", "v.lic", *tiny, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.mark.parametrize("stop", SIGNALS, ids=lambda s: s.name)
+def test_image_encode(tmp_path: Path, tiny: list[str], stop: signal.Signals) -> None:
+    noise_png(tmp_path / "in.png", (1024, 1024))
+    _stop_when(["encode", "in.png", "-o", "out.lic", *tiny], tmp_path,
+               lambda: bool(list(tmp_path.glob(".out.lic.*"))), stop)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+@pytest.mark.parametrize("stop", SIGNALS, ids=lambda s: s.name)
+def test_video_encode_with_recon(tmp_path: Path, long_clip: Path, tiny: list[str], stop: signal.Signals) -> None:
+    (tmp_path / "clip.y4m").symlink_to(long_clip / "clip.y4m")
+    _stop_when(["encode", "clip.y4m", "-o", "v.lic", "--recon", "recon.mkv", *tiny], tmp_path,
+               lambda: bool(list(tmp_path.glob(".recon.mkv.*"))), stop)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.y4m"]
+
+
+@pytest.mark.parametrize("stop", SIGNALS, ids=lambda s: s.name)
+def test_video_decode_to_a_folder(tmp_path: Path, long_clip: Path, tiny: list[str], stop: signal.Signals) -> None:
+    (tmp_path / "v.lic").symlink_to(long_clip / "v.lic")
+    _stop_when(["decode", "v.lic", "-o", "frames", "--weights", tiny[-1]], tmp_path,
+               lambda: bool(list(tmp_path.glob(".frames.*/000001.png"))), stop)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.lic"]
+
+
+@pytest.mark.parametrize("stop", SIGNALS, ids=lambda s: s.name)
+def test_parallel_folder_encode(tmp_path: Path, tiny: list[str], stop: signal.Signals) -> None:
+    (tmp_path / "photos").mkdir()
+    for i in range(40):
+        noise_png(tmp_path / "photos" / f"{i:02d}.png", (192, 192), seed=i)
+    out = tmp_path / "out"
+    _stop_when(["encode", "photos", "-o", "out", "-j", "2", *tiny], tmp_path,
+               lambda: out.is_dir() and any(p.suffix == ".lic" for p in out.iterdir()), stop,
+               whole_group=stop == signal.SIGINT)
+    written = sorted(out.iterdir())
+    assert not _hidden(tmp_path) and len(written) < 40  # stopped, not run to the end
+    for path in written:
+        read_image_stream(path.read_bytes())  # every file left is complete
