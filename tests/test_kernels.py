@@ -7,6 +7,11 @@ reads it when it and each kernel are first imported.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -166,3 +171,36 @@ def test_selection(monkeypatch) -> None:  # noqa: ANN001
 def test_kernels_are_interpreted_here() -> None:
     assert type(conv._fixed_conv_kernel).__name__ == "InterpretedFunction"
     assert type(rows_kernel._fixed_rows_kernel).__name__ == "InterpretedFunction"
+
+
+COMPILE_FOR_A_GPU = """
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+from lic.kernels import conv, rows
+target = GPUTarget("cuda", 90, 32)  # Hopper (H100/H200): compiles to a cubin without a GPU
+i64, i32 = "*i64", "i32"
+for transposed in (False, True):
+    signature = dict(x_ptr=i64, w_ptr=i64, b_ptr=i64, out_ptr=i64, c_in=i32, h_in=i32, w_in=i32, c_out=i32,
+                     h_out=i32, w_out=i32, lower=i32, upper=i32)
+    constants = dict(KERNEL=5, STRIDE=1 + transposed, PADDING=2, TRANSPOSED=transposed,
+                     **dict(zip(("BLOCK_P", "BLOCK_R", "BLOCK_C"), conv.GPU_BLOCKS)))
+    signature.update(dict.fromkeys(constants, "constexpr"))
+    assert "cubin" in triton.compile(ASTSource(conv._fixed_conv_kernel, signature, constants), target=target).asm
+signature = dict(x_ptr=i64, x_row_stride=i32, x_col_stride=i32, w_ptr=i64, b_ptr=i64, out_ptr=i64, index_ptr="*i32",
+                 bounds_ptr="*fp64", n_bounds=i32, rows=i32, c_in=i32, c_out=i32, index_channels=i32, lower=i32,
+                 upper=i32)
+constants = dict(WITH_INDEX=True, SEARCH_STEPS=6, **dict(zip(("BLOCK_N", "BLOCK_R", "BLOCK_C"), rows.GPU_BLOCKS)))
+signature.update(dict.fromkeys(constants, "constexpr"))
+assert "cubin" in triton.compile(ASTSource(rows._fixed_rows_kernel, signature, constants), target=target).asm
+print("compiled")
+"""
+
+
+def test_kernels_compile_for_a_gpu() -> None:
+    """The compiled (not interpreted) kernels build down to a Hopper cubin: no typo waits for the GPU."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    result = subprocess.run([sys.executable, "-c", COMPILE_FOR_A_GPU], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0 and "compiled" in result.stdout, result.stderr[-3000:]

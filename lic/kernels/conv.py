@@ -105,11 +105,11 @@ GPU_BLOCKS = (32, 8, 32)
 
 
 def _blocks(positions: int, reduction: int, channels: int, on_gpu: bool) -> tuple[int, int, int]:
-    """Tile sizes: :data:`GPU_BLOCKS` on a GPU; under the interpreter (each program and each
-    loop step is Python there) large tiles, about 2**20 products each."""
+    """Tile sizes: :data:`GPU_BLOCKS` on a GPU; under the interpreter, where every operation of
+    every loop step costs Python overhead, few large tiles (up to 2**20 products, Triton's largest tensor each)."""
     if on_gpu:
         return GPU_BLOCKS[0], GPU_BLOCKS[1], min(GPU_BLOCKS[2], triton.next_power_of_2(channels))
-    block_c = min(128, triton.next_power_of_2(channels))
-    block_r = min(32, triton.next_power_of_2(reduction))
-    block_p = min(triton.next_power_of_2(positions), max(16, 2**20 // (block_c * block_r)))
+    block_c = min(256, triton.next_power_of_2(channels))
+    block_r = min(1024, triton.next_power_of_2(reduction))
+    block_p = min(triton.next_power_of_2(positions), max(1, 2**20 // (block_c * block_r)))
     return block_p, block_r, block_c

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -32,3 +34,17 @@ def kernels_enabled(device: torch.device) -> bool:
 def triton_available() -> bool:
     """Whether the ``triton`` package is installed."""
     return importlib.util.find_spec("triton") is not None
+
+
+@contextmanager
+def kernel_setting(value: str) -> Iterator[None]:
+    """Runs the block with ``LIC_KERNELS`` set to ``value`` (``0``, ``1`` or ``auto``)."""
+    previous = os.environ.get(ENVIRONMENT_VARIABLE)
+    os.environ[ENVIRONMENT_VARIABLE] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[ENVIRONMENT_VARIABLE]
+        else:
+            os.environ[ENVIRONMENT_VARIABLE] = previous
