@@ -158,6 +158,38 @@ def test_tiny_model_decodes_the_same_latent_through_the_kernels(tiny_model, monk
     assert encoder.finish() == lanes
 
 
+def test_p_frames_decode_the_same_through_the_kernels(tiny_model, monkeypatch) -> None:  # noqa: ANN001
+    """P-frames (the temporal refiner's networks, scales changed after the table-fused layer)."""
+    from fractions import Fraction
+
+    from lic.codec.sequence import FrameType
+    from lic.codec.video import decode_video, encode_video
+    from lic.codec.videoio import VideoInfo
+    from lic.models.registry import get_spec
+    from lic.models.weights import LoadedModel
+
+    torch.manual_seed(3)
+    module = get_spec("elic-tiny-video").build()
+    module.intra.load_state_dict(tiny_model.module.state_dict())
+    module.base_digest = tiny_model.digest
+    with torch.no_grad():
+        for net in module.inter.refiner.correction:
+            net[-1].weight.normal_(0, 0.05)  # untrained, they would start at zero and change nothing
+    video = LoadedModel.from_module("elic-tiny-video", module)
+    rng = np.random.default_rng(0)
+    scene = np.kron(np.clip(rng.normal(128, 50, (20, 24, 3)), 0, 255), np.ones((4, 4, 1)))
+    frames = [scene[t : t + 52, t : t + 70].astype(np.uint8) for t in range(3)]
+    monkeypatch.setenv("LIC_KERNELS", "0")
+    records = []
+    data, _ = encode_video(frames, VideoInfo(70, 52, Fraction(25)), video, 0.5, on_frame=records.append,
+                           intra_period=3)
+    assert [r.type for r in records] == [FrameType.INTRA, FrameType.INTER, FrameType.INTER]
+    expected = list(decode_video(data, video))
+    monkeypatch.setenv("LIC_KERNELS", "1")
+    decoded = list(decode_video(data, video))
+    assert len(decoded) == 3 and all(np.array_equal(a, b) for a, b in zip(decoded, expected))
+
+
 def test_selection(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setenv("LIC_KERNELS", "0")
     assert not kernels_enabled(torch.device("cuda"))
