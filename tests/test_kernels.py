@@ -125,6 +125,21 @@ def test_parameter_kernel_and_table_choice_equal_torch(groups, hyper, monkeypatc
         assert torch.equal(indexes, prior.table_indexes(reference[:, :g].t().contiguous()))
 
 
+def test_parameter_kernel_with_gpu_tiles_equals_torch() -> None:
+    """The rows kernel with a GPU's tile sizes: several programs, partial blocks, fused table choice."""
+    torch.manual_seed(2)
+    layer = FixedPointNetwork(nn.Conv2d(21, 40, 1)).layers[0]
+    a = (_extreme_input(21, 1, 37, seed=5)[0, :, 0].t() * 4096).round().clamp(-ACTIVATION_LIMIT, ACTIVATION_LIMIT)
+    prior = GaussianPrior()
+    out, indexes = rows_kernel.fixed_rows(a.long(), layer._channel_major_weight, layer._int64_bias,
+                                          lower=-ACTIVATION_LIMIT, upper=ACTIVATION_LIMIT,
+                                          bounds=prior.table_bounds(torch.device("cpu")), index_channels=20,
+                                          blocks=rows_kernel.GPU_BLOCKS)
+    reference = layer.on_rows(a.double())
+    assert torch.equal(out.double(), reference)
+    assert torch.equal(indexes, prior.table_indexes(reference[:, :20].t().contiguous() / 4096))
+
+
 def test_table_choice_at_exact_table_entries() -> None:
     """Scales equal to a table entry take that entry (the first entry >= the scale), as bucketize does."""
     bounds = torch.tensor([0.25, 0.5, 1.0, 3.0, 100.0], dtype=torch.float64)
