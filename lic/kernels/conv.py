@@ -4,9 +4,9 @@ One program computes a ``BLOCK_P x BLOCK_C`` tile of output positions x output c
 the bias, then the sum over input channels and kernel taps, ``BLOCK_R`` terms at a time
 (an input tile gathered from the picture, zero outside it as zero padding, times a weight
 tile), all in int64; then ``(acc + 2**13) >> 14`` and the clamp of ``bitstream-spec.md``
-section 3.1. Transposed
-convolutions follow PyTorch's ``conv_transpose2d``: output ``o`` receives input ``i`` through
-tap ``k`` when ``o + padding - k == i * stride``.
+section 3.1. Transposed convolutions follow PyTorch's ``conv_transpose2d``: output ``o``
+receives input ``i`` through tap ``k`` when ``o + padding - k == i * stride``. A masked
+(checkerboard) convolution is a plain one whose masked weights are zero.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ GPU_BLOCKS = (32, 8, 32)
 
 def _blocks(positions: int, reduction: int, channels: int, on_gpu: bool) -> tuple[int, int, int]:
     """Tile sizes: :data:`GPU_BLOCKS` on a GPU; under the interpreter, where every operation of
-    every loop step costs Python overhead, few large tiles (up to 2**20 products, Triton's largest tensor each)."""
+    every loop step costs Python overhead, few large tiles (up to 2**20 products each, Triton's
+    largest tensor)."""
     if on_gpu:
         return GPU_BLOCKS[0], GPU_BLOCKS[1], min(GPU_BLOCKS[2], triton.next_power_of_2(channels))
     block_c = min(256, triton.next_power_of_2(channels))

@@ -93,7 +93,8 @@ GPU_BLOCKS = (32, 8, 32)
 
 
 def _blocks(rows: int, reduction: int, channels: int, on_gpu: bool) -> tuple[int, int, int]:
-    """Tile sizes: :data:`GPU_BLOCKS` on a GPU; few large tiles under the interpreter (up to 2**20 products, Triton's largest tensor)."""
+    """Tile sizes: :data:`GPU_BLOCKS` on a GPU; few large tiles under the interpreter (up to
+    2**20 products, Triton's largest tensor)."""
     if on_gpu:
         return GPU_BLOCKS[0], GPU_BLOCKS[1], min(GPU_BLOCKS[2], triton.next_power_of_2(channels))
     block_c = min(256, triton.next_power_of_2(channels))
