@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# Triton kernels run on CPU tensors only in interpreter mode, which Triton reads when it and
+# each kernel are first imported (torch imports Triton): set it before anything imports torch.
+os.environ.setdefault("TRITON_INTERPRET", "1")
 from pathlib import Path
 
 import numpy as np

@@ -179,25 +179,32 @@ class GaussianPrior(_TableOwner):
         self.trainable().update()
         self._tables = None
 
+    def table_bounds(self, device: torch.device) -> Tensor:
+        """The scale table without its last entry, float64: a scale's table is the number of these below it."""
+        return self.model.scale_table[:-1].to(device, torch.float64)
+
     def table_indexes(self, scales: Tensor) -> Tensor:
         """Table of each scale: the first scale-table entry ``>= scale`` (the last one above all).
 
         Same numbers as CompressAI's ``build_indexes`` (which loops over the 64 entries),
         in one ``bucketize``; scales below the table's first entry take table 0.
         """
-        boundaries = self.model.scale_table[:-1].to(scales.device, torch.float64)
-        return torch.bucketize(scales.to(torch.float64), boundaries).to(torch.int32)
+        return torch.bucketize(scales.to(torch.float64), self.table_bounds(scales.device)).to(torch.int32)
 
-    def encode(self, y: Tensor, scales: Tensor, means: Tensor, encoder: RangeEncoder) -> Tensor:
-        """Queues ``round(y - means)`` with the table of each scale; returns ``y_hat``."""
+    def encode(self, y: Tensor, scales: Tensor, means: Tensor, encoder: RangeEncoder,
+               indexes: Tensor | None = None) -> Tensor:
+        """Queues ``round(y - means)`` with the table of each scale; returns ``y_hat``.
+
+        ``indexes``: the scales' :meth:`table_indexes` when already computed (by a kernel).
+        """
         symbols = torch.round(y - means)
-        indexes = self.table_indexes(scales)
+        indexes = self.table_indexes(scales) if indexes is None else indexes
         encoder.encode(symbols.to(torch.int32).cpu().numpy(), indexes.cpu().numpy(), self.tables())
         return symbols + means
 
-    def decode(self, decoder: RangeDecoder, scales: Tensor, means: Tensor) -> Tensor:
-        """Decodes ``y_hat`` for the given (flat) scales and means."""
-        indexes = self.table_indexes(scales)
+    def decode(self, decoder: RangeDecoder, scales: Tensor, means: Tensor, indexes: Tensor | None = None) -> Tensor:
+        """Decodes ``y_hat`` for the given (flat) scales and means (and their table ``indexes``, if known)."""
+        indexes = self.table_indexes(scales) if indexes is None else indexes
         values = decoder.decode(indexes.cpu().numpy(), self.tables())
         symbols = torch.from_numpy(values.astype(np.float64)).to(means.device, means.dtype)
         return symbols.reshape(means.shape) + means

@@ -11,7 +11,7 @@ convolutions and ReLUs only, so the parameters are identical on every machine.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -43,6 +43,16 @@ class ParameterRefiner(Protocol):
         in training they are full ``[B, g, H, W]`` maps and ``positions`` is ``None``."""
 
 
+class SliceParameters(NamedTuple):
+    """Entropy parameters of the positions one checkerboard pass codes, flat, channel-major."""
+
+    scales: Tensor
+    means: Tensor
+    indexes: Tensor | None = None
+    """Gaussian table of each scale when the networks chose it already (the Triton kernels
+    fuse it into their last layer); ``None``: the prior chooses from ``scales``."""
+
+
 class ContextNetworks(Protocol):
     """The three predictions the coding schedule needs for slice ``k``."""
 
@@ -53,8 +63,8 @@ class ContextNetworks(Protocol):
         """Checkerboard context from the decoded anchors of slice ``k``."""
 
     def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor,
-               positions: Tensor) -> tuple[Tensor, Tensor]:
-        """``(scales, means)`` of slice ``k`` at the ``[1, 1, H, W]`` boolean ``positions``, flat,
+               positions: Tensor) -> SliceParameters:
+        """The parameters of slice ``k`` at the ``[1, 1, H, W]`` boolean ``positions``, flat,
         channel-major (the order of ``tensor[positions.expand(...)]``)."""
 
 
@@ -62,6 +72,7 @@ class FixedPointContextNetworks:
     """The context's convolution stacks in exact fixed point (see :mod:`lic.models.fixed_point`)."""
 
     def __init__(self, context: "ChannelCheckerboardContext") -> None:
+        self.gaussian = context.gaussian
         self.channel_nets = [FixedPointNetwork(m) for m in context.channel_context]
         self.spatial_nets = [FixedPointNetwork(m) for m in context.spatial_context]
         self.param_nets = [FixedPointNetwork(m) for m in context.param_aggregation]
@@ -73,12 +84,16 @@ class FixedPointContextNetworks:
         return self.spatial_nets[k](anchors)
 
     def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor,
-               positions: Tensor) -> tuple[Tensor, Tensor]:
+               positions: Tensor) -> SliceParameters:
         # The aggregation is 1x1 convolutions: run it on the selected positions only (half the work).
         parts = [spatial] + ([channel] if channel is not None else []) + [hyper]
         features = torch.cat(parts, dim=1)[0][:, positions[0, 0]]
-        scales, means = self.param_nets[k].apply_to_rows(features.t()).t().chunk(2, dim=0)
-        return scales.reshape(-1), means.reshape(-1)
+        g = spatial.shape[1] // 2
+        out, indexes = self.param_nets[k].apply_to_rows_with_tables(
+            features.t(), self.gaussian.table_bounds(features.device), g)
+        scales, means = out.t().chunk(2, dim=0)
+        return SliceParameters(scales.reshape(-1), means.reshape(-1),
+                               None if indexes is None else indexes.reshape(-1))
 
 
 class ChannelCheckerboardContext(nn.Module):
@@ -201,28 +216,27 @@ class ChannelCheckerboardContext(nn.Module):
         """Queues the symbols of ``y`` (batch of one) in decoding order; returns ``y_hat``."""
         slices = y.split(self.groups, dim=1)
 
-        def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
-            return self.gaussian.encode(slices[k][sel], scales, means, encoder)
+        def code(k: int, params: SliceParameters, sel: Tensor) -> Tensor:
+            return self.gaussian.encode(slices[k][sel], params.scales, params.means, encoder, params.indexes)
 
         return self._schedule(hyper, code, refine)
 
     def decode(self, decoder: RangeDecoder, hyper: Tensor, refine: ParameterRefiner | None = None) -> Tensor:
         """Decodes ``y_hat`` (batch of one) on the grid of ``hyper``."""
 
-        def code(k: int, scales: Tensor, means: Tensor, sel: Tensor) -> Tensor:
-            return self.gaussian.decode(decoder, scales, means)
+        def code(k: int, params: SliceParameters, sel: Tensor) -> Tensor:
+            return self.gaussian.decode(decoder, params.scales, params.means, params.indexes)
 
         return self._schedule(hyper, code, refine)
 
-    def _schedule(self, hyper: Tensor, code: Callable[[int, Tensor, Tensor, Tensor], Tensor],
+    def _schedule(self, hyper: Tensor, code: Callable[[int, SliceParameters, Tensor], Tensor],
                   refine: ParameterRefiner | None = None) -> Tensor:
         """The slice/checkerboard schedule shared by encoder and decoder.
 
         ``hyper`` comes from the hyper-synthesis in the matching arithmetic (float64
-        fixed-point values when :attr:`fixed_point`). ``code(k, scales, means, selector)``
-        codes slice ``k`` at the positions ``selector`` picks (``scales`` and ``means`` are
-        already those positions' values, flat) and returns their ``y_hat``. Returns ``y_hat``
-        in float32.
+        fixed-point values when :attr:`fixed_point`). ``code(k, params, selector)``
+        codes slice ``k`` at the positions ``selector`` picks (``params`` holds those
+        positions' values, flat) and returns their ``y_hat``. Returns ``y_hat`` in float32.
         """
         nets = self.coding_networks()
         hyper = self._with_position(hyper)
@@ -235,15 +249,15 @@ class ChannelCheckerboardContext(nn.Module):
             sel_a = anchors.expand(shape)
             sel_n = ~sel_a
             zeros = hyper.new_zeros(1, 2 * g, height, width)
-            scales, means = nets.params(k, hyper, channel, zeros, anchors)
-            if refine is not None:
-                scales, means = refine(k, scales, means, anchors)
+            params = nets.params(k, hyper, channel, zeros, anchors)
+            if refine is not None:  # new scales: the prior chooses their tables
+                params = SliceParameters(*refine(k, params.scales, params.means, anchors))
             y_k = hyper.new_zeros(shape)
-            y_k[sel_a] = code(k, scales, means, sel_a).to(y_k.dtype)
-            scales, means = nets.params(k, hyper, channel, nets.spatial(k, y_k), ~anchors)
+            y_k[sel_a] = code(k, params, sel_a).to(y_k.dtype)
+            params = nets.params(k, hyper, channel, nets.spatial(k, y_k), ~anchors)
             if refine is not None:
-                scales, means = refine(k, scales, means, ~anchors)
-            y_k[sel_n] = code(k, scales, means, sel_n).to(y_k.dtype)
+                params = SliceParameters(*refine(k, params.scales, params.means, ~anchors))
+            y_k[sel_n] = code(k, params, sel_n).to(y_k.dtype)
             decoded.append(y_k)
         return torch.cat(decoded, dim=1).float()
 
@@ -265,7 +279,7 @@ class _FloatContextNetworks:
         return self.context.spatial_context[k](anchors)
 
     def params(self, k: int, hyper: Tensor, channel: Tensor | None, spatial: Tensor,
-               positions: Tensor) -> tuple[Tensor, Tensor]:
+               positions: Tensor) -> SliceParameters:
         scales, means = self.context._params(k, hyper, channel, spatial)
         selector = positions.expand_as(scales)
-        return scales[selector], means[selector]
+        return SliceParameters(scales[selector], means[selector])

@@ -18,6 +18,9 @@ that bound for *any* input (every activation is clamped), so every summation ord
 and every convolution algorithm that computes sums of products gives the same
 result; cuDNN (which may pick FFT or Winograd algorithms) is switched off while
 these networks run. ``bitstream-spec.md`` section 3.1 states the procedure.
+
+On CUDA (see :func:`lic.kernels.selection.kernels_enabled`) the layers run through the
+Triton kernels of :mod:`lic.kernels` instead, on int64: the same integers, by construction.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lic.kernels.selection import kernels_enabled
 from lic.models.standard_layers import MaskedConv2d
 
 ACTIVATION_BITS = 12
@@ -63,9 +68,51 @@ class FixedPointLayer:
 
     def on_rows(self, rows: Tensor) -> Tensor:
         """A 1x1 convolution applied to feature vectors ``[N, C]``."""
+        self._check_pointwise()
+        return self._rescale(torch.addmm(self.bias, rows, self.weight[:, :, 0, 0].t()))
+
+    def kernel(self, a: Tensor) -> Tensor:
+        """The layer on int64 activations through :mod:`lic.kernels` (any layer shape)."""
+        from lic.kernels.conv import fixed_conv2d
+
+        return fixed_conv2d(a, self._tap_major_weight, self._int64_bias, stride=self.stride, padding=self.padding,
+                            output_padding=self.output_padding, transposed=self.transposed, lower=self._lower,
+                            upper=ACTIVATION_LIMIT)
+
+    def kernel_on_rows(self, rows: Tensor, table_bounds: Tensor | None = None,
+                       scale_channels: int = 0) -> tuple[Tensor, Tensor | None]:
+        """:meth:`on_rows` on int64 activations through :mod:`lic.kernels`; with ``table_bounds``
+        also the table indexes ``[scale_channels, N]`` of the first ``scale_channels`` outputs
+        (see :func:`lic.kernels.rows.fixed_rows`)."""
+        from lic.kernels.rows import fixed_rows
+
+        self._check_pointwise()
+        return fixed_rows(rows, self._channel_major_weight, self._int64_bias, lower=self._lower,
+                          upper=ACTIVATION_LIMIT, bounds=table_bounds, index_channels=scale_channels)
+
+    @property
+    def _lower(self) -> int:
+        return 0 if self.relu else -ACTIVATION_LIMIT
+
+    @cached_property
+    def _int64_bias(self) -> Tensor:
+        return self.bias.to(torch.int64)
+
+    @cached_property
+    def _tap_major_weight(self) -> Tensor:
+        from lic.kernels.conv import tap_major
+
+        return tap_major(self.weight, self.transposed)
+
+    @cached_property
+    def _channel_major_weight(self) -> Tensor:
+        from lic.kernels.rows import channel_major
+
+        return channel_major(self.weight)
+
+    def _check_pointwise(self) -> None:
         if self.transposed or self.weight.shape[2:] != (1, 1) or self.stride != 1 or self.padding != 0:
             raise InexactNetworkError("only 1x1 convolutions apply to feature vectors")
-        return self._rescale(torch.addmm(self.bias, rows, self.weight[:, :, 0, 0].t()))
 
     def _rescale(self, acc: Tensor) -> Tensor:
         out = torch.floor((acc + 2 ** (WEIGHT_BITS - 1)) * 2.0**-WEIGHT_BITS)
@@ -126,6 +173,11 @@ class FixedPointNetwork:
 
     def __call__(self, x: Tensor) -> Tensor:
         a = _to_fixed(x)
+        if kernels_enabled(a.device):
+            a = a.to(torch.int64)
+            for layer in self.layers:
+                a = layer.kernel(a)
+            return a.double() * 2.0**-ACTIVATION_BITS
         with exact_convolutions():
             for layer in self.layers:
                 a = layer(a)
@@ -137,10 +189,25 @@ class FixedPointNetwork:
         The same integers as :meth:`__call__` at those positions, for the cost of the
         positions asked for (a matrix product per layer).
         """
+        return self.apply_to_rows_with_tables(rows)[0]
+
+    def apply_to_rows_with_tables(self, rows: Tensor, table_bounds: Tensor | None = None,
+                                  scale_channels: int = 0) -> tuple[Tensor, Tensor | None]:
+        """:meth:`apply_to_rows`, and the Gaussian table of each of the first ``scale_channels``
+        outputs read as a scale (int32 ``[scale_channels, N]``, the number of ``table_bounds``
+        below it) when the kernels run: their last layer computes it in the same pass. On the
+        torch path the tables are left to the caller (``None``).
+        """
         a = _to_fixed(rows)
+        if kernels_enabled(a.device):
+            a = a.to(torch.int64)
+            for layer in self.layers[:-1]:
+                a = layer.kernel_on_rows(a)[0]
+            a, indexes = self.layers[-1].kernel_on_rows(a, table_bounds, scale_channels)
+            return a.double() * 2.0**-ACTIVATION_BITS, indexes
         for layer in self.layers:
             a = layer.on_rows(a)
-        return a * 2.0**-ACTIVATION_BITS
+        return a * 2.0**-ACTIVATION_BITS, None
 
 
 def _to_fixed(x: Tensor) -> Tensor:
