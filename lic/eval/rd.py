@@ -52,10 +52,10 @@ def evaluate(
             if not np.array_equal(decoded, encoded.reconstruction):
                 raise LicError(f"{path}: decoded image differs from the encoder's reconstruction")
             measurements.append(measurement)
-        progress(table.add(quality, measurements))
+        progress(table.add(quality, measurements, [path.name for path in images]))
     meta = {"images": len(images), "weights_sha256": model.digest.hex(), "device": machine_description(device),
             "torch": torch.__version__, "refine_steps": refine.steps if refine else 0}
     suffix = f"-refine{refine.steps}" if refine and refine.steps else ""
     return RDResults(f"lic-{model.name}{suffix}", f"lic {model.name} (weights {model.digest.hex()[:16]}), through real "
                      ".lic files; peak_memory_mb: peak resident memory of the process while coding one image",
-                     table.results, meta)
+                     table.results, meta, table.per_image)
