@@ -5,6 +5,8 @@
 # Quality settings span about 0.1-1.5 bpp (elic-s cannot go below ~0.2 bpp).
 # VTM needs `bash benchmarks/build_vtm.sh` first (its files are skipped, with a message, otherwise).
 # A results file that exists is kept (FORCE=1 re-measures it). The encodes run under nice -n 19.
+# VTM runs one process per image in parallel (VTM_PARTS=DIR keeps the per-image files there, and a
+# rerun reuses the finished ones).
 # Usage: bash benchmarks/run_six_anchors.sh [KODAK_DIR] [OUT_DIR] [CODEC...]
 #        (codecs: vtm x265 avif elic-s; default all four)
 set -euo pipefail
@@ -24,10 +26,25 @@ run() {  # run OUTPUT_FILE COMMAND...: measures unless the file exists (or FORCE
 for codec in "${codecs[@]}"; do
   case $codec in
     vtm)
-      if lic bench --list | grep -qE '^vtm +available'; then
-        run "$out/six-vtm.json" lic bench vtm "${images[@]}" -q 22 25 28 31 34 37 40 43 46
-      else
+      # One process per image (VTM takes minutes per encode), merged into one file; each
+      # process's CPU seconds (6 qualities) go to vtm-cpu-seconds.txt beside the parts.
+      if ! grep -qE '^vtm +available' <<< "$(lic bench --list)"; then
         echo "skipping vtm: not built (bash benchmarks/build_vtm.sh)" >&2
+      elif [[ -f $out/six-vtm.json && -z ${FORCE:-} ]]; then
+        echo "kept $out/six-vtm.json (FORCE=1 to re-measure)"
+      else
+        parts=${VTM_PARTS:-$(mktemp -d)}
+        mkdir -p "$parts"
+        files=()
+        for image in "${images[@]}"; do
+          part=$parts/vtm-$(basename "$image" .png).json
+          files+=("$part")
+          [[ -f $part ]] || /usr/bin/time -f "$(basename "$image") %U user %S sys %e wall" -a -o "$parts/vtm-cpu-seconds.txt" \
+            nice -n 19 lic bench vtm "$image" -q 22 27 32 37 42 47 -o "$part" &
+        done
+        wait
+        python "$(dirname "$0")/merge_results.py" "${files[@]}" -o "$out/six-vtm.json" --force
+        cat "$parts/vtm-cpu-seconds.txt" 2>/dev/null || true
       fi ;;
     x265) run "$out/six-x265.json" lic bench x265 "${images[@]}" -q 22 25 28 31 34 37 40 43 46 49 51 ;;
     avif) run "$out/six-avif.json" lic bench avif "${images[@]}" -q 5 10 20 30 40 50 60 70 75 ;;

@@ -16,7 +16,7 @@ from lic.eval.results import ms_ssim_db
 
 POINT_KEYS = ("quality", "bpp", "psnr-rgb", "ms-ssim-rgb", "ms-ssim-db-rgb", "encoding_time", "decoding_time",
               "peak_memory_mb")
-IMAGE_KEYS = ("bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time")
+IMAGE_KEYS = ("bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time", "peak_memory_mb")
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class RDTable:
         if [entry["source"] for entry in self.per_image] != list(sources) or len(sources) != len(images):
             raise ValueError("every quality point must measure the same images in the same order")
         for entry, m in zip(self.per_image, images):
-            for key, value in zip(IMAGE_KEYS, (m.bpp, m.psnr, m.ms_ssim, m.encode_seconds, m.decode_seconds)):
+            for key, value in zip(IMAGE_KEYS, (m.bpp, m.psnr, m.ms_ssim, m.encode_seconds, m.decode_seconds, m.peak_mib)):
                 entry[key].append(value)
         ssim = mean_or_none([m.ms_ssim for m in images])
         point = {
