@@ -1,7 +1,7 @@
-"""Merges results files measured on disjoint image sets (same codec, same qualities) into one,
+"""Merges results files measured on parts of an image set and quality list (same codec) into one,
 the points' means recomputed from the per-image values (lic.eval.merge).
 
-    python benchmarks/merge_results.py vtm-kodim01.json vtm-kodim04.json ... -o six-vtm.json
+    python benchmarks/merge_results.py vtm-kodim01-q22.json vtm-kodim04-q22.json ... -o six-vtm.json
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lic.codec.imageio import write_bytes_atomic
 from lic.errors import LicError
-from lic.eval.merge import merge_image_sets
+from lic.eval.merge import merge_results
 from lic.eval.results import RDResults
 
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     args = parser.parse_args(argv)
     try:
-        merged = merge_image_sets([RDResults.read(path) for path in args.parts])
+        merged = merge_results([RDResults.read(path) for path in args.parts])
         write_bytes_atomic(args.output, merged.to_json().encode(), args.force)
     except LicError as exc:
         print(f"merge_results: {exc}", file=sys.stderr)

@@ -4,9 +4,10 @@
 # bpp and PSNR, then their BD-rates against VTM (docs/overfit.md, "Anchors on the six images").
 # Quality settings span about 0.1-1.5 bpp (elic-s cannot go below ~0.2 bpp).
 # VTM needs `bash benchmarks/build_vtm.sh` first (its files are skipped, with a message, otherwise).
-# A results file that exists is kept (FORCE=1 re-measures it). The encodes run under nice -n 19.
-# VTM runs one process per image in parallel (VTM_PARTS=DIR keeps the per-image files there, and a
-# rerun reuses the finished ones).
+# A results file that exists is kept (FORCE=1 re-measures it). The encodes run under nice -n 19
+# (NICE=10 on a machine so loaded that nice 19 starves them).
+# VTM runs one process per image and QP, six in parallel (VTM_PARTS=DIR keeps their files there and
+# a rerun reuses the finished ones; VTM_QPS="37 27" measures fewer QPs).
 # Usage: bash benchmarks/run_six_anchors.sh [KODAK_DIR] [OUT_DIR] [CODEC...]
 #        (codecs: vtm x265 avif elic-s; default all four)
 set -euo pipefail
@@ -18,16 +19,18 @@ codecs=("$@")
 images=()
 for name in kodim01 kodim04 kodim08 kodim14 kodim19 kodim23; do images+=("$kodak/$name.png"); done
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+niceness=${NICE:-19}
 run() {  # run OUTPUT_FILE COMMAND...: measures unless the file exists (or FORCE=1)
   local file=$1; shift
   if [[ -f $file && -z ${FORCE:-} ]]; then echo "kept $file (FORCE=1 to re-measure)"; return; fi
-  nice -n 19 "$@" -o "$file" --force
+  nice -n "$niceness" "$@" -o "$file" --force
 }
 for codec in "${codecs[@]}"; do
   case $codec in
     vtm)
-      # One process per image (VTM takes minutes per encode), merged into one file; each
-      # process's CPU seconds (6 qualities) go to vtm-cpu-seconds.txt beside the parts.
+      # One process per image and QP (a VTM intra encode takes minutes here), six at a time (one
+      # per image), QP waves in an order that gives a usable curve early; merged into one file.
+      # Each process's CPU seconds go to vtm-cpu-seconds.txt beside the parts.
       if ! grep -qE '^vtm +available' <<< "$(lic bench --list)"; then
         echo "skipping vtm: not built (bash benchmarks/build_vtm.sh)" >&2
       elif [[ -f $out/six-vtm.json && -z ${FORCE:-} ]]; then
@@ -36,13 +39,15 @@ for codec in "${codecs[@]}"; do
         parts=${VTM_PARTS:-$(mktemp -d)}
         mkdir -p "$parts"
         files=()
-        for image in "${images[@]}"; do
-          part=$parts/vtm-$(basename "$image" .png).json
-          files+=("$part")
-          [[ -f $part ]] || /usr/bin/time -f "$(basename "$image") %U user %S sys %e wall" -a -o "$parts/vtm-cpu-seconds.txt" \
-            nice -n 19 lic bench vtm "$image" -q 22 27 32 37 42 47 -o "$part" &
+        for qp in ${VTM_QPS:-37 27 42 32 22 47}; do
+          for image in "${images[@]}"; do
+            part=$parts/vtm-$(basename "$image" .png)-q$qp.json
+            files+=("$part")
+            [[ -f $part ]] || /usr/bin/time -f "$(basename "$image") QP $qp: %U s user %S s sys %e s wall" -a \
+              -o "$parts/vtm-cpu-seconds.txt" nice -n "$niceness" lic bench vtm "$image" -q "$qp" -o "$part" &
+          done
+          wait
         done
-        wait
         python "$(dirname "$0")/merge_results.py" "${files[@]}" -o "$out/six-vtm.json" --force
         cat "$parts/vtm-cpu-seconds.txt" 2>/dev/null || true
       fi ;;

@@ -117,24 +117,25 @@ def test_bench_reports_missing_codecs_and_lists_them(tmp_path: Path) -> None:
     assert run_lic("bench", "nope", str(images), cwd=tmp_path).returncode == 1
 
 
-def test_results_measured_per_image_merge_into_the_results_of_one_run(tmp_path: Path) -> None:
-    from lic.eval.merge import merge_image_sets
+def test_results_measured_per_image_and_quality_merge_into_the_results_of_one_run(tmp_path: Path) -> None:
+    from lic.eval.merge import merge_results
 
     images = _images(tmp_path / "images", 2, (64, 64))
-    for name, paths in (("both", sorted(images.iterdir())), *((p.stem, [p]) for p in sorted(images.iterdir()))):
-        assert run_lic("bench", "jpeg", *map(str, paths), "-q", "30", "80", "-o", f"{name}.json",
-                       cwd=tmp_path).returncode == 0
-    parts = [RDResults.read(tmp_path / f"img{i}.json") for i in (0, 1)]
-    merged, whole = merge_image_sets(parts), RDResults.read(tmp_path / "both.json")
+    paths = sorted(images.iterdir())
+    assert run_lic("bench", "jpeg", *map(str, paths), "-q", "30", "80", "-o", "both.json", cwd=tmp_path).returncode == 0
+    for path in paths:
+        for quality in ("80", "30"):
+            assert run_lic("bench", "jpeg", str(path), "-q", quality, "-o", f"{path.stem}-{quality}.json",
+                           cwd=tmp_path).returncode == 0
+    parts = {name: RDResults.read(tmp_path / f"{name}.json") for name in ("img0-30", "img1-30", "img0-80", "img1-80")}
+    merged, whole = merge_results(list(parts.values())), RDResults.read(tmp_path / "both.json")
     assert merged.meta["images"] == 2 and [e["source"] for e in merged.per_image] == ["img0.png", "img1.png"]
     for key in ("quality", "bpp", "psnr-rgb"):
         assert merged.results[key] == pytest.approx(whole.results[key], rel=1e-12)
-    with pytest.raises(LicError, match="same image"):
-        merge_image_sets([parts[0], parts[0]])
-    other = run_lic("bench", "jpeg", str(images / "img1.png"), "-q", "30", "-o", "q30.json", cwd=tmp_path)
-    assert other.returncode == 0
-    with pytest.raises(LicError, match="same codec and qualities"):
-        merge_image_sets([parts[0], RDResults.read(tmp_path / "q30.json")])
+    with pytest.raises(LicError, match="several results files"):
+        merge_results([parts["img0-30"], parts["img0-30"]])
+    with pytest.raises(LicError, match="not measured: img1.png at quality 80"):
+        merge_results([parts["img0-30"], parts["img1-30"], parts["img0-80"]])
 
 
 def test_bench_vtm_without_paths_says_how_to_build_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

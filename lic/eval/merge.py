@@ -1,5 +1,6 @@
-"""One results file from several measured on disjoint image sets (e.g. one process per image,
-run in parallel or over several days), with the points' means recomputed from the per-image values."""
+"""One results file from several, each measured on some of the images at some of the qualities
+(e.g. one process per image and quality, run in parallel or over several days), with the
+points' means recomputed from the per-image values."""
 
 from __future__ import annotations
 
@@ -8,27 +9,37 @@ from lic.eval.points import IMAGE_KEYS, ImageMeasurement, RDTable
 from lic.eval.results import RDResults
 
 
-def merge_image_sets(parts: list[RDResults]) -> RDResults:
-    """The results of every image of ``parts`` (same codec, same qualities, each with its
-    ``per_image`` values), as if measured in one run; ``meta`` is the first part's, with the
-    image count and inputs of all."""
+def merge_results(parts: list[RDResults]) -> RDResults:
+    """The results of every (image, quality) pair of ``parts`` (same codec, each with its
+    ``per_image`` values), as if measured in one run: images in the order they first appear,
+    qualities in increasing order, every image at every quality exactly once. ``meta`` is the first part's,
+    with the image count and the inputs of all."""
     if not parts:
         raise LicError("no results files to merge")
     first = parts[0]
+    grid: dict[tuple[str, float], ImageMeasurement] = {}
+    sources: list[str] = []
+    qualities: list[float] = []
     for part in parts:
-        if part.name != first.name or part.results.get("quality") != first.results.get("quality"):
-            raise LicError(f"cannot merge {part.name} at qualities {part.results.get('quality')} with "
-                           f"{first.name} at {first.results.get('quality')}: same codec and qualities needed")
+        if part.name != first.name:
+            raise LicError(f"cannot merge results of {part.name} with results of {first.name}")
         if not part.per_image or any(not set(IMAGE_KEYS) <= set(entry) for entry in part.per_image):
             raise LicError(f"{part.name}: no per-image values to merge (measured before lic kept them)")
-    entries = [entry for part in parts for entry in part.per_image]
-    sources = [str(entry.get("source", "")) for entry in entries]
-    if len(set(sources)) != len(sources):
-        raise LicError("the same image is in several results files")
+        for entry in part.per_image:
+            source = str(entry.get("source", ""))
+            sources += [source] if source not in sources else []
+            for index, quality in enumerate(part.results["quality"]):
+                qualities += [quality] if quality not in qualities else []
+                if (source, quality) in grid:
+                    raise LicError(f"{source} at quality {quality:g} is in several results files")
+                grid[source, quality] = ImageMeasurement(*(entry[key][index] for key in IMAGE_KEYS))
+    missing = [f"{source} at quality {quality:g}" for quality in qualities for source in sources
+               if (source, quality) not in grid]
+    if missing:
+        raise LicError(f"not measured: {', '.join(missing)}")
     table = RDTable()
-    for index, quality in enumerate(first.results["quality"]):
-        measurements = [ImageMeasurement(*(entry[key][index] for key in IMAGE_KEYS)) for entry in entries]
-        table.add(quality, measurements, sources)
-    meta = {**first.meta, "images": len(entries),
-            "inputs": [item for part in parts for item in part.meta.get("inputs", [])]}
+    for quality in sorted(qualities):
+        table.add(quality, [grid[source, quality] for source in sources], sources)
+    inputs = [item for part in parts for item in part.meta.get("inputs", [])]
+    meta = {**first.meta, "images": len(sources), "inputs": list(dict.fromkeys(inputs))}
     return RDResults(first.name, first.description, table.results, meta, table.per_image)
