@@ -10,11 +10,13 @@ import pytest
 from PIL import Image
 from test_cli import run_lic
 
+from lic.errors import LicError
 from lic.eval.anchors import published_results
 from lic.eval.bdrate import RDCurve, bd_psnr, bd_rate
 from lic.eval.classical import classical_codecs, rgb_to_ycbcr_planes, ycbcr_planes_to_rgb
 from lic.eval.metrics import ms_ssim
 from lic.eval.results import RDResults
+from lic.eval.vtm_install import VTM_DIR_VARIABLE, built_vtm, vtm_dir
 
 RESULT_KEYS = {"bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time"}
 
@@ -85,6 +87,11 @@ def test_eval_writes_compressai_layout_with_the_files_bpp(tmp_path: Path, tiny_w
                        "--weights", str(tiny_weights), cwd=tmp_path).returncode == 0
         sizes.append(out.stat().st_size * 8 / (40 * 56))
     assert rd["results"]["bpp"][1] == pytest.approx(np.mean(sizes), rel=1e-12)
+    # Per image, per quality: the points' means are over these, in the images' order.
+    assert [entry["source"] for entry in rd["per_image"]] == ["img0.png", "img1.png"]
+    assert [entry["bpp"][1] for entry in rd["per_image"]] == pytest.approx(sizes, rel=1e-12)
+    for key in ("bpp", "psnr-rgb"):
+        assert np.mean([entry[key] for entry in rd["per_image"]], axis=0) == pytest.approx(rd["results"][key])
 
 
 @pytest.mark.parametrize("codec", ["jpeg", "jpeg444", "webp", "avif", "jxl", "jpeg2000", "x265"])
@@ -97,6 +104,8 @@ def test_bench_measures_each_classical_codec_through_files(tmp_path: Path, codec
     assert rd.name == codec and rd.results["quality"] == [float(quality)]
     assert 0 < rd.results["bpp"][0] < 24 and 20 < rd.results["psnr-rgb"][0] < 99
     assert rd.results["ms-ssim-rgb"] == [None]  # 64x64 is too small for MS-SSIM's five scales
+    assert [(e["source"], e["bpp"], e["psnr-rgb"]) for e in rd.per_image] == [
+        ("img0.png", rd.results["bpp"], rd.results["psnr-rgb"])]
 
 
 def test_bench_reports_missing_codecs_and_lists_them(tmp_path: Path) -> None:
@@ -106,6 +115,52 @@ def test_bench_reports_missing_codecs_and_lists_them(tmp_path: Path) -> None:
     listed = run_lic("bench", "--list", cwd=tmp_path)
     assert listed.returncode == 0 and set(classical_codecs()) <= {line.split()[0] for line in listed.stdout.splitlines()}
     assert run_lic("bench", "nope", str(images), cwd=tmp_path).returncode == 1
+
+
+def test_results_measured_per_image_and_quality_merge_into_the_results_of_one_run(tmp_path: Path) -> None:
+    from lic.eval.merge import merge_results
+
+    images = _images(tmp_path / "images", 2, (64, 64))
+    paths = sorted(images.iterdir())
+    assert run_lic("bench", "jpeg", *map(str, paths), "-q", "30", "80", "-o", "both.json", cwd=tmp_path).returncode == 0
+    for path in paths:
+        for quality in ("80", "30"):
+            assert run_lic("bench", "jpeg", str(path), "-q", quality, "-o", f"{path.stem}-{quality}.json",
+                           cwd=tmp_path).returncode == 0
+    parts = {name: RDResults.read(tmp_path / f"{name}.json") for name in ("img0-30", "img1-30", "img0-80", "img1-80")}
+    merged, whole = merge_results(list(parts.values())), RDResults.read(tmp_path / "both.json")
+    assert merged.meta["images"] == 2 and [e["source"] for e in merged.per_image] == ["img0.png", "img1.png"]
+    for key in ("quality", "bpp", "psnr-rgb"):
+        assert merged.results[key] == pytest.approx(whole.results[key], rel=1e-12)
+    with pytest.raises(LicError, match="several results files"):
+        merge_results([parts["img0-30"], parts["img0-30"]])
+    with pytest.raises(LicError, match="not measured: img1.png at quality 80"):
+        merge_results([parts["img0-30"], parts["img1-30"], parts["img0-80"]])
+
+
+def test_bench_vtm_without_paths_says_how_to_build_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(VTM_DIR_VARIABLE, str(tmp_path / "no-vtm"))
+    images = _images(tmp_path / "images", 1)
+    result = run_lic("bench", "vtm", str(images), cwd=tmp_path)
+    assert result.returncode == 1 and "vtm is missing" in result.stderr and "build_vtm.sh" in result.stderr
+
+
+@pytest.mark.skipif(built_vtm() is None, reason=f"VTM is not built in {vtm_dir()} (bash benchmarks/build_vtm.sh)")
+def test_bench_vtm_runs_the_built_vtm_without_paths(tmp_path: Path) -> None:
+    images = _images(tmp_path / "images", 1, (64, 64))
+    result = run_lic("bench", "vtm", str(images), "-q", "22", "37", "-o", "b.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rd = RDResults.read(tmp_path / "b.json")
+    assert rd.name == "vtm" and "encoder_intra_vtm.cfg" in rd.description and rd.results["quality"] == [22.0, 37.0]
+    (high_bpp, low_bpp), (high_psnr, low_psnr) = rd.results["bpp"], rd.results["psnr-rgb"]
+    assert 0 < low_bpp < high_bpp < 24 and 20 < low_psnr < high_psnr < 99
+    # Explicit paths (the way lic bench vtm ran before the build script) give the same files.
+    vtm = built_vtm()
+    explicit = run_lic("bench", "vtm", str(images), "-q", "22", "37", "-o", "e.json", "--encoder-path", str(vtm.encoder),
+                       "--decoder-path", str(vtm.decoder), "--config", str(vtm.intra_config), cwd=tmp_path)
+    assert explicit.returncode == 0, explicit.stderr
+    again = RDResults.read(tmp_path / "e.json")
+    assert again.results["bpp"] == rd.results["bpp"] and again.results["psnr-rgb"] == rd.results["psnr-rgb"]
 
 
 def test_bdrate_between_files_and_against_published_curves(tmp_path: Path) -> None:

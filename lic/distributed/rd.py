@@ -92,7 +92,8 @@ def evaluate_on_ray(model: LoadedModel, weights: Path | None, device: str, image
             q = len(table.results["bpp"])
             if any((q, i) not in measurements for i in range(len(images))):
                 break
-            progress(table.add(qualities[q], [measurements[q, i] for i in range(len(images))]))
+            progress(table.add(qualities[q], [measurements[q, i] for i in range(len(images))],
+                               [path.name for path in images]))
 
     points = [(q, i) for q in range(len(qualities)) for i in range(len(images))]
     run_tasks(points, submit, done, in_flight=4 * cluster_cpus())

@@ -47,6 +47,6 @@ def bench(
             if decoded.shape != pixels.shape:
                 raise LicError(f"{codec.key}: {path.name} decoded to {decoded.shape}, expected {pixels.shape}")
             measurements.append(measurement)
-        progress(f"{codec.key} " + table.add(quality, measurements))
+        progress(f"{codec.key} " + table.add(quality, measurements, [path.name for path in images]))
     meta = {"images": len(images), "device": machine_description(torch.device("cpu"))}
-    return RDResults(codec.key, codec.description, table.results, meta)
+    return RDResults(codec.key, codec.description, table.results, meta, table.per_image)

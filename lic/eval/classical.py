@@ -8,7 +8,8 @@ is emulated: a codec whose library or executable is missing says so through
 * pillow-jxl-plugin: JPEG XL;
 * PyAV: HEVC intra through libx265 (one-frame stream, 4:4:4, full range);
 * executables the user points to: BPG (``bpgenc``/``bpgdec``) and VVC's reference
-  software VTM (``EncoderApp``/``DecoderApp`` and an intra configuration file).
+  software VTM (``EncoderApp``/``DecoderApp`` and an intra configuration file); VTM built by
+  ``benchmarks/build_vtm.sh`` is found without paths (:mod:`lic.eval.vtm_install`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image, features
 
 from lic.errors import LicError
+from lic.eval.vtm_install import built_vtm, vtm_dir
 
 
 class ClassicalCodec(ABC):
@@ -236,7 +238,11 @@ def ycbcr_planes_to_rgb(planes: np.ndarray) -> np.ndarray:
 
 @dataclass
 class VtmCodec(ExternalCodec):
-    """VVC intra through VTM's ``EncoderApp`` / ``DecoderApp`` and an intra config file (``--config``)."""
+    """VVC intra through VTM's ``EncoderApp`` / ``DecoderApp`` and an intra config file (``--config``).
+
+    Paths not given default to the VTM built by ``benchmarks/build_vtm.sh`` (its
+    ``EncoderAppStatic``/``DecoderAppStatic`` and ``cfg/encoder_intra_vtm.cfg``) when it exists.
+    """
 
     encoder_path: str | None = None
     decoder_path: str | None = None
@@ -244,15 +250,30 @@ class VtmCodec(ExternalCodec):
     key: str = "vtm"
     qualities: tuple[float, ...] = (22, 27, 32, 37, 42, 47)
     suffix: str = ".vvc"
-    description: str = "VTM EncoderApp/DecoderApp, YCbCr 4:4:4 full range BT.709, 8 bit, one frame, quality = QP"
+    description: str = field(init=False)
 
     encoder_name: str = "EncoderApp"
     decoder_name: str = "DecoderApp"
 
+    def __post_init__(self) -> None:
+        built = built_vtm()
+        if built and not self.encoder_path:
+            self.encoder_path = str(built.encoder)
+            self.decoder_path = self.decoder_path or str(built.decoder)
+        if built and not self.config:
+            self.config = str(built.intra_config)
+        config = Path(self.config).name if self.config else "no config"
+        self.description = (f"VTM EncoderApp/DecoderApp ({config}), YCbCr 4:4:4 full range BT.709, 8 bit in and out, "
+                            "one frame, quality = QP")
+
     def missing(self) -> str | None:
         if not self.config or not Path(self.config).is_file():
-            return "VTM needs its intra configuration file (--config encoder_intra_vtm.cfg)"
-        return super().missing()
+            return (f"VTM needs its intra configuration file (--config encoder_intra_vtm.cfg), or VTM built in "
+                    f"{vtm_dir()} by benchmarks/build_vtm.sh")
+        if super().missing():
+            return (f"{self.encoder_name}/{self.decoder_name} not found: build them with benchmarks/build_vtm.sh "
+                    "or give their folder or files with --encoder-path / --decoder-path")
+        return None
 
     def encode(self, pixels: np.ndarray, quality: float) -> bytes:
         encoder, _ = self._tools()

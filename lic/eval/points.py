@@ -16,6 +16,7 @@ from lic.eval.results import ms_ssim_db
 
 POINT_KEYS = ("quality", "bpp", "psnr-rgb", "ms-ssim-rgb", "ms-ssim-db-rgb", "encoding_time", "decoding_time",
               "peak_memory_mb")
+IMAGE_KEYS = ("bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time", "peak_memory_mb")
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,24 @@ def mean_or_none(values: list[float | None]) -> float | None:
 
 
 class RDTable:
-    """The ``results`` lists of an RD results file, one point (mean over images) at a time."""
+    """The ``results`` lists of an RD results file, one point (mean over images) at a time, and
+    the same lists per image (``per_image``: one ``{"source": name, "bpp": [...], ...}`` per image,
+    in the order of the first point)."""
 
     def __init__(self) -> None:
         self.results: dict[str, list] = {key: [] for key in POINT_KEYS}
+        self.per_image: list[dict] = []
 
-    def add(self, quality: float, images: list[ImageMeasurement]) -> str:
-        """Appends the mean of ``images`` at ``quality``; returns a one-line summary."""
+    def add(self, quality: float, images: list[ImageMeasurement], sources: list[str]) -> str:
+        """Appends the mean of ``images`` (measured on the images named ``sources``, the same
+        names in the same order at every quality) at ``quality``; returns a one-line summary."""
+        if not self.per_image:
+            self.per_image = [{"source": source, **{key: [] for key in IMAGE_KEYS}} for source in sources]
+        if [entry["source"] for entry in self.per_image] != list(sources) or len(sources) != len(images):
+            raise ValueError("every quality point must measure the same images in the same order")
+        for entry, m in zip(self.per_image, images):
+            for key, value in zip(IMAGE_KEYS, (m.bpp, m.psnr, m.ms_ssim, m.encode_seconds, m.decode_seconds, m.peak_mib)):
+                entry[key].append(value)
         ssim = mean_or_none([m.ms_ssim for m in images])
         point = {
             "quality": quality,

@@ -36,7 +36,8 @@ def evaluate(
         raise LicError("no images to evaluate")
     table = RDTable()
     for quality in qualities:
-        progress(table.add(quality, [measure_image(model, path, quality, workdir, refine) for path in images]))
+        progress(table.add(quality, [measure_image(model, path, quality, workdir, refine) for path in images],
+                           [path.name for path in images]))
     return rd_results(model, len(images), table, refine, machine_description(device_of(model)))
 
 
@@ -66,7 +67,7 @@ def rd_results(model: LoadedModel, images: int, table: RDTable, refine: RefineCo
     suffix = f"-refine{refine.steps}" if refine and refine.steps else ""
     return RDResults(f"lic-{model.name}{suffix}", f"lic {model.name} (weights {model.digest.hex()[:16]}), through real "
                      ".lic files; peak_memory_mb: peak resident memory of the process while coding one image",
-                     table.results, meta)
+                     table.results, meta, table.per_image)
 
 
 def device_of(model: LoadedModel) -> torch.device:

@@ -4,8 +4,10 @@
 A results file is JSON: ``{"name", "description", "results": {"bpp": [...],
 "psnr-rgb": [...], "ms-ssim-rgb": [...], "encoding_time": [...], "decoding_time": [...]}}``,
 one list entry per quality point, each the mean over a set of images. lic adds
-more keys to ``results`` (``quality``, ``ms-ssim-db-rgb``, ``peak_memory_mb``) and a
-``meta`` object (images, weights digest, machine); readers ignore what they do not know.
+more keys to ``results`` (``quality``, ``ms-ssim-db-rgb``, ``peak_memory_mb``), a
+``meta`` object (images, weights digest, machine) and ``per_image``: one object per image,
+``{"source": file name, "bpp": [...], "psnr-rgb": [...], ...}``, one list entry per quality
+point (the points' means are over these). Readers ignore what they do not know.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class RDResults:
     description: str = ""
     results: dict[str, list[float]] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    per_image: list[dict] = field(default_factory=list)
 
     def metric(self, metric: str) -> list[float]:
         """Values of ``metric`` (``psnr-rgb``, ``ms-ssim-rgb`` or ``ms-ssim-db-rgb``) per point."""
@@ -54,6 +57,8 @@ class RDResults:
         body = {"name": self.name, "description": self.description, "results": self.results}
         if self.meta:
             body["meta"] = self.meta
+        if self.per_image:
+            body["per_image"] = self.per_image
         return json.dumps(body, indent=2) + "\n"
 
     @classmethod
@@ -65,7 +70,11 @@ class RDResults:
             bpp = results["bpp"]
             if not bpp or any(not isinstance(b, (int, float)) for b in bpp):
                 raise ValueError
-            return cls(str(body.get("name", source)), str(body.get("description", "")), results, body.get("meta", {}))
+            per_image = body.get("per_image", [])
+            if not isinstance(per_image, list) or any(not isinstance(entry, dict) for entry in per_image):
+                raise ValueError
+            return cls(str(body.get("name", source)), str(body.get("description", "")), results, body.get("meta", {}),
+                       per_image)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise LicError(f"{source}: not an RD results file (CompressAI layout: name, results.bpp, ...)") from None
 
