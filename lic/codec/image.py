@@ -16,10 +16,12 @@ import torch
 
 from lic.codec.container import FLOAT_PARAMETERS, ColourFormat, ImageHeader, read_image_stream, write_image_stream
 from lic.codec.imageio import check_size
+from lic.codec.overfit import decode_overfit
 from lic.codec.refine import RefineConfig, refine_latent
 from lic.codec.tiles import MARGIN, Box, choose_tile_size, crop_pixels, padded_size, tiles_of
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
+from lic.models.overfit import OverfitCodec
 from lic.models.weights import LoadedModel
 
 MAX_LANES = 4
@@ -253,6 +255,8 @@ def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) ->
     """Decodes a ``.lic`` stream made with ``model``; returns the pixels and the header."""
     header, tiles = read_image_stream(data)
     check_model(header.model, header.digest, model, header.flags)
+    if isinstance(model.module, OverfitCodec):
+        return decode_overfit(header, tiles, model), header
     pixels = decode_picture(tiles, model, header.quality, header.width, header.height, header.colour,
                             header.tile_size, threads)
     return pixels, header

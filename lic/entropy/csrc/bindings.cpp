@@ -3,16 +3,32 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "arm.hpp"
 #include "rans.hpp"
 
 namespace py = pybind11;
 using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+using LongArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 
 namespace {
 
 void check_same_length(const IntArray& a, const IntArray& b) {
   if (a.ndim() != 1 || b.ndim() != 1 || a.shape(0) != b.shape(0))
     throw std::invalid_argument("symbols and indexes must be 1-D arrays of the same length");
+}
+
+std::vector<lic::ArmGrid> arm_grids(const std::vector<int64_t>& heights, const std::vector<int64_t>& widths,
+                                    int64_t* total) {
+  if (heights.size() != widths.size()) throw std::invalid_argument("one height and one width per grid");
+  std::vector<lic::ArmGrid> grids;
+  *total = 0;
+  for (size_t i = 0; i < heights.size(); ++i) {
+    if (heights[i] < 1 || widths[i] < 1 || heights[i] > (1 << 16) || widths[i] > (1 << 16))
+      throw std::invalid_argument("grid sides must be in 1..65536");
+    grids.push_back({heights[i], widths[i]});
+    *total += heights[i] * widths[i];
+  }
+  return grids;
 }
 
 }  // namespace
@@ -76,5 +92,72 @@ PYBIND11_MODULE(_rans, m) {
             return out;
           },
           py::arg("indexes"), py::arg("tables"))
+      .def(
+          "pull_arm",
+          [](lic::RansDecoder& self, const lic::ArmModel& model, const std::vector<int64_t>& heights,
+             const std::vector<int64_t>& widths, const lic::CdfTables& t) {
+            int64_t total;
+            const std::vector<lic::ArmGrid> grids = arm_grids(heights, widths, &total);
+            IntArray out(total);
+            int32_t* dst = out.mutable_data();
+            {
+              py::gil_scoped_release release;
+              lic::arm_decode(model, grids, &self, t, dst);
+            }
+            return out;
+          },
+          py::arg("model"), py::arg("heights"), py::arg("widths"), py::arg("tables"))
       .def("exhausted", &lic::RansDecoder::exhausted);
+
+  py::class_<lic::ArmModel>(m, "ArmModel")
+      .def(py::init([](const std::vector<std::tuple<LongArray, LongArray, bool>>& layers,
+                       std::vector<int32_t> dy, std::vector<int32_t> dx, int64_t scale_base, int64_t scale_step,
+                       int32_t scale_levels, int32_t mean_bits) {
+             std::vector<lic::ArmLayer> native;
+             for (const auto& [weight, bias, relu] : layers) {
+               if (weight.ndim() != 2 || bias.ndim() != 1 || bias.shape(0) != weight.shape(0))
+                 throw std::invalid_argument("ARM layer: weight [out, in] and bias [out]");
+               const int64_t outputs = weight.shape(0), inputs = weight.shape(1);
+               native.push_back({static_cast<int>(inputs), static_cast<int>(outputs), relu,
+                                 std::vector<int64_t>(weight.data(), weight.data() + inputs * outputs),
+                                 std::vector<int64_t>(bias.data(), bias.data() + outputs)});
+             }
+             return new lic::ArmModel(std::move(native), std::move(dy), std::move(dx),
+                                      {scale_base, scale_step, scale_levels, mean_bits});
+           }),
+           py::arg("layers"), py::arg("dy"), py::arg("dx"), py::arg("scale_base"), py::arg("scale_step"),
+           py::arg("scale_levels"), py::arg("mean_bits"))
+      .def_property_readonly("tables", &lic::ArmModel::tables)
+      .def(
+          "symbols",
+          [](const lic::ArmModel& self, const std::vector<int64_t>& heights, const std::vector<int64_t>& widths,
+             IntArray values) {
+            int64_t total;
+            const std::vector<lic::ArmGrid> grids = arm_grids(heights, widths, &total);
+            if (values.ndim() != 1 || values.shape(0) != total)
+              throw std::invalid_argument("values must hold every latent of the grids");
+            IntArray symbols(total), indexes(total);
+            int32_t* s = symbols.mutable_data();
+            int32_t* t = indexes.mutable_data();
+            {
+              py::gil_scoped_release release;
+              lic::arm_symbols(self, grids, values.data(), s, t);
+            }
+            return py::make_tuple(symbols, indexes);
+          },
+          py::arg("heights"), py::arg("widths"), py::arg("values"))
+      .def(
+          "outputs",
+          [](const lic::ArmModel& self, int64_t height, int64_t width, IntArray values) {
+            if (values.ndim() != 1 || values.shape(0) != height * width)
+              throw std::invalid_argument("values must hold the grid");
+            LongArray out({height * width, int64_t{2}});
+            int64_t* dst = out.mutable_data();
+            std::vector<int64_t> scratch(2 * lic::kArmMaxWidth);
+            for (int64_t y = 0; y < height; ++y)
+              for (int64_t x = 0; x < width; ++x, dst += 2)
+                self.outputs(values.data(), height, width, y, x, scratch.data(), dst, dst + 1);
+            return out;
+          },
+          py::arg("height"), py::arg("width"), py::arg("values"));
 }
