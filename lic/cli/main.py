@@ -62,7 +62,15 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from lic.cli.video import cmd_encode_video
     from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL
 
+    if args.mode == "overfit" and not args.video and not is_video_path(Path(args.input)):
+        from lic.cli.overfit import cmd_encode_overfit
+
+        return cmd_encode_overfit(args)
+    if args.preset is not None or args.fit_steps is not None:
+        raise LicError("--preset and --fit-steps are for --mode overfit")
     if args.video or is_video_path(Path(args.input)):
+        if args.mode == "overfit":
+            raise LicError("--mode overfit is for images; for video use --mode frames or inr")
         if args.tile_size is not None:
             raise LicError("--tile-size is for images; video frames are coded in one piece")
         if args.mode == "inr" and args.model not in (None, INR_MODEL):
@@ -76,7 +84,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.intra_period is not None:
         raise LicError("--intra-period is for video input")
     if args.mode is not None or args.inr_steps is not None:
-        raise LicError("--mode and --inr-steps are for video input")
+        raise LicError("--mode frames|inr and --inr-steps are for video input")
     args.model = args.model or DEFAULT_MODEL
     if Path(args.input).is_dir():
         return cmd_batch(args, "encode")
@@ -366,10 +374,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intra-period", type=_positive_int, default=None, metavar="N",
                    help="video: an intra frame every N frames, P-frames between (default 8 with a video model; "
                         "1 codes every frame intra); with --mode inr, frames per fitted network (default 32)")
-    p.add_argument("--mode", choices=["frames", "inr"], default=None,
+    p.add_argument("--mode", choices=["frames", "inr", "overfit"], default=None,
                    help="video: 'frames' codes frame by frame with the learned image/P-frame codec (default); "
                         "'inr' fits a small network to each group of frames and codes its weights (slow: minutes "
-                        "per group on a CPU)")
+                        "per group on a CPU). Image: 'overfit' fits latent grids and tiny networks to the image "
+                        "(Cool-chic/C3 class; minutes per image, -q 0..7, very fast decoder)")
+    p.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
+                   help="--mode overfit: fitting budget (default fast; times in docs/overfit.md)")
+    p.add_argument("--fit-steps", type=_positive_int, default=None, metavar="N",
+                   help="--mode overfit: optimizer steps, overriding the preset's")
     p.add_argument("--inr-steps", type=_positive_int, default=None, metavar="N",
                    help="--mode inr: optimizer steps per group of frames (default 1500)")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image (or video) file")

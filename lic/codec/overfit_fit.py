@@ -103,7 +103,7 @@ def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitC
 
     torch.manual_seed(fit.seed)
     height, width = pixels.shape[:2]
-    target = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float() / 255.0
+    target = torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
     network = OverfitNetwork(fit.shape)
     latents = [torch.zeros(h, w, requires_grad=True) for h, w in grid_sizes(width, height, fit.shape.grids)]
     optimizer = torch.optim.Adam([{"params": latents}, {"params": network.parameters()}], lr=fit.lr)
@@ -124,7 +124,7 @@ def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitC
         loss.backward()
         optimizer.step()
         if progress is not None:
-            progress(FitProgress(step + 1, fit.steps, float(bpp), 10 * math.log10(1 / max(float(mse), 1e-10))))
+            progress(FitProgress(step + 1, fit.steps, float(bpp.detach()), 10 * math.log10(1 / max(float(mse.detach()), 1e-10))))
     return FittedImage(network.eval(), [y.detach() for y in latents])
 
 
