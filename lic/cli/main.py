@@ -246,6 +246,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from lic.models.complexity import describe
+    from lic.models import overfit
     from lic.models.inr import InrCodec, macs_per_pixel, parameter_count
     from lic.models.registry import get_spec, model_names
     from lic.models.weights import default_quality, shipped_weights_path
@@ -256,6 +257,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         if isinstance(module, InrCodec):  # fitted per clip: the size of the default level's network
             shape = module.shape_at(default_quality(module.rate_levels))
             params, macs = parameter_count(shape), macs_per_pixel(shape)
+        elif isinstance(module, overfit.OverfitCodec):  # fitted per image: the default network size
+            shape = overfit.OverfitShape()
+            params, macs = overfit.parameter_count(shape), overfit.macs_per_pixel(shape)
         else:
             params, macs = describe(module)
         shipped = "weights shipped" if shipped_weights_path(name).exists() else "no weights"
