@@ -167,6 +167,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from lic.codec.container import FLOAT_PARAMETERS, read_image_stream
 
     from lic.cli.video import check_stream_kind, info_video
+    from lic.models import OVERFIT_MODEL
 
     path = Path(args.input)
     data = _read_stream(path)
@@ -175,7 +176,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(info, indent=2))
         return 0
-    header, _ = read_image_stream(data)
+    header, tiles = read_image_stream(data)
     bpp = len(data) * 8 / (header.width * header.height)
     info = {
         "file": str(path),
@@ -196,6 +197,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         "entropy_parameters": "float (same machine only)" if header.flags & FLOAT_PARAMETERS else "fixed point (exact)",
         "checksums": "ok",
     }
+    if header.model == OVERFIT_MODEL and len(tiles) == 1 and len(tiles[0]) == 2:
+        from dataclasses import asdict
+
+        from lic.codec.overfit import read_shape
+
+        info["overfit_networks"] = asdict(read_shape(tiles[0][0])[0])
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -210,6 +217,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         print(f"  lanes      {len(header.lane_sizes)}: {', '.join(f'{s:,}' for s in header.lane_sizes)} bytes")
     print(f"  entropy    {info['entropy_parameters']} parameters")
+    if "overfit_networks" in info:
+        n = info["overfit_networks"]
+        print(f"  overfit    {n['grids']} latent grids, ARM {n['arm_layers']}x{n['arm_width']}, "
+              f"synthesis width {n['synthesis_width']}")
     print("  checksums  header ok, payload ok")
     return 0
 
@@ -386,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
                    help="--mode overfit: fitting budget (default fast; times in docs/overfit.md)")
     p.add_argument("--fit-steps", type=_positive_int, default=None, metavar="N",
-                   help="--mode overfit: optimizer steps, overriding the preset's")
+                   help="--mode overfit: optimizer steps at full resolution, replacing the preset's budget "
+                        "(no half-resolution steps)")
     p.add_argument("--inr-steps", type=_positive_int, default=None, metavar="N",
                    help="--mode inr: optimizer steps per group of frames (default 1500)")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image (or video) file")

@@ -64,9 +64,9 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     model = load_model(OVERFIT_MODEL, args.weights, args.device)
     fit = PRESETS[args.preset or "fast"]
     if args.fit_steps is not None:
-        fit = replace(fit, steps=args.fit_steps)
+        fit = replace(fit, steps=args.fit_steps, coarse_steps=0)
     quality = model.default_quality if args.quality is None else args.quality
-    bar, update = fit_progress(fit.steps)
+    bar, update = fit_progress(fit.steps + fit.coarse_steps)
     start = time.perf_counter()
     try:
         encoded = encode_overfit(pixels, model, quality, fit, update)
@@ -79,7 +79,7 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     h = encoded.header
     print(f"{out}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
           f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, overfit "
-          f"{args.preset or 'fast'} ({fit.steps} steps), {seconds:.1f} s")
+          f"{args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps), {seconds:.1f} s")
     return 0
 
 
@@ -94,7 +94,7 @@ def overfit_encoder(model, preset: str | None, steps: int | None):  # noqa: ANN0
     from lic.codec.overfit_fit import PRESETS
 
     name = preset or "fast"
-    fit = PRESETS[name] if steps is None else replace(PRESETS[name], steps=steps)
+    fit = PRESETS[name] if steps is None else replace(PRESETS[name], steps=steps, coarse_steps=0)
     meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),
             "load_average_at_start": list(os.getloadavg())}
     return (lambda pixels, quality: encode_overfit(pixels, model, quality, fit)), f"lic-overfit-{name}", meta

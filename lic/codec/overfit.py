@@ -177,7 +177,8 @@ def _to_gray(rgb: np.ndarray) -> np.ndarray:
     return ((rgb.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
 
 
-def _read_shape(lane: bytes) -> tuple[OverfitShape, bytes]:
+def read_shape(lane: bytes) -> tuple[OverfitShape, bytes]:
+    """The network sizes and tensor entries of an overfit stream's parameter header (lane 0)."""
     if len(lane) < _SHAPE.size:
         raise CorruptStreamError("damaged overfit parameter header")
     shape = OverfitShape(*_SHAPE.unpack_from(lane))
@@ -208,7 +209,7 @@ def decode_overfit(header: ImageHeader, tiles: list[list[bytes]], model: LoadedM
         check_overfit_size(header.width, header.height)
     except UnsupportedInputError as exc:
         raise UnsupportedStreamError(str(exc)) from None
-    shape, entries = _read_shape(tiles[0][0])
+    shape, entries = read_shape(tiles[0][0])
     sizes = grid_sizes(header.width, header.height, shape.grids)
     shapes = [tuple(t.shape) for t in OverfitNetwork(shape).tensors()]
     decoder = RangeDecoder([tiles[0][1]])

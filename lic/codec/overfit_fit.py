@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, causal_rows, laplace_bits
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, causal_rows, grid_sizes, laplace_bits
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class FitConfig:
     """How the encoder fits an image.
 
     Attributes:
-        steps: Adam steps.
+        steps: Adam steps at full resolution.
+        coarse_steps: Adam steps at half resolution first (coarse-to-fine; 0: none).
         lr: peak learning rate.
         warmup: steps of linear warm-up.
         hard_fraction: share of the steps (at the end) with hard-rounded latents.
@@ -39,6 +41,7 @@ class FitConfig:
     """
 
     steps: int = 1000
+    coarse_steps: int = 0
     lr: float = 1e-2
     warmup: int = 50
     hard_fraction: float = 0.1
@@ -98,18 +101,61 @@ def rd_terms(network: OverfitNetwork, rate_inputs: list[Tensor], synthesis_input
 
 def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
               progress: Callable[[FitProgress], None] | None = None) -> FittedImage:
-    """Fits latents and networks of ``fit.shape`` to an ``HxWx3`` uint8 image at rate weight ``lmbda``."""
-    from lic.models.overfit import grid_sizes
+    """Fits latents and networks of ``fit.shape`` to an ``HxWx3`` uint8 image at rate weight ``lmbda``.
 
+    With ``fit.coarse_steps``, the grids but the finest and the networks are first fitted to the
+    image at half resolution (a quarter of the cost per step), then everything at full resolution.
+    """
     torch.manual_seed(fit.seed)
-    height, width = pixels.shape[:2]
     target = torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
-    network = OverfitNetwork(fit.shape)
-    latents = [torch.zeros(h, w, requires_grad=True) for h, w in grid_sizes(width, height, fit.shape.grids)]
+    total = fit.steps + fit.coarse_steps
+    start = None
+    if fit.coarse_steps and fit.shape.grids > 1:
+        coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
+        coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape), None, lmbda, fit.coarse_steps, fit, config,
+                            progress, 0, total, hard=False)
+        start = _refine_from(coarse, fit.shape, target)
+    network = OverfitNetwork(fit.shape) if start is None else start.network
+    return _fit_phase(target, network, None if start is None else start.latents, lmbda, fit.steps, fit, config,
+                      progress, total - fit.steps, total, hard=True)
+
+
+def _half(target: Tensor) -> Tensor:
+    """The image at half resolution (2x2 means; an odd last row or column is repeated)."""
+    _, _, h, w = target.shape
+    padded = F.pad(target, (0, w % 2, 0, h % 2), mode="replicate")
+    return F.avg_pool2d(padded, 2)
+
+
+def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> FittedImage:
+    """A full-resolution start from a half-resolution fit: its grids become grids 1.., a zero grid 0."""
+    height, width = target.shape[-2:]
+    network = OverfitNetwork(shape)
+    with torch.no_grad():
+        network.arm.load_state_dict(coarse.network.arm.state_dict())
+        for i, kernel in enumerate(coarse.network.upsampling):
+            network.upsampling[i + 1].copy_(kernel)
+        network.mix.weight.zero_()
+        network.mix.weight[:, 1:].copy_(coarse.network.mix.weight)
+        network.mix.bias.copy_(coarse.network.mix.bias)
+        for mine, theirs in ((network.to_rgb, coarse.network.to_rgb), *zip(network.refine, coarse.network.refine)):
+            mine.load_state_dict(theirs.state_dict())
+    finest = torch.zeros(height, width)
+    return FittedImage(network, [finest, *coarse.latents])
+
+
+def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, lmbda: float, steps: int,
+               fit: FitConfig, config: OverfitConfig, progress: Callable[[FitProgress], None] | None, done: int,
+               total: int, hard: bool) -> FittedImage:
+    """``steps`` Adam steps (warm-up, cosine decay; the hard-rounding phase at the end if ``hard``)."""
+    height, width = target.shape[-2:]
+    if latents is None:
+        latents = [torch.zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
+    latents = [y.clone().requires_grad_(True) for y in latents]
     optimizer = torch.optim.Adam([{"params": latents}, {"params": network.parameters()}], lr=fit.lr)
-    hard_from = int(fit.steps * (1 - fit.hard_fraction))
-    for step in range(fit.steps):
-        lr = _learning_rate(step, fit, hard_from)
+    hard_from = int(steps * (1 - fit.hard_fraction)) if hard else steps
+    for step in range(steps):
+        lr = _learning_rate(step, steps, fit, hard_from)
         for group in optimizer.param_groups:
             group["lr"] = lr
         if step < hard_from:
@@ -124,13 +170,14 @@ def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitC
         loss.backward()
         optimizer.step()
         if progress is not None:
-            progress(FitProgress(step + 1, fit.steps, float(bpp.detach()), 10 * math.log10(1 / max(float(mse.detach()), 1e-10))))
+            psnr = 10 * math.log10(1 / max(float(mse.detach()), 1e-10))
+            progress(FitProgress(done + step + 1, total, float(bpp.detach()), psnr))
     return FittedImage(network.eval(), [y.detach() for y in latents])
 
 
-def _learning_rate(step: int, fit: FitConfig, hard_from: int) -> float:
+def _learning_rate(step: int, steps: int, fit: FitConfig, hard_from: int) -> float:
     if step < fit.warmup:
         return fit.lr * (step + 1) / fit.warmup
     if step >= hard_from:
-        return 0.1 * fit.lr * 0.5 * (1 + math.cos(math.pi * (step - hard_from) / max(1, fit.steps - hard_from)))
+        return 0.1 * fit.lr * 0.5 * (1 + math.cos(math.pi * (step - hard_from) / max(1, steps - hard_from)))
     return fit.lr * 0.5 * (1 + math.cos(math.pi * (step - fit.warmup) / max(1, hard_from - fit.warmup)))
