@@ -85,59 +85,83 @@ def _arm_model(network: ExactNetwork, codec: OverfitCodec) -> "_rans.ArmModel":
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    tensors: list[QuantizedTensor]
-    exponents: list[int]
-    network: ExactNetwork
-    lane: bytes
+class _Coded:
     entries: bytes
+    lane: bytes
     reconstruction: np.ndarray
+    exponents: list[int]
 
 
-def _code(fitted_tensors: list[torch.Tensor], exponents: list[int], shape: OverfitShape, grids: list[np.ndarray],
-          codec: OverfitCodec) -> _Candidate:
-    """Quantizes the tensors with steps ``2^-exponents`` and codes them and the latents."""
-    tensors = [QuantizedTensor.with_step(t, 2.0**-e) for t, e in zip(fitted_tensors, exponents, strict=True)]
+def _quantize(tensors: list[torch.Tensor], exponents: list[int]) -> list[QuantizedTensor]:
+    return [QuantizedTensor.with_step(t, 2.0**-e) for t, e in zip(tensors, exponents, strict=True)]
+
+
+def _latent_symbols(network: ExactNetwork, grids: list[np.ndarray], codec: OverfitCodec) -> tuple[np.ndarray, ...]:
+    heights, widths = [g.shape[0] for g in grids], [g.shape[1] for g in grids]
+    values = np.concatenate([g.reshape(-1) for g in grids]).astype(np.int32)
+    return _arm_model(network, codec).symbols(heights, widths, values)
+
+
+def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: OverfitShape, grids: list[np.ndarray],
+          codec: OverfitCodec) -> _Coded:
+    """Quantizes the tensors with steps ``2^-exponents`` and codes them and the latents (lane 1)."""
+    tensors = _quantize(float_tensors, exponents)
     network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
     encoder = RangeEncoder(1)
     entries = push_tensors(tensors, codec.prior, encoder)
-    heights, widths = [g.shape[0] for g in grids], [g.shape[1] for g in grids]
-    values = np.concatenate([g.reshape(-1) for g in grids]).astype(np.int32)
-    symbols, indexes = _arm_model(network, codec).symbols(heights, widths, values)
-    encoder.encode(symbols, indexes, codec.latent_tables())
-    return _Candidate(tensors, exponents, network, encoder.finish()[0], entries, network.reconstruct(grids))
+    encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
+    return _Coded(entries, encoder.finish()[0], network.reconstruct(grids), exponents)
+
+
+def _tensor_bits(tensors: list[QuantizedTensor], codec: OverfitCodec) -> int:
+    encoder = RangeEncoder(1)
+    entries = push_tensors(tensors, codec.prior, encoder)
+    return 8 * (len(entries) + len(encoder.finish()[0]))
 
 
 def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarray, lmbda: float,
-                  codec: OverfitCodec) -> _Candidate:
-    """Greedy search, one network at a time, of the step minimising ``MSE + lambda * bpp`` as coded."""
+                  codec: OverfitCodec) -> list[int]:
+    """Step exponent of each tensor: per network, the candidate of least measured ``MSE + lambda * bpp``.
+
+    The ARM's step changes only the rate (its weights' and the latents'), the upsampling's and
+    synthesis's only their weights' rate and the distortion, so each is chosen on its own terms.
+    """
     shape = fitted.network.shape
     float_tensors = [t.detach() for t in fitted.network.tensors()]
     groups = _groups(shape)
     exponents = [MAX_EXPONENT - 2] * len(groups)
+    pixel_count = pixels.shape[0] * pixels.shape[1]
     target = pixels.astype(np.float64) / 255.0
-    best, best_cost = None, math.inf
 
-    def cost(candidate: _Candidate) -> float:
-        bits = 8 * (len(candidate.lane) + len(candidate.entries))
-        mse = float(np.mean((candidate.reconstruction.astype(np.float64) / 255.0 - target) ** 2))
-        return mse + lmbda * bits / (pixels.shape[0] * pixels.shape[1])
+    def trial(group: int, e: int) -> list[int]:
+        return [e if g == group else x for g, x in zip(groups, exponents)]
+
+    def members(values: list) -> list:
+        return [v for v, g in zip(values, groups) if g == group]
 
     for group in range(3):
+        best, best_cost = None, math.inf
         for e in STEP_CANDIDATES:
-            trial = [e if g == group else x for g, x in zip(groups, exponents)]
+            candidate = trial(group, e)
+            tensors = _quantize(float_tensors, candidate)
             try:
-                candidate = _code(float_tensors, trial, shape, grids, codec)
+                network = ExactNetwork.of(shape, [t.symbols for t in tensors], candidate)
             except InexactNetworkError:
                 continue
-            c = cost(candidate)
-            if c < best_cost:
-                best, best_cost = candidate, c
-        if best is not None:
-            exponents = list(best.exponents)
-    if best is None:
-        raise UnsupportedInputError("the fitted networks have no exact fixed-point form (weights too large)")
-    return best
+            bits = _tensor_bits(members(tensors), codec)
+            if group == 0:
+                encoder = RangeEncoder(1)
+                encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
+                cost = lmbda * (bits + 8 * len(encoder.finish()[0])) / pixel_count
+            else:
+                mse = float(np.mean((network.reconstruct(grids).astype(np.float64) / 255.0 - target) ** 2))
+                cost = mse + lmbda * bits / pixel_count
+            if cost < best_cost:
+                best, best_cost = candidate, cost
+        if best is None:
+            raise UnsupportedInputError("the fitted networks have no exact fixed-point form (weights too large)")
+        exponents = best
+    return exponents
 
 
 def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: FitConfig,
@@ -160,7 +184,8 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     lmbda = codec.config.lmbda(quality)
     fitted = fit_image(rgb, lmbda, fit, codec.config, progress)
     grids = [torch.round(y).clamp(-LATENT_LIMIT, LATENT_LIMIT).to(torch.int32).numpy() for y in fitted.latents]
-    best = _choose_steps(fitted, grids, rgb, lmbda, codec)
+    float_tensors = [t.detach() for t in fitted.network.tensors()]
+    best = _code(float_tensors, _choose_steps(fitted, grids, rgb, lmbda, codec), fit.shape, grids, codec)
     shape = fit.shape
     head = _SHAPE.pack(shape.grids, shape.arm_width, shape.arm_layers, shape.synthesis_width) + best.entries
     head += bytes(-len(head) % 4)

@@ -33,7 +33,8 @@ class FitConfig:
     Attributes:
         steps: Adam steps at full resolution.
         coarse_steps: Adam steps at half resolution first (coarse-to-fine; 0: none).
-        lr: peak learning rate.
+        lr: peak learning rate of the networks.
+        latent_lr: peak learning rate of the latents.
         warmup: steps of linear warm-up.
         hard_fraction: share of the steps (at the end) with hard-rounded latents.
         shape: network sizes (grids chosen from the image size when 0).
@@ -43,6 +44,7 @@ class FitConfig:
     steps: int = 1000
     coarse_steps: int = 0
     lr: float = 1e-2
+    latent_lr: float = 1e-2
     warmup: int = 50
     hard_fraction: float = 0.1
     shape: OverfitShape = field(default_factory=OverfitShape)
@@ -152,12 +154,13 @@ def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | 
     if latents is None:
         latents = [torch.zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
     latents = [y.clone().requires_grad_(True) for y in latents]
-    optimizer = torch.optim.Adam([{"params": latents}, {"params": network.parameters()}], lr=fit.lr)
+    optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr}, {"params": network.parameters()}],
+                                 lr=fit.lr)
     hard_from = int(steps * (1 - fit.hard_fraction)) if hard else steps
     for step in range(steps):
-        lr = _learning_rate(step, steps, fit, hard_from)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        decay = _schedule(step, steps, fit, hard_from)
+        optimizer.param_groups[0]["lr"] = fit.latent_lr * decay
+        optimizer.param_groups[1]["lr"] = fit.lr * decay
         if step < hard_from:
             sharpness = 1.0 + 9.0 * step / max(1, hard_from)
             noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in latents]
@@ -175,9 +178,10 @@ def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | 
     return FittedImage(network.eval(), [y.detach() for y in latents])
 
 
-def _learning_rate(step: int, steps: int, fit: FitConfig, hard_from: int) -> float:
+def _schedule(step: int, steps: int, fit: FitConfig, hard_from: int) -> float:
+    """Learning-rate factor: linear warm-up, cosine decay; the hard phase restarts at 0.1 and decays again."""
     if step < fit.warmup:
-        return fit.lr * (step + 1) / fit.warmup
+        return (step + 1) / fit.warmup
     if step >= hard_from:
-        return 0.1 * fit.lr * 0.5 * (1 + math.cos(math.pi * (step - hard_from) / max(1, steps - hard_from)))
-    return fit.lr * 0.5 * (1 + math.cos(math.pi * (step - fit.warmup) / max(1, hard_from - fit.warmup)))
+        return 0.1 * 0.5 * (1 + math.cos(math.pi * (step - hard_from) / max(1, steps - hard_from)))
+    return 0.5 * (1 + math.cos(math.pi * (step - fit.warmup) / max(1, hard_from - fit.warmup)))

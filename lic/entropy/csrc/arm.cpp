@@ -1,6 +1,7 @@
 #include "arm.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -8,11 +9,13 @@ namespace lic {
 
 namespace {
 
-// floor((acc + 2^13) / 2^14), the fixed-point rescale of bitstream-spec.md section 3.1.
-inline int64_t rescale(int64_t acc) {
-  const int64_t v = acc + (int64_t{1} << (kArmWeightBits - 1));
-  return v >= 0 ? v >> kArmWeightBits : -((-v + (int64_t{1} << kArmWeightBits) - 1) >> kArmWeightBits);
+// floor((acc + 2^13) / 2^14), the fixed-point rescale of bitstream-spec.md section 3.1 (exact:
+// acc is an integer below 2^53 and the scaling is by a power of two).
+inline double rescale(double acc) {
+  return std::floor((acc + static_cast<double>(1 << (kArmWeightBits - 1))) * (1.0 / (1 << kArmWeightBits)));
 }
+
+constexpr double kLimit = static_cast<double>(kArmActivationLimit);
 
 inline int64_t floor_div(int64_t a, int64_t b) {  // b > 0
   return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -35,6 +38,11 @@ ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy
         layer.weight.size() != static_cast<size_t>(layer.inputs) * layer.outputs ||
         layer.bias.size() != static_cast<size_t>(layer.outputs))
       throw std::invalid_argument("ARM layer shapes do not chain");
+    for (int o = 0; o < layer.outputs; ++o) {  // every sum must stay an exact integer in a double
+      double worst = std::fabs(layer.bias[o]) + (1 << (kArmWeightBits - 1));
+      for (int i = 0; i < layer.inputs; ++i) worst += std::fabs(layer.weight[o * layer.inputs + i]) * kLimit;
+      if (!(worst < 9007199254740992.0)) throw std::invalid_argument("ARM weights could overflow exact integers");
+    }
     width = layer.outputs;
   }
   if (width != 2) throw std::invalid_argument("ARM's last layer must have 2 outputs (mean, log-scale)");
@@ -43,31 +51,32 @@ ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy
 }
 
 void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
-                       int64_t* scratch, int64_t* mean, int64_t* log_scale) const {
-  int64_t* a = scratch;
-  int64_t* b = scratch + kArmMaxWidth;
+                       double* scratch, int64_t* mean, int64_t* log_scale) const {
+  double* a = scratch;
+  double* b = scratch + kArmMaxWidth;
   const size_t n = dy_.size();
   for (size_t i = 0; i < n; ++i) {
     const int64_t yy = y + dy_[i], xx = x + dx_[i];
     const int64_t v = (yy >= 0 && xx >= 0 && xx < width) ? grid[yy * width + xx] : 0;
-    a[i] = std::clamp<int64_t>(v * (int64_t{1} << kArmActivationBits), -kArmActivationLimit, kArmActivationLimit);
+    a[i] = static_cast<double>(
+        std::clamp<int64_t>(v * (int64_t{1} << kArmActivationBits), -kArmActivationLimit, kArmActivationLimit));
   }
   (void)height;
   for (const ArmLayer& layer : layers_) {
-    const int64_t* w = layer.weight.data();
+    const double* w = layer.weight.data();
     for (int o = 0; o < layer.outputs; ++o, w += layer.inputs) {
-      int64_t acc = layer.bias[o];
+      double acc = 0;
       for (int i = 0; i < layer.inputs; ++i) acc += w[i] * a[i];
-      b[o] = std::clamp<int64_t>(rescale(acc), layer.relu ? 0 : -kArmActivationLimit, kArmActivationLimit);
+      b[o] = std::clamp(rescale(acc + layer.bias[o]), layer.relu ? 0.0 : -kLimit, kLimit);
     }
     std::swap(a, b);
   }
-  *mean = a[0];
-  *log_scale = a[1];
+  *mean = static_cast<int64_t>(a[0]);
+  *log_scale = static_cast<int64_t>(a[1]);
 }
 
 void ArmModel::table_of(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
-                        int64_t* scratch, int32_t* table, int32_t* base) const {
+                        double* scratch, int32_t* table, int32_t* base) const {
   int64_t mean, log_scale;
   outputs(grid, height, width, y, x, scratch, &mean, &log_scale);
   // Mean in 2^-mean_bits units, rounded half up; its floor is the base, the rest the phase.
@@ -82,7 +91,7 @@ void ArmModel::table_of(const int32_t* grid, int64_t height, int64_t width, int6
 
 void arm_symbols(const ArmModel& model, const std::vector<ArmGrid>& grids, const int32_t* values,
                  int32_t* symbols, int32_t* indexes) {
-  std::vector<int64_t> scratch(2 * kArmMaxWidth);
+  std::vector<double> scratch(2 * kArmMaxWidth);
   int64_t k = 0;
   for (const ArmGrid& g : grids) {
     for (int64_t y = 0; y < g.height; ++y)
@@ -98,7 +107,7 @@ void arm_symbols(const ArmModel& model, const std::vector<ArmGrid>& grids, const
 void arm_decode(const ArmModel& model, const std::vector<ArmGrid>& grids, RansDecoder* decoder,
                 const CdfTables& tables, int32_t* values) {
   if (tables.size() != model.tables()) throw std::invalid_argument("ARM table map does not match the table bank");
-  std::vector<int64_t> scratch(2 * kArmMaxWidth);
+  std::vector<double> scratch(2 * kArmMaxWidth);
   for (const ArmGrid& g : grids) {
     for (int64_t y = 0; y < g.height; ++y)
       for (int64_t x = 0; x < g.width; ++x) {

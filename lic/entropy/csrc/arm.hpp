@@ -20,12 +20,14 @@ constexpr int kArmWeightBits = 14;
 constexpr int64_t kArmActivationLimit = int64_t{1} << 24;
 constexpr int kArmMaxWidth = 256;
 
+// Integers are held in doubles: the model checks that no sum can reach 2^53 (spec section 3.1),
+// so every product and partial sum is exact in any order, and the loops vectorise.
 struct ArmLayer {
   int inputs;
   int outputs;
   bool relu;
-  std::vector<int64_t> weight;  // [outputs][inputs], integers w * 2^14
-  std::vector<int64_t> bias;    // [outputs], integers b * 2^26
+  std::vector<double> weight;  // [outputs][inputs], integers w * 2^14
+  std::vector<double> bias;    // [outputs], integers b * 2^26
 };
 
 // Where a table index and the value offset come from (bitstream-spec.md section 6.3).
@@ -47,10 +49,10 @@ class ArmModel {
            ArmTableMap map);
   // Table index and base (integer part of the predicted mean) of position (y, x) of `grid`
   // (row-major int32 values, those before (y, x) already known). `scratch` holds 2 * kArmMaxWidth.
-  void table_of(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x, int64_t* scratch,
+  void table_of(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x, double* scratch,
                 int32_t* table, int32_t* base) const;
   // The raw outputs (mean, log-scale) in 2^-12 units at (y, x); for tests.
-  void outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x, int64_t* scratch,
+  void outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x, double* scratch,
                int64_t* mean, int64_t* log_scale) const;
   int64_t tables() const { return static_cast<int64_t>(map_.scale_levels) << map_.mean_bits; }
 

@@ -119,8 +119,8 @@ PYBIND11_MODULE(_rans, m) {
                  throw std::invalid_argument("ARM layer: weight [out, in] and bias [out]");
                const int64_t outputs = weight.shape(0), inputs = weight.shape(1);
                native.push_back({static_cast<int>(inputs), static_cast<int>(outputs), relu,
-                                 std::vector<int64_t>(weight.data(), weight.data() + inputs * outputs),
-                                 std::vector<int64_t>(bias.data(), bias.data() + outputs)});
+                                 std::vector<double>(weight.data(), weight.data() + inputs * outputs),
+                                 std::vector<double>(bias.data(), bias.data() + outputs)});
              }
              return new lic::ArmModel(std::move(native), std::move(dy), std::move(dx),
                                       {scale_base, scale_step, scale_levels, mean_bits});
@@ -153,7 +153,7 @@ PYBIND11_MODULE(_rans, m) {
               throw std::invalid_argument("values must hold the grid");
             LongArray out({height * width, int64_t{2}});
             int64_t* dst = out.mutable_data();
-            std::vector<int64_t> scratch(2 * lic::kArmMaxWidth);
+            std::vector<double> scratch(2 * lic::kArmMaxWidth);
             for (int64_t y = 0; y < height; ++y)
               for (int64_t x = 0; x < width; ++x, dst += 2)
                 self.outputs(values.data(), height, width, y, x, scratch.data(), dst, dst + 1);
