@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from lic.codec.image import decode_image
 from lic.codec.imageio import read_image
@@ -59,6 +60,7 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
         return pixels
 
     measurement, decoded = measure_round_trip(pixels, encode, decode, workdir / f"{path.stem}-q{quality:g}.lic")
+    Image.fromarray(encoded.reconstruction).save(workdir / f"{path.stem}-q{quality:g}.recon.png")
     return {"image": path.name, "quality": quality, "bpp": measurement.bpp, "psnr-rgb": measurement.psnr,
             "ms-ssim-rgb": measurement.ms_ssim, "encoding_time": measurement.encode_seconds,
             "decoding_time": measurement.decode_seconds,

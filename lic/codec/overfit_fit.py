@@ -44,7 +44,7 @@ class FitConfig:
     steps: int = 1000
     coarse_steps: int = 0
     lr: float = 1e-2
-    latent_lr: float = 1e-2
+    latent_lr: float = 0.15
     warmup: int = 50
     hard_fraction: float = 0.1
     shape: OverfitShape = field(default_factory=OverfitShape)
@@ -52,9 +52,9 @@ class FitConfig:
 
 
 PRESETS: dict[str, FitConfig] = {
-    "fast": FitConfig(steps=1000),
-    "medium": FitConfig(steps=3000),
-    "slow": FitConfig(steps=10000),
+    "fast": FitConfig(steps=200, coarse_steps=800),
+    "medium": FitConfig(steps=800, coarse_steps=2000),
+    "slow": FitConfig(steps=3000, coarse_steps=5000),
 }
 """Iteration budgets of ``--preset`` (measured times per Kodak image: docs/overfit.md)."""
 
