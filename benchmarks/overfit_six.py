@@ -99,7 +99,7 @@ def summary(points: list[dict], preset: str, qualities: list[float]) -> dict:
 
 
 def main() -> None:
-    """Runs the missing points, qualities in the outer loop (every image gets a first point early)."""
+    """Runs the missing points, image by image (each image's curve is complete early), then writes the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="fast", choices=sorted(PRESETS))
     parser.add_argument("--steps", type=int, help="override the preset's steps")
@@ -111,8 +111,8 @@ def main() -> None:
     args = parser.parse_args()
     points_dir = args.workdir / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
-    for quality in args.qualities:
-        for image in args.images:
+    for image in args.images:
+        for quality in args.qualities:
             point_file = points_dir / f"{image}-q{quality:g}.json"
             if point_file.exists():
                 continue
@@ -122,8 +122,14 @@ def main() -> None:
             print(f"{start} {image} q{quality:g}: {point['bpp']:.4f} bpp {point['psnr-rgb']:.2f} dB, encode "
                   f"{point['encoding_time']:.0f} s, decode {point['decoding_time']:.2f} s, exact {point['exact']}",
                   flush=True)
-            points = [json.loads(f.read_text()) for f in sorted(points_dir.glob("*.json"))]
-            args.output.write_text(json.dumps(summary(points, args.preset, args.qualities), indent=2) + "\n")
+            write_summary(points_dir, args)
+    write_summary(points_dir, args)
+
+
+def write_summary(points_dir: Path, args: argparse.Namespace) -> None:
+    """The summary of every finished point in ``points_dir`` (any process's) to ``args.output``."""
+    points = [json.loads(f.read_text()) for f in sorted(points_dir.glob("*.json"))]
+    args.output.write_text(json.dumps(summary(points, args.preset, args.qualities), indent=2) + "\n")
 
 
 if __name__ == "__main__":

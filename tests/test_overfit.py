@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import struct
 import subprocess
 import sys
@@ -183,3 +184,14 @@ def test_cli_encode_decode_and_errors(tmp_path: Path, encoded) -> None:  # noqa:
     assert failed.returncode == 1 and len(failed.stderr.strip().splitlines()) == 1 and "truncated" in failed.stderr
     refused = _lic("encode", str(source), "-o", str(tmp_path / "b.lic"), "--mode", "overfit", "--bpp", "0.5")
     assert refused.returncode != 0 and "--bpp" in refused.stderr and not (tmp_path / "b.lic").exists()
+
+
+def test_eval_mode_overfit_writes_results(tmp_path: Path) -> None:
+    source, results = tmp_path / "img.png", tmp_path / "rd.json"
+    Image.fromarray(_image(12, 20)).save(source)
+    done = _lic("eval", str(source), "--mode", "overfit", "--fit-steps", "3", "-q", "2", "6", "-o", str(results))
+    assert done.returncode == 0, done.stderr
+    body = json.loads(results.read_text())
+    assert body["name"] == "lic-overfit-fast" and len(body["results"]["bpp"]) == 2
+    assert body["meta"]["per_image"]["img.png"]["quality"] == [2.0, 6.0]
+    assert body["meta"]["fit"]["steps"] == 3
