@@ -195,3 +195,37 @@ def test_eval_mode_overfit_writes_results(tmp_path: Path) -> None:
     assert body["name"] == "lic-overfit-fast" and len(body["results"]["bpp"]) == 2
     assert body["meta"]["per_image"]["img.png"]["quality"] == [2.0, 6.0]
     assert body["meta"]["fit"]["steps"] == 3
+
+
+def _reference_reconstruction(network: ExactNetwork, grids: list[np.ndarray]) -> np.ndarray:
+    """Spec section 6.4 with FixedPointLayer's float64 convolutions (the reference the C++ must equal)."""
+    import torch.nn.functional as F
+
+    limit = 2.0**24
+    act = [(torch.from_numpy(g.astype(np.float64)) * 4096).clamp(-limit, limit)[None, None] for g in grids]
+    x = act[-1]
+    for i in range(len(grids) - 2, -1, -1):
+        _, c, h, w = x.shape
+        padded = F.pad(x, (2, 2, 2, 2), mode="replicate").reshape(c, 1, h + 4, w + 4)
+        up = network.upsampling[i](padded)[:, :, 4 : 4 + 2 * h, 4 : 4 + 2 * w].reshape(1, c, 2 * h, 2 * w)
+        x = torch.cat([act[i], up[:, :, : grids[i].shape[0], : grids[i].shape[1]]], dim=1)
+    mix, to_rgb, refine0, refine1 = network.synthesis
+    x = to_rgb(mix(x))
+    x = (x + refine0(F.pad(x, (1, 1, 1, 1), mode="replicate"))).clamp(-limit, limit)
+    x = (x + refine1(F.pad(x.clamp(min=0), (1, 1, 1, 1), mode="replicate"))).clamp(-limit, limit)
+    pixels = torch.floor((x[0] * 255 + 2048) / 4096).clamp(0, 255)
+    return pixels.to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def test_cpp_synthesis_equals_the_fixed_point_reference() -> None:
+    """The decoder's C++ upsampling and synthesis give FixedPointLayer's convolution integers."""
+    rng = np.random.default_rng(4)
+    from lic.models.overfit import OverfitNetwork, grid_sizes
+
+    tensors = [t.detach() for t in OverfitNetwork(SHAPE).tensors()]
+    integers = [rng.integers(-3000, 3000, t.shape).astype(np.int32) for t in tensors]
+    network = ExactNetwork.of(SHAPE, integers, [14] * len(integers))
+    grids = [rng.integers(-3, 4, size).astype(np.int32) for size in grid_sizes(29, 19, SHAPE.grids)]
+    pixels = network.reconstruct(grids)
+    assert np.array_equal(pixels, _reference_reconstruction(network, grids))
+    assert 10 < len(np.unique(pixels))  # not a saturated image: the comparison means something

@@ -43,7 +43,7 @@ class FitConfig:
 
     steps: int = 1000
     coarse_steps: int = 0
-    lr: float = 1e-2
+    lr: float = 2e-2
     latent_lr: float = 0.15
     warmup: int = 50
     hard_fraction: float = 0.1

@@ -33,11 +33,14 @@ ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy
       throw std::invalid_argument("ARM context must be causal (dy < 0, or dy == 0 and dx < 0)");
   if (layers_.empty()) throw std::invalid_argument("ARM needs at least one layer");
   int width = static_cast<int>(dy_.size());
-  for (const ArmLayer& layer : layers_) {
+  for (ArmLayer& layer : layers_) {
     if (layer.inputs != width || layer.outputs < 1 || layer.outputs > kArmMaxWidth ||
         layer.weight.size() != static_cast<size_t>(layer.inputs) * layer.outputs ||
         layer.bias.size() != static_cast<size_t>(layer.outputs))
       throw std::invalid_argument("ARM layer shapes do not chain");
+    layer.weight_t.resize(layer.weight.size());
+    for (int o = 0; o < layer.outputs; ++o)
+      for (int i = 0; i < layer.inputs; ++i) layer.weight_t[i * layer.outputs + o] = layer.weight[o * layer.inputs + i];
     for (int o = 0; o < layer.outputs; ++o) {  // every sum must stay an exact integer in a double
       double worst = std::fabs(layer.bias[o]) + (1 << (kArmWeightBits - 1));
       for (int i = 0; i < layer.inputs; ++i) worst += std::fabs(layer.weight[o * layer.inputs + i]) * kLimit;
@@ -50,6 +53,8 @@ ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy
     throw std::invalid_argument("bad ARM table map");
 }
 
+// AVX2/FMA clone chosen at run time where the CPU has it (same integers: every sum is exact).
+__attribute__((target_clones("avx2,fma", "default")))
 void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
                        double* scratch, int64_t* mean, int64_t* log_scale) const {
   double* a = scratch;
@@ -63,12 +68,15 @@ void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64
   }
   (void)height;
   for (const ArmLayer& layer : layers_) {
-    const double* w = layer.weight.data();
-    for (int o = 0; o < layer.outputs; ++o, w += layer.inputs) {
-      double acc = 0;
-      for (int i = 0; i < layer.inputs; ++i) acc += w[i] * a[i];
-      b[o] = std::clamp(rescale(acc + layer.bias[o]), layer.relu ? 0.0 : -kLimit, kLimit);
+    // Input-major over the transposed weights: the loop over outputs vectorises.
+    const double* w = layer.weight_t.data();
+    for (int o = 0; o < layer.outputs; ++o) b[o] = 0.0;
+    for (int i = 0; i < layer.inputs; ++i, w += layer.outputs) {
+      const double v = a[i];
+      for (int o = 0; o < layer.outputs; ++o) b[o] += w[o] * v;
     }
+    for (int o = 0; o < layer.outputs; ++o)
+      b[o] = std::clamp(rescale(b[o] + layer.bias[o]), layer.relu ? 0.0 : -kLimit, kLimit);
     std::swap(a, b);
   }
   *mean = static_cast<int64_t>(a[0]);

@@ -28,6 +28,7 @@ struct ArmLayer {
   bool relu;
   std::vector<double> weight;  // [outputs][inputs], integers w * 2^14
   std::vector<double> bias;    // [outputs], integers b * 2^26
+  std::vector<double> weight_t;  // [inputs][outputs], filled by ArmModel
 };
 
 // Where a table index and the value offset come from (bitstream-spec.md section 6.3).

@@ -4,11 +4,13 @@
 #include <pybind11/stl.h>
 
 #include "arm.hpp"
+#include "overfit_synthesis.hpp"
 #include "rans.hpp"
 
 namespace py = pybind11;
 using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 using LongArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 namespace {
 
@@ -29,6 +31,15 @@ std::vector<lic::ArmGrid> arm_grids(const std::vector<int64_t>& heights, const s
     *total += heights[i] * widths[i];
   }
   return grids;
+}
+
+lic::ConvLayer conv_layer(const DoubleArray& weight, const DoubleArray& bias) {
+  if (weight.ndim() != 4 || bias.ndim() != 1 || bias.shape(0) != weight.shape(0) || weight.shape(2) != weight.shape(3))
+    throw std::invalid_argument("convolution: weight [out, in, k, k] and bias [out]");
+  const int64_t size = weight.shape(0) * weight.shape(1) * weight.shape(2) * weight.shape(3);
+  return {static_cast<int>(weight.shape(0)), static_cast<int>(weight.shape(1)), static_cast<int>(weight.shape(2)),
+          std::vector<double>(weight.data(), weight.data() + size),
+          std::vector<double>(bias.data(), bias.data() + bias.shape(0))};
 }
 
 }  // namespace
@@ -108,6 +119,32 @@ PYBIND11_MODULE(_rans, m) {
           },
           py::arg("model"), py::arg("heights"), py::arg("widths"), py::arg("tables"))
       .def("exhausted", &lic::RansDecoder::exhausted);
+
+  m.def(
+      "overfit_synthesis",
+      [](const std::vector<IntArray>& grids, const std::vector<DoubleArray>& kernels,
+         const std::vector<std::pair<DoubleArray, DoubleArray>>& layers) {
+        if (layers.size() != 4) throw std::invalid_argument("four synthesis layers: mix, to_rgb, refine0, refine1");
+        std::vector<lic::LatentGrid> native;
+        for (const IntArray& g : grids) {
+          if (g.ndim() != 2) throw std::invalid_argument("latent grids are 2-D");
+          native.push_back({g.shape(0), g.shape(1), g.data()});
+        }
+        std::vector<std::vector<double>> k;
+        for (const DoubleArray& a : kernels) k.emplace_back(a.data(), a.data() + a.size());
+        std::vector<lic::ConvLayer> conv;
+        for (const auto& [weight, bias] : layers) conv.push_back(conv_layer(weight, bias));
+        if (native.empty()) throw std::invalid_argument("no latent grids");
+        py::array_t<uint8_t> out({native[0].height, native[0].width, int64_t{3}});
+        uint8_t* dst = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::overfit_synthesis(native, k, conv[0], conv[1], conv[2], conv[3], dst);
+        }
+        return out;
+      },
+      py::arg("grids"), py::arg("kernels"), py::arg("layers"),
+      "RGB pixels of an overfit image's integer latent grids (bitstream-spec.md section 6.4)");
 
   py::class_<lic::ArmModel>(m, "ArmModel")
       .def(py::init([](const std::vector<std::tuple<LongArray, LongArray, bool>>& layers,
