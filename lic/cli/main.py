@@ -60,8 +60,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     from lic.codec.videoio import is_video_path
     from lic.cli.video import cmd_encode_video
-    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL
+    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL, OVERFIT_MODEL
 
+    if args.model == OVERFIT_MODEL and args.mode is None:
+        args.mode = "overfit"
     if args.mode == "overfit" and not args.video and not is_video_path(Path(args.input)):
         from lic.cli.overfit import cmd_encode_overfit
 
