@@ -287,8 +287,8 @@ class OverfitCodec(nn.Module):
         if self._latent_tables is None:
             if self.latent_cdf.numel() == 0:
                 raise RuntimeError("CDF tables are not built: call update_tables() first")
-            self._latent_tables = CdfTables(self.latent_cdf.numpy(), self.latent_cdf_length.numpy(),
-                                            self.latent_offset.numpy())
+            self._latent_tables = CdfTables(self.latent_cdf.cpu().numpy(), self.latent_cdf_length.cpu().numpy(),
+                                            self.latent_offset.cpu().numpy())
         return self._latent_tables
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
