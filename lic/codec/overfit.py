@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from lic.codec.container import ColourFormat, ImageHeader, write_image_stream
+from lic.codec.image import check_quality, to_gray
 from lic.codec.imageio import check_size
 from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_image
 from lic.codec.tensor_coding import ENTRY, QuantizedTensor, pull_tensors, push_tensors
@@ -172,10 +173,7 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
         raise UnsupportedInputError(f"model {model.name} is not the overfit codec")
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
-    top = codec.rate_levels - 1
-    if not 0.0 <= quality <= top:
-        raise UnsupportedInputError(f"quality must be between 0 and {top} for model {model.name}, not {quality:g}")
-    quality = float(np.float32(quality))
+    quality = check_quality(model, quality)
     height, width = pixels.shape[:2]
     check_overfit_size(width, height)
     gray = pixels.ndim == 2
@@ -192,14 +190,10 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     lanes = [head, best.lane]
     colour = ColourFormat.GRAY if gray else ColourFormat.RGB
     header = ImageHeader(model.name, model.digest, quality, width, height, colour, (tuple(len(b) for b in lanes),))
-    reconstruction = _to_gray(best.reconstruction) if gray else best.reconstruction
+    reconstruction = to_gray(best.reconstruction) if gray else best.reconstruction
     group_exponent = {g: e for g, e in zip(_groups(shape), best.exponents)}
     return OverfitEncoded(write_image_stream(header, [lanes]), header, reconstruction,
                           (group_exponent[0], group_exponent.get(1, 0), group_exponent[2]))
-
-
-def _to_gray(rgb: np.ndarray) -> np.ndarray:
-    return ((rgb.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
 
 
 def read_shape(lane: bytes) -> tuple[OverfitShape, bytes]:
@@ -252,4 +246,4 @@ def decode_overfit(header: ImageHeader, tiles: list[list[bytes]], model: LoadedM
         grids.append(values[pos : pos + h * w].reshape(h, w))
         pos += h * w
     pixels = network.reconstruct(grids)
-    return _to_gray(pixels) if header.colour == ColourFormat.GRAY else pixels
+    return to_gray(pixels) if header.colour == ColourFormat.GRAY else pixels
