@@ -23,8 +23,11 @@ from lic.codec.container import ImageHeader, read_image_header
 from lic.codec.image import EncodedImage, decode_image, encode_image_at
 from lic.codec.refine import RefineConfig
 from lic.codec.imageio import from_pil
+from lic.codec.overfit import encode_overfit
+from lic.codec.overfit_fit import PRESETS
 from lic.errors import LicError, UnsupportedInputError
 from lic.models import DEFAULT_MODEL
+from lic.models.overfit import OverfitCodec
 from lic.models.weights import LoadedModel, load_model
 
 ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
@@ -113,9 +116,17 @@ class Codec:
         """Encodes; the result holds the stream, its header and the decoder's exact output.
 
         ``refine`` > 0 optimizes the latent for this image in that many gradient steps
-        (fewer bits at equal quality, slower encode, same decoder).
+        (fewer bits at equal quality, slower encode, same decoder). With the ``overfit`` model
+        the image is fitted with the ``fast`` preset (minutes; see docs/overfit.md).
         """
         pixels = to_pixels(image)
+        if isinstance(self.model.module, OverfitCodec):
+            if bpp is not None or refine:
+                raise UnsupportedInputError("the overfit model takes a quality (0..7), not bpp or refine")
+            with self._lock:
+                quality = self.model.default_quality if quality is None else quality
+                encoded = encode_overfit(pixels, self.model, quality, PRESETS["fast"])
+            return EncodedImage(encoded.data, encoded.header, encoded.reconstruction)
         with self._lock:
             return encode_image_at(pixels, self.model, quality, bpp, RefineConfig(refine))
 

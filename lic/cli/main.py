@@ -86,10 +86,20 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     from lic.codec.videoio import is_video_path
     from lic.cli.video import cmd_encode_video
-    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL
+    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL, OVERFIT_MODEL
 
     check_ray_input(args, not is_stdio(args.input) and Path(args.input).is_dir() and not args.video)
+    if args.model == OVERFIT_MODEL and args.mode is None:
+        args.mode = "overfit"
+    if args.mode == "overfit" and not args.video and not (not is_stdio(args.input) and is_video_path(Path(args.input))):
+        from lic.cli.overfit import cmd_encode_overfit
+
+        return cmd_encode_overfit(args)
+    if args.preset is not None or args.fit_steps is not None:
+        raise LicError("--preset and --fit-steps are for --mode overfit")
     if args.video or (not is_stdio(args.input) and is_video_path(Path(args.input))):
+        if args.mode == "overfit":
+            raise LicError("--mode overfit is for images; for video use --mode frames or inr")
         if args.tile_size is not None:
             raise LicError("--tile-size is for images; video frames are coded in one piece")
         if args.mode == "inr" and args.model not in (None, INR_MODEL):
@@ -103,7 +113,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
     if args.intra_period is not None:
         raise LicError("--intra-period is for video input")
     if args.mode is not None or args.inr_steps is not None:
-        raise LicError("--mode and --inr-steps are for video input")
+        raise LicError("--mode frames|inr and --inr-steps are for video input")
     args.model = args.model or DEFAULT_MODEL
     _check_image_model(args.model)
     if not is_stdio(args.input) and Path(args.input).is_dir():
@@ -192,6 +202,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from lic.codec.container import FLOAT_PARAMETERS, read_image_stream
 
     from lic.cli.video import check_stream_kind, info_video
+    from lic.models import OVERFIT_MODEL
 
     path = Path(args.input)
     data = _read_stream(path)
@@ -200,7 +211,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(info, indent=2))
         return 0
-    header, _ = read_image_stream(data)
+    header, tiles = read_image_stream(data)
     bpp = len(data) * 8 / (header.width * header.height)
     info = {
         "file": str(path),
@@ -221,6 +232,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         "entropy_parameters": "float (same machine only)" if header.flags & FLOAT_PARAMETERS else "fixed point (exact)",
         "checksums": "ok",
     }
+    if header.model == OVERFIT_MODEL and len(tiles) == 1 and len(tiles[0]) == 2:
+        from dataclasses import asdict
+
+        from lic.codec.overfit import read_shape
+
+        info["overfit_networks"] = asdict(read_shape(tiles[0][0])[0])
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -235,6 +252,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         print(f"  lanes      {len(header.lane_sizes)}: {', '.join(f'{s:,}' for s in header.lane_sizes)} bytes")
     print(f"  entropy    {info['entropy_parameters']} parameters")
+    if "overfit_networks" in info:
+        n = info["overfit_networks"]
+        print(f"  overfit    {n['grids']} latent grids, ARM {n['arm_layers']}x{n['arm_width']}, "
+              f"synthesis width {n['synthesis_width']}")
     print("  checksums  header ok, payload ok")
     return 0
 
@@ -271,6 +292,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from lic.models.complexity import describe
+    from lic.models import overfit
     from lic.models.inr import InrCodec, macs_per_pixel, parameter_count
     from lic.models.registry import get_spec, model_names
     from lic.models.weights import default_quality, shipped_weights_path
@@ -281,6 +303,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         if isinstance(module, InrCodec):  # fitted per clip: the size of the default level's network
             shape = module.shape_at(default_quality(module.rate_levels))
             params, macs = parameter_count(shape), macs_per_pixel(shape)
+        elif isinstance(module, overfit.OverfitCodec):  # fitted per image: the default network size
+            shape = overfit.OverfitShape()
+            params, macs = overfit.parameter_count(shape), overfit.macs_per_pixel(shape)
         else:
             params, macs = describe(module)
         shipped = "weights shipped" if shipped_weights_path(name).exists() else "no weights"
@@ -384,10 +409,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intra-period", type=whole_number(1, (1 << 32) - 1), default=None, metavar="N",
                    help="video: an intra frame every N frames, P-frames between (default 8 with a video model; "
                         "1 codes every frame intra); with --mode inr, frames per fitted network (default 32)")
-    p.add_argument("--mode", choices=["frames", "inr"], default=None,
+    p.add_argument("--mode", choices=["frames", "inr", "overfit"], default=None,
                    help="video: 'frames' codes frame by frame with the learned image/P-frame codec (default); "
                         "'inr' fits a small network to each group of frames and codes its weights (slow: minutes "
-                        "per group on a CPU)")
+                        "per group on a CPU). Image: 'overfit' fits latent grids and tiny networks to the image "
+                        "(Cool-chic/C3 class; minutes per image, -q 0..7, very fast decoder)")
+    p.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
+                   help="--mode overfit: fitting budget (default fast; times in docs/overfit.md)")
+    p.add_argument("--fit-steps", type=whole_number(1, 10**7), default=None, metavar="N",
+                   help="--mode overfit: optimizer steps at full resolution, replacing the preset's budget "
+                        "(no half-resolution steps)")
     p.add_argument("--inr-steps", type=whole_number(1, 10**7), default=None, metavar="N",
                    help="--mode inr: optimizer steps per group of frames (default 1500)")
     p.add_argument("--recon", help="also write the encoder's reconstruction to this image (or video) file")

@@ -10,7 +10,7 @@ from pathlib import Path
 from lic.cli.common import check_output, device_option
 from lic.cli.distributed import check_ray_input, ray_option
 from lic.errors import LicError
-from lic.models import DEFAULT_VIDEO_MODEL
+from lic.models import DEFAULT_VIDEO_MODEL, OVERFIT_MODEL
 
 
 def collect_images(items: list[str]) -> list[Path]:
@@ -46,7 +46,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise LicError("--workers goes with --ray (lic eval otherwise runs in one process)")
     check_ray_input(args, folder=True)
     images = collect_images(args.images)
-    model = load_model(args.model, args.weights, args.device if args.ray is None else "cpu")
+    encoder, name, extra = None, None, {}
+    device = args.device if args.ray is None else "cpu"
+    if args.mode == "overfit":
+        if args.ray is not None:
+            raise LicError("--mode overfit does not run on --ray yet: run it without --ray")
+        from lic.cli.overfit import overfit_encoder
+
+        args.model = OVERFIT_MODEL
+        model = load_model(args.model, args.weights, device)
+        encoder, name, extra = overfit_encoder(model, args.preset, args.fit_steps)
+    elif args.preset or args.fit_steps:
+        raise LicError("--preset and --fit-steps are for --mode overfit")
+    else:
+        model = load_model(args.model, args.weights, device)
     qualities = [float(q) for q in args.qualities or range(model.module.rate_levels)]
     if args.ray is not None:
         from lic.cli.distributed import eval_on_ray
@@ -54,7 +67,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         results = eval_on_ray(args, model, images, qualities)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            results = evaluate(model, images, qualities, Path(tmp), progress=print, refine=RefineConfig(args.refine))
+            results = evaluate(model, images, qualities, Path(tmp), progress=print, refine=RefineConfig(args.refine),
+                               encoder=encoder, name=name)
+    results.meta.update(extra)
     results.meta["inputs"] = list(args.images)
     _write_results(results, args.output, args.force)
     return 0
@@ -213,6 +228,11 @@ def add_measure_commands(sub: argparse._SubParsersAction, default_model: str) ->
     p.add_argument("--model", default=default_model, help=f"model name (default {default_model})")
     p.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")
     p.add_argument("--refine", type=int, default=0, metavar="N", help="encode-time latent refinement steps")
+    p.add_argument("--mode", choices=["overfit"], default=None,
+                   help="overfit: fit a codec to each image (lic encode --mode overfit) instead of --model")
+    p.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
+                   help="--mode overfit: fitting budget (default fast)")
+    p.add_argument("--fit-steps", type=int, default=None, metavar="N", help="--mode overfit: optimizer steps")
     p.add_argument("-o", "--output", help="write the results as JSON (CompressAI's results layout)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     ray_option(p, "only with --ray (without it lic eval runs in one process)")

@@ -20,6 +20,7 @@ from lic.codec.refine import RefineConfig, refine_latent
 from lic.codec.tiles import MARGIN, Box, choose_tile_size, crop_pixels, padded_size, tiles_of
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
+from lic.models.overfit import OverfitCodec
 from lic.models.weights import LoadedModel
 
 MAX_LANES = 4
@@ -74,7 +75,8 @@ def _to_rgb(x_hat: torch.Tensor) -> np.ndarray:
     return torch.round(x_hat[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
-def _to_gray(rgb: np.ndarray) -> np.ndarray:
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """The grayscale output of an RGB-coded gray image: ``(R + G + B + 1) div 3`` (bitstream-spec.md §1)."""
     return ((rgb.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
 
 
@@ -208,7 +210,7 @@ def _synthesize(y_hat: torch.Tensor, model: LoadedModel, quality: float, tiles: 
         visible = Box(tile.top, tile.left, min(tile.bottom, height), min(tile.right, width))
         rows, cols = visible.within(Box(outer.top * stride, outer.left * stride, 0, 0))
         out[visible.top : visible.bottom, visible.left : visible.right] = _to_rgb(x_hat[:, :, rows, cols])
-    return _to_gray(out) if gray else out
+    return to_gray(out) if gray else out
 
 
 def encode_image_to_bpp(pixels: np.ndarray, model: LoadedModel, target_bpp: float, steps: int = 8,
@@ -253,6 +255,10 @@ def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) ->
     """Decodes a ``.lic`` stream made with ``model``; returns the pixels and the header."""
     header, tiles = read_image_stream(data)
     check_model(header.model, header.digest, model, header.flags)
+    if isinstance(model.module, OverfitCodec):
+        from lic.codec.overfit import decode_overfit  # here: lic.codec.overfit builds on this module
+
+        return decode_overfit(header, tiles, model), header
     pixels = decode_picture(tiles, model, header.quality, header.width, header.height, header.colour,
                             header.tile_size, threads)
     return pixels, header

@@ -23,15 +23,13 @@ from torch import Tensor
 
 from lic.codec.image import coding_threads
 from lic.codec.sequence import FramePacket, FrameType
-from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.codec.tensor_coding import QuantizedTensor, decode_tensors, encode_tensors, quantization_step
 from lic.errors import CorruptStreamError, UnsupportedInputError
 from lic.models.inr import STRIDE, InrCodec, NervDecoder, NervShape, grid_size
 
 MAX_GROUP = 256
 """Frames per group: a packet's ``ref_distance`` (u8) reaches back at most 255 frames."""
 _SHAPE = struct.Struct("<B5H")
-_QUANT = struct.Struct("<fB")
-_MAX_STEP = 1e4
 
 
 @dataclass(frozen=True)
@@ -52,12 +50,6 @@ class FitConfig:
     lr: float = 5e-3
     quantize_after: float = 0.75
     seed: int = 0
-
-
-def quantization_step(values: Tensor, bits: int) -> float:
-    """Uniform step that maps ``values`` onto ``±(2^(bits-1) - 1)``, as a float32 number."""
-    peak = float(values.detach().abs().max())
-    return float(np.float32(max(peak, 1e-8) / (2 ** (bits - 1) - 1)))
 
 
 def _fake_quantize(values: Tensor, bits: int) -> Tensor:
@@ -107,59 +99,6 @@ def fit_group(frames: list[np.ndarray], shape: NervShape, bits: int, config: Fit
     return FittedGroup(network.eval(), embeddings.detach())
 
 
-@dataclass(frozen=True)
-class QuantizedTensor:
-    """Integers and the step they are multiplied by; the values are ``symbols * step`` in float32."""
-
-    symbols: np.ndarray
-    step: float
-
-    @classmethod
-    def of(cls, values: Tensor, bits: int) -> "QuantizedTensor":
-        """Rounds ``values`` to the uniform grid of :func:`quantization_step`."""
-        step = quantization_step(values, bits)
-        return cls(torch.round(values.detach() / step).to(torch.int32).numpy(), step)
-
-    def values(self) -> Tensor:
-        """The dequantized tensor."""
-        return torch.from_numpy(self.symbols.astype(np.float32)) * np.float32(self.step)
-
-
-def _table_of(symbols: np.ndarray, prior: InrCodec) -> int:
-    """The Gaussian table whose scale is the symbols' root mean square (encoder's choice only)."""
-    rms = float(np.sqrt(np.mean(symbols.astype(np.float64) ** 2))) if symbols.size else 0.0
-    return int(prior.prior.table_indexes(torch.tensor([rms], dtype=torch.float64))[0])
-
-
-def _encode_tensors(tensors: list[QuantizedTensor], codec: InrCodec) -> tuple[bytes, bytes]:
-    """``(step/table entries, one coder lane)`` for ``tensors`` in order."""
-    encoder = RangeEncoder(1)
-    entries = bytearray()
-    for tensor in tensors:
-        table = _table_of(tensor.symbols, codec)
-        entries += _QUANT.pack(tensor.step, table)
-        flat = tensor.symbols.reshape(-1)
-        encoder.encode(flat, np.full(flat.size, table, dtype=np.int32), codec.prior.tables())
-    return bytes(entries), encoder.finish()[0]
-
-
-def _decode_tensors(entries: bytes, lane: bytes, shapes: list[tuple[int, ...]], codec: InrCodec,
-                    where: str) -> list[Tensor]:
-    """Inverse of :func:`_encode_tensors` for tensors of known ``shapes``."""
-    if len(entries) != _QUANT.size * len(shapes):
-        raise CorruptStreamError(f"{where}: damaged parameter header")
-    decoder = RangeDecoder([lane])
-    out = []
-    for i, shape in enumerate(shapes):
-        step, table = _QUANT.unpack_from(entries, i * _QUANT.size)
-        if not (0 < step < _MAX_STEP) or table >= len(codec.prior.tables()):
-            raise CorruptStreamError(f"{where}: invalid quantization step or table")
-        symbols = decoder.decode(np.full(math.prod(shape), table, dtype=np.int32), codec.prior.tables())
-        out.append(QuantizedTensor(symbols.reshape(shape), step).values())
-    decoder.check_exhausted()
-    return out
-
-
 def _network_shapes(shape: NervShape) -> list[tuple[int, ...]]:
     return [tuple(p.shape) for p in NervDecoder(shape).parameters()]
 
@@ -178,7 +117,7 @@ def _network_packet(frame: int, network: NervDecoder, embedding: Tensor, codec: 
     """The first frame of a group: ``[shape + steps, lane]``; also the dequantized network and embedding."""
     quantized = [QuantizedTensor.of(p, bits) for p in network.parameters()]
     quantized.append(QuantizedTensor.of(embedding, bits))
-    entries, lane = _encode_tensors(quantized, codec)
+    entries, lane = encode_tensors(quantized, codec.prior)
     shape = network.shape
     head = _SHAPE.pack(shape.embed, *shape.channels) + entries
     packet = FramePacket(frame, FrameType.INR, 0, [head, lane]).pack()
@@ -189,7 +128,7 @@ def _embedding_packet(frame: int, distance: int, embedding: Tensor, codec: InrCo
                       bits: int) -> tuple[bytes, Tensor]:
     """Any other frame of a group: ``[step, lane]`` of its embedding; also the dequantized embedding."""
     quantized = QuantizedTensor.of(embedding, bits)
-    entries, lane = _encode_tensors([quantized], codec)
+    entries, lane = encode_tensors([quantized], codec.prior)
     return FramePacket(frame, FrameType.INR, distance, [entries, lane]).pack(), quantized.values()
 
 
@@ -249,7 +188,7 @@ def decode_network(packet: FramePacket, codec: InrCodec, width: int, height: int
         raise CorruptStreamError(f"{where}: {exc}") from None
     rows, cols = grid_size(width, height)
     shapes = [*_network_shapes(shape), (shape.embed, rows, cols)]
-    tensors = _decode_tensors(packet.lanes[0][_SHAPE.size :], packet.lanes[1], shapes, codec, where)
+    tensors = decode_tensors(packet.lanes[0][_SHAPE.size :], packet.lanes[1], shapes, codec.prior, where)
     return _network_of(shape, tensors[:-1]), tensors[-1]
 
 
@@ -260,7 +199,7 @@ def decode_embedding(packet: FramePacket, codec: InrCodec, network: NervDecoder,
         raise CorruptStreamError(f"frame {packet.frame}: damaged INR packet")
     rows, cols = grid_size(width, height)
     shape = (network.shape.embed, rows, cols)
-    return _decode_tensors(packet.lanes[0], packet.lanes[1], [shape], codec, f"frame {packet.frame}")[0]
+    return decode_tensors(packet.lanes[0], packet.lanes[1], [shape], codec.prior, f"frame {packet.frame}")[0]
 
 
 def check_frame_size(width: int, height: int, limit: int) -> None:

@@ -98,6 +98,15 @@ class RangeDecoder:
         except ValueError as exc:
             raise CorruptStreamError(str(exc)) from None
 
+    def decode_arm(self, model: "_rans.ArmModel", heights: list[int], widths: list[int],
+                   tables: CdfTables) -> np.ndarray:
+        """Decodes latent grids (row-major, grid after grid) whose tables ``model`` predicts from
+        already decoded neighbours (``lic/entropy/csrc/arm.hpp``); needs a single-lane decoder."""
+        try:
+            return self._native.pull_arm(model, heights, widths, tables.native)
+        except ValueError as exc:
+            raise CorruptStreamError(str(exc)) from None
+
     def check_exhausted(self) -> None:
         """Raises :class:`CorruptStreamError` unless every lane was consumed exactly."""
         if not self._native.exhausted():

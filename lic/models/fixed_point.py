@@ -64,12 +64,12 @@ class FixedPointLayer:
             acc = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding)
         else:
             acc = F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
-        return self._rescale(acc)
+        return self.rescale(acc)
 
     def on_rows(self, rows: Tensor) -> Tensor:
         """A 1x1 convolution applied to feature vectors ``[N, C]``."""
         self._check_pointwise()
-        return self._rescale(torch.addmm(self.bias, rows, self.weight[:, :, 0, 0].t()))
+        return self.rescale(torch.addmm(self.bias, rows, self.weight[:, :, 0, 0].t()))
 
     def kernel(self, a: Tensor) -> Tensor:
         """The layer on int64 activations through :mod:`lic.kernels` (any layer shape)."""
@@ -114,7 +114,8 @@ class FixedPointLayer:
         if self.transposed or self.weight.shape[2:] != (1, 1) or self.stride != 1 or self.padding != 0:
             raise InexactNetworkError("only 1x1 convolutions apply to feature vectors")
 
-    def _rescale(self, acc: Tensor) -> Tensor:
+    def rescale(self, acc: Tensor) -> Tensor:
+        """The layer's output activations of accumulators ``acc`` (sums of products plus bias)."""
         out = torch.floor((acc + 2 ** (WEIGHT_BITS - 1)) * 2.0**-WEIGHT_BITS)
         return out.clamp_(0 if self.relu else -ACTIVATION_LIMIT, ACTIVATION_LIMIT)
 

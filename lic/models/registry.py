@@ -16,6 +16,7 @@ from lic.errors import UnknownModelError
 from lic.models.elic import ElicConfig, ElicModel
 from lic.models.inr import InrConfig, InrCodec
 from lic.models.inter import ElicVideoConfig, ElicVideoModel, InterConfig
+from lic.models.overfit import OverfitCodec, OverfitConfig
 
 
 @dataclass(frozen=True)
@@ -120,5 +121,15 @@ register(
         factory=InrCodec,
         description="implicit neural video (lic encode --mode inr): a network fitted to each group of frames "
                     "at encode time; its weights file holds only the weight-coding tables",
+    )
+)
+register(
+    ModelSpec(
+        name="overfit",
+        architecture="overfit",
+        config=OverfitConfig(),
+        factory=OverfitCodec,
+        description="overfitted image codec (lic encode --mode overfit): latent grids and tiny networks fitted to "
+                    "each image at encode time; its weights file holds only the CDF tables",
     )
 )

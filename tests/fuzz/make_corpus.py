@@ -17,9 +17,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import range_decoder_tables  # noqa: E402
 
 from lic.codec.image import encode_image  # noqa: E402
+from lic.codec.overfit import encode_overfit  # noqa: E402
+from lic.codec.overfit_fit import FitConfig  # noqa: E402
 from lic.codec.video import encode_video  # noqa: E402
 from lic.codec.videoio import VideoInfo  # noqa: E402
 from lic.entropy.range_coder import RangeEncoder  # noqa: E402
+from lic.models.overfit import OverfitShape  # noqa: E402
 from lic.models.weights import load_model  # noqa: E402
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -33,7 +36,7 @@ def _image(rng: np.random.Generator, height: int, width: int, gray: bool = False
 
 
 def main() -> None:
-    """Writes ``corpus/streams`` (images and a video) and ``corpus/lanes``."""
+    """Writes ``corpus/streams`` (images, overfit images and a video) and ``corpus/lanes``."""
     rng = np.random.default_rng(7)
     model = load_model("elic-s")
     streams, lanes = CORPUS / "streams", CORPUS / "lanes"
@@ -47,6 +50,7 @@ def main() -> None:
     }
     for name, encoded in seeds.items():
         (streams / name).write_bytes(encoded.data)
+    write_overfit_seeds(streams, rng)
     frames = [_image(rng, 32, 48) for _ in range(2)]
     video, _ = encode_video(frames, VideoInfo(48, 32, Fraction(25)), model, 2.0)
     (streams / "video-48x32-2f.lic").write_bytes(video)
@@ -57,6 +61,18 @@ def main() -> None:
         encoder.encode(values, indexes, range_decoder_tables())
         header = bytes([0, 0, count // 4, count % 4])  # one lane, one thread, count symbols
         (lanes / f"lanes-{count}.bin").write_bytes(header + b"".join(encoder.finish()))
+
+
+def write_overfit_seeds(streams: Path, rng: np.random.Generator) -> None:
+    """Small overfit streams (``--mode overfit``, bitstream-spec.md section 6), RGB and grayscale."""
+    overfit = load_model("overfit")
+    fit = FitConfig(steps=10, shape=OverfitShape(grids=3, arm_width=4, arm_layers=1, synthesis_width=4))
+    seeds = {
+        "overfit-rgb-24x40-q4.lic": encode_overfit(_image(rng, 24, 40), overfit, 4.0, fit),
+        "overfit-gray-9x13-q1.lic": encode_overfit(_image(rng, 9, 13, gray=True), overfit, 1.0, fit),
+    }
+    for name, encoded in seeds.items():
+        (streams / name).write_bytes(encoded.data)
 
 
 if __name__ == "__main__":

@@ -170,13 +170,14 @@ RansDecoder::RansDecoder(std::vector<std::string> streams, int threads)
 
 namespace {
 
-// Decodes one lane's share of a call. Returns an error message, empty on success.
-std::string pull_lane(uint64_t* state, const uint8_t* data, size_t size, size_t* pos,
-                      const int32_t* indexes, int64_t begin, int64_t end, const CdfTables& tables,
-                      int32_t* out) {
+const char* kTruncated = "coded data ends early (truncated or corrupt stream)";
+
+}  // namespace
+
+const char* decode_value(uint64_t* state, const uint8_t* data, size_t size, size_t* pos, int64_t t,
+                         const CdfTables& tables, int32_t* out) {
   uint64_t x = *state;
   size_t p = *pos;
-  auto take = [&](uint32_t bits, uint32_t* cum) -> void { *cum = static_cast<uint32_t>(x & ((1ull << bits) - 1)); };
   auto advance = [&](uint32_t start, uint32_t freq, uint32_t bits) -> bool {
     x = freq * (x >> bits) + (x & ((1ull << bits) - 1)) - start;
     if (x < kRansL) {
@@ -186,41 +187,47 @@ std::string pull_lane(uint64_t* state, const uint8_t* data, size_t size, size_t*
     }
     return true;
   };
-  const char* truncated = "coded data ends early (truncated or corrupt stream)";
-  for (int64_t i = begin; i < end; ++i) {
-    const int64_t t = indexes[i];
-    if (t < 0 || t >= tables.size()) return "CDF table index out of range";
-    const uint32_t* cdf = tables.cdf(t);
-    const int64_t n_regular = tables.length(t) - 2;
-    uint32_t cum;
-    take(kPrecision, &cum);
-    const uint32_t s = tables.find(t, cum);
-    if (!advance(cdf[s], cdf[s + 1] - cdf[s], kPrecision)) return truncated;
-    int64_t u = s;
-    if (s == static_cast<uint32_t>(n_regular)) {
-      uint32_t k;
-      take(kEscapeLengthBits, &k);
-      if (!advance(k, 1, kEscapeLengthBits)) return truncated;
-      if (k > kMaxEscapeBits) return "escape code too long (corrupt stream)";
-      uint64_t rest = 0;
-      uint32_t shift = k;
-      while (shift > 0) {
-        const uint32_t b = std::min(kBypassChunkBits, shift);
-        shift -= b;
-        uint32_t chunk;
-        take(b, &chunk);
-        if (!advance(chunk, 1, b)) return truncated;
-        rest = (rest << b) | chunk;
-      }
-      const uint64_t e = (1ull << k) + rest - 1;
-      u = (e & 1) ? -static_cast<int64_t>((e + 1) / 2) : n_regular + static_cast<int64_t>(e / 2);
+  auto low_bits = [&](uint32_t bits) { return static_cast<uint32_t>(x & ((1ull << bits) - 1)); };
+  if (t < 0 || t >= tables.size()) return "CDF table index out of range";
+  const uint32_t* cdf = tables.cdf(t);
+  const int64_t n_regular = tables.length(t) - 2;
+  const uint32_t s = tables.find(t, low_bits(kPrecision));
+  if (!advance(cdf[s], cdf[s + 1] - cdf[s], kPrecision)) return kTruncated;
+  int64_t u = s;
+  if (s == static_cast<uint32_t>(n_regular)) {
+    const uint32_t k = low_bits(kEscapeLengthBits);
+    if (!advance(k, 1, kEscapeLengthBits)) return kTruncated;
+    if (k > kMaxEscapeBits) return "escape code too long (corrupt stream)";
+    uint64_t rest = 0;
+    uint32_t shift = k;
+    while (shift > 0) {
+      const uint32_t b = std::min(kBypassChunkBits, shift);
+      shift -= b;
+      const uint32_t chunk = low_bits(b);
+      if (!advance(chunk, 1, b)) return kTruncated;
+      rest = (rest << b) | chunk;
     }
-    const int64_t v = u + tables.offset(t);
-    if (v < INT32_MIN || v > INT32_MAX) return "decoded value out of range (corrupt stream)";
-    out[i] = static_cast<int32_t>(v);
+    const uint64_t e = (1ull << k) + rest - 1;
+    u = (e & 1) ? -static_cast<int64_t>((e + 1) / 2) : n_regular + static_cast<int64_t>(e / 2);
   }
+  const int64_t v = u + tables.offset(t);
+  if (v < INT32_MIN || v > INT32_MAX) return "decoded value out of range (corrupt stream)";
+  *out = static_cast<int32_t>(v);
   *state = x;
   *pos = p;
+  return nullptr;
+}
+
+namespace {
+
+// Decodes one lane's share of a call. Returns an error message, empty on success.
+std::string pull_lane(uint64_t* state, const uint8_t* data, size_t size, size_t* pos,
+                      const int32_t* indexes, int64_t begin, int64_t end, const CdfTables& tables,
+                      int32_t* out) {
+  for (int64_t i = begin; i < end; ++i) {
+    const char* error = decode_value(state, data, size, pos, indexes[i], tables, out + i);
+    if (error != nullptr) return error;
+  }
   return std::string();
 }
 
@@ -249,6 +256,15 @@ void RansDecoder::pull(const int32_t* indexes, int64_t n, const CdfTables& table
   }
   for (const std::string& e : errors)
     if (!e.empty()) throw StreamError(e);
+}
+
+int32_t RansDecoder::pull_one(int64_t t, const CdfTables& tables) {
+  if (lanes_.size() != 1) throw StreamError("sequentially coded symbols need a single coder lane");
+  Lane& lane = lanes_[0];
+  int32_t value;
+  const char* error = decode_value(&lane.x, lane.data, lane.size, &lane.pos, t, tables, &value);
+  if (error != nullptr) throw StreamError(error);
+  return value;
 }
 
 bool RansDecoder::exhausted() const {

@@ -80,12 +80,20 @@ class RansEncoder {
   std::vector<std::vector<RansOp>> ops_;
 };
 
+// Decodes one value coded with tables[t] from a lane's state, data and read position; returns
+// an error message (and leaves the state untouched) or nullptr.
+const char* decode_value(uint64_t* state, const uint8_t* data, size_t size, size_t* pos, int64_t t,
+                         const CdfTables& tables, int32_t* out);
+
 class RansDecoder {
  public:
   // `streams` are the lanes' byte strings as produced by RansEncoder::finish.
   RansDecoder(std::vector<std::string> streams, int threads);
   // Decodes n symbols with tables[indexes[i]] into out; mirrors RansEncoder::push.
   void pull(const int32_t* indexes, int64_t n, const CdfTables& tables, int32_t* out);
+  // Decodes one value with tables[t] from the only lane (a single-lane decoder), for models
+  // whose next table depends on the previous value (lic/entropy/csrc/arm.cpp).
+  int32_t pull_one(int64_t t, const CdfTables& tables);
   // True when every lane is back to the initial state with all its bytes consumed.
   bool exhausted() const;
 

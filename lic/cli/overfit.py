@@ -1,0 +1,102 @@
+"""``lic encode IMAGE --mode overfit``: fit a tiny codec to one image (see lic/codec/overfit.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from lic.cli.common import check_distinct_outputs, report
+from lic.codec.output import OutputFile, is_stdio
+from lic.errors import LicError
+
+PRESET_NAMES = ("fast", "medium", "slow")
+
+
+def check_overfit_options(args: argparse.Namespace) -> None:
+    """Refuses options that do not apply to the overfit mode (before any work)."""
+    from lic.models import OVERFIT_MODEL
+
+    if args.model not in (None, OVERFIT_MODEL):
+        raise LicError(f"--mode overfit codes with model {OVERFIT_MODEL}, not {args.model}")
+    if args.bpp is not None:
+        raise LicError("--bpp is not available with --mode overfit (every rate costs a full fit); give -q 0..7")
+    if args.refine or args.tile_size is not None:
+        raise LicError("--refine and --tile-size are for the learned image codec, not --mode overfit")
+    if args.fps is not None or args.inr_steps is not None:
+        raise LicError("--fps and --inr-steps are for video input")
+    if not is_stdio(args.input) and Path(args.input).is_dir():
+        raise LicError("--mode overfit encodes one image at a time, not a folder")
+
+
+def fit_progress(steps: int):  # noqa: ANN201
+    """A tqdm bar (shown on a terminal only) and the callback that updates it with rate and PSNR."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=steps, unit="step", desc="fitting", file=sys.stderr, disable=None, leave=False)
+
+    def update(progress) -> None:  # noqa: ANN001
+        bar.update(1)
+        if progress.step % 10 == 0 or progress.step == progress.steps:
+            bar.set_postfix_str(f"{progress.bpp:.3f} bpp, {progress.psnr:.2f} dB", refresh=False)
+
+    return bar, update
+
+
+def cmd_encode_overfit(args: argparse.Namespace) -> int:
+    """Fits, codes and writes one image; the output appears only once complete (atomic write)."""
+    from dataclasses import replace
+
+    from lic.codec.imageio import image_format, read_image, save_image
+    from lic.codec.overfit import encode_overfit
+    from lic.codec.overfit_fit import PRESETS
+    from lic.eval.metrics import psnr
+    from lic.models import OVERFIT_MODEL
+    from lic.models.weights import load_model
+
+    check_overfit_options(args)
+    recon_format = None
+    if args.recon:
+        check_distinct_outputs(args.output, args.recon)
+        recon_format = image_format(args.recon)
+    out = OutputFile(args.output, args.force)  # reserved now: an unwritable place fails before the fit
+    recon = OutputFile(args.recon, args.force) if args.recon else None
+    pixels, _ = read_image(args.input)
+    model = load_model(OVERFIT_MODEL, args.weights, args.device)
+    fit = PRESETS[args.preset or "fast"]
+    if args.fit_steps is not None:
+        fit = replace(fit, steps=args.fit_steps, coarse_steps=0)
+    quality = model.default_quality if args.quality is None else args.quality
+    bar, update = fit_progress(fit.steps + fit.coarse_steps)
+    start = time.perf_counter()
+    try:
+        encoded = encode_overfit(pixels, model, quality, fit, update)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    out.write(lambda file: file.write(encoded.data))
+    if recon:
+        recon.write(lambda file: save_image(file, encoded.reconstruction, recon_format))
+    h = encoded.header
+    report(f"{args.output}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
+          f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, overfit "
+          f"{args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps), {seconds:.1f} s", args.output, args.recon)
+    return 0
+
+
+def overfit_encoder(model, preset: str | None, steps: int | None):  # noqa: ANN001, ANN201
+    """``(encode(pixels, quality), results name, metadata)`` of ``lic eval --mode overfit``."""
+    import os
+    from dataclasses import asdict, replace
+
+    import torch
+
+    from lic.codec.overfit import encode_overfit
+    from lic.codec.overfit_fit import PRESETS
+
+    name = preset or "fast"
+    fit = PRESETS[name] if steps is None else replace(PRESETS[name], steps=steps, coarse_steps=0)
+    meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),
+            "load_average_at_start": list(os.getloadavg())}
+    return (lambda pixels, quality: encode_overfit(pixels, model, quality, fit)), f"lic-overfit-{name}", meta

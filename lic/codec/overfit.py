@@ -1,0 +1,249 @@
+"""Overfitted image streams (``lic encode --mode overfit``, bitstream-spec.md section 6).
+
+The encoder fits latent grids and tiny networks to the image (:mod:`lic.codec.overfit_fit`),
+quantizes the network weights (a power-of-two step per network, chosen by measured rate and
+distortion), and codes everything in an ordinary image container (model ``overfit``, one tile,
+two lanes): lane 0 is the parameter header (network sizes, each tensor's step and table),
+lane 1 one range-coder lane with the weights' integers followed by the latents, whose tables
+the C++ ARM loop (``lic/entropy/csrc/arm.cpp``) chooses from already coded neighbours. Both
+ends rebuild the image with :class:`~lic.models.overfit.ExactNetwork`, in fixed point, so the
+decoder's pixels equal the encoder's reconstruction on any machine and thread count.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from lic.codec.container import ColourFormat, ImageHeader, write_image_stream
+from lic.codec.image import check_quality, to_gray
+from lic.codec.imageio import check_size
+from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_image
+from lic.codec.tensor_coding import ENTRY, QuantizedTensor, pull_tensors, push_tensors
+from lic.entropy import _rans
+from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.errors import CorruptStreamError, UnsupportedInputError, UnsupportedStreamError
+from lic.models.fixed_point import InexactNetworkError
+from lic.models.overfit import (
+    CONTEXT,
+    ExactNetwork,
+    OverfitCodec,
+    OverfitNetwork,
+    OverfitShape,
+    default_grids,
+    grid_sizes,
+)
+from lic.models.weights import LoadedModel
+
+MAX_PIXELS = 1 << 22
+"""Largest overfit image (4 Mpixel, e.g. 2048x2048): fitting scales with the pixels, and the
+limit bounds a decoder's work and memory whatever a header claims."""
+_SHAPE = struct.Struct("<4B")  # grids, arm_width, arm_layers, synthesis_width
+MAX_EXPONENT = 14
+"""Steps are ``2^-e`` with ``0 <= e <= 14``: the fixed-point weights ``q * 2^(14 - e)`` are integers."""
+STEP_CANDIDATES = tuple(range(5, 13))
+LATENT_LIMIT = 1 << 15
+
+
+@dataclass
+class OverfitEncoded:
+    """A coded image: stream, header, the decoder's exact output, and the fit's figures."""
+
+    data: bytes
+    header: ImageHeader
+    reconstruction: np.ndarray
+    exponents: tuple[int, int, int]
+    """Step exponents chosen for the ARM, upsampling and synthesis tensors."""
+
+    @property
+    def bpp(self) -> float:
+        """Bits per pixel of the whole stream."""
+        return len(self.data) * 8 / (self.header.width * self.header.height)
+
+
+def check_overfit_size(width: int, height: int) -> None:
+    """Refuses images above :data:`MAX_PIXELS` (and any the general pixel limit refuses)."""
+    check_size(width, height)
+    if width * height > MAX_PIXELS:
+        raise UnsupportedInputError(f"overfit mode codes images of at most {MAX_PIXELS:,} pixels, "
+                                    f"not {width}x{height}")
+
+
+def _groups(shape: OverfitShape) -> list[int]:
+    """Group of each tensor in stream order: 0 ARM, 1 upsampling, 2 synthesis."""
+    return [0] * (2 * (shape.arm_layers + 1)) + [1] * (shape.grids - 1) + [2] * 8
+
+
+def _arm_model(network: ExactNetwork, codec: OverfitCodec) -> "_rans.ArmModel":
+    c = codec.config
+    return _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
+                          c.scale_base, c.scale_step, c.scale_levels, c.mean_bits)
+
+
+@dataclass(frozen=True)
+class _Coded:
+    entries: bytes
+    lane: bytes
+    reconstruction: np.ndarray
+    exponents: list[int]
+
+
+def _quantize(tensors: list[torch.Tensor], exponents: list[int]) -> list[QuantizedTensor]:
+    return [QuantizedTensor.with_step(t, 2.0**-e) for t, e in zip(tensors, exponents, strict=True)]
+
+
+def _latent_symbols(network: ExactNetwork, grids: list[np.ndarray], codec: OverfitCodec) -> tuple[np.ndarray, ...]:
+    heights, widths = [g.shape[0] for g in grids], [g.shape[1] for g in grids]
+    values = np.concatenate([g.reshape(-1) for g in grids]).astype(np.int32)
+    return _arm_model(network, codec).symbols(heights, widths, values)
+
+
+def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: OverfitShape, grids: list[np.ndarray],
+          codec: OverfitCodec) -> _Coded:
+    """Quantizes the tensors with steps ``2^-exponents`` and codes them and the latents (lane 1)."""
+    tensors = _quantize(float_tensors, exponents)
+    network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
+    encoder = RangeEncoder(1)
+    entries = push_tensors(tensors, codec.prior, encoder)
+    encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
+    return _Coded(entries, encoder.finish()[0], network.reconstruct(grids), exponents)
+
+
+def _tensor_bits(tensors: list[QuantizedTensor], codec: OverfitCodec) -> int:
+    encoder = RangeEncoder(1)
+    entries = push_tensors(tensors, codec.prior, encoder)
+    return 8 * (len(entries) + len(encoder.finish()[0]))
+
+
+def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarray, lmbda: float,
+                  codec: OverfitCodec) -> list[int]:
+    """Step exponent of each tensor: per network, the candidate of least measured ``MSE + lambda * bpp``.
+
+    The ARM's step changes only the rate (its weights' and the latents'), the upsampling's and
+    synthesis's only their weights' rate and the distortion, so each is chosen on its own terms.
+    """
+    shape = fitted.network.shape
+    float_tensors = [t.detach() for t in fitted.network.tensors()]
+    groups = _groups(shape)
+    exponents = [MAX_EXPONENT - 2] * len(groups)
+    pixel_count = pixels.shape[0] * pixels.shape[1]
+    target = pixels.astype(np.float64) / 255.0
+
+    def trial(group: int, e: int) -> list[int]:
+        return [e if g == group else x for g, x in zip(groups, exponents)]
+
+    def members(values: list) -> list:
+        return [v for v, g in zip(values, groups) if g == group]
+
+    for group in range(3):
+        best, best_cost = None, math.inf
+        for e in STEP_CANDIDATES:
+            candidate = trial(group, e)
+            tensors = _quantize(float_tensors, candidate)
+            try:
+                network = ExactNetwork.of(shape, [t.symbols for t in tensors], candidate)
+            except InexactNetworkError:
+                continue
+            bits = _tensor_bits(members(tensors), codec)
+            if group == 0:
+                encoder = RangeEncoder(1)
+                encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
+                cost = lmbda * (bits + 8 * len(encoder.finish()[0])) / pixel_count
+            else:
+                mse = float(np.mean((network.reconstruct(grids).astype(np.float64) / 255.0 - target) ** 2))
+                cost = mse + lmbda * bits / pixel_count
+            if cost < best_cost:
+                best, best_cost = candidate, cost
+        if best is None:
+            raise UnsupportedInputError("the fitted networks have no exact fixed-point form (weights too large)")
+        exponents = best
+    return exponents
+
+
+def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: FitConfig,
+                   progress: Callable[[FitProgress], None] | None = None) -> OverfitEncoded:
+    """Fits, quantizes and codes an ``HxWx3`` (RGB) or ``HxW`` (grayscale) uint8 image at ``quality``."""
+    codec = model.module
+    if not isinstance(codec, OverfitCodec):
+        raise UnsupportedInputError(f"model {model.name} is not the overfit codec")
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
+    quality = check_quality(model, quality)
+    height, width = pixels.shape[:2]
+    check_overfit_size(width, height)
+    gray = pixels.ndim == 2
+    rgb = np.repeat(pixels[:, :, None], 3, axis=2) if gray else pixels
+    fit = replace(fit, shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(width, height))))
+    lmbda = codec.config.lmbda(quality)
+    fitted = fit_image(rgb, lmbda, fit, codec.config, progress)
+    grids = [torch.round(y).clamp(-LATENT_LIMIT, LATENT_LIMIT).to(torch.int32).numpy() for y in fitted.latents]
+    float_tensors = [t.detach() for t in fitted.network.tensors()]
+    best = _code(float_tensors, _choose_steps(fitted, grids, rgb, lmbda, codec), fit.shape, grids, codec)
+    shape = fit.shape
+    head = _SHAPE.pack(shape.grids, shape.arm_width, shape.arm_layers, shape.synthesis_width) + best.entries
+    head += bytes(-len(head) % 4)
+    lanes = [head, best.lane]
+    colour = ColourFormat.GRAY if gray else ColourFormat.RGB
+    header = ImageHeader(model.name, model.digest, quality, width, height, colour, (tuple(len(b) for b in lanes),))
+    reconstruction = to_gray(best.reconstruction) if gray else best.reconstruction
+    group_exponent = {g: e for g, e in zip(_groups(shape), best.exponents)}
+    return OverfitEncoded(write_image_stream(header, [lanes]), header, reconstruction,
+                          (group_exponent[0], group_exponent.get(1, 0), group_exponent[2]))
+
+
+def read_shape(lane: bytes) -> tuple[OverfitShape, bytes]:
+    """The network sizes and tensor entries of an overfit stream's parameter header (lane 0)."""
+    if len(lane) < _SHAPE.size:
+        raise CorruptStreamError("damaged overfit parameter header")
+    shape = OverfitShape(*_SHAPE.unpack_from(lane))
+    try:
+        shape.validate()
+    except ValueError as exc:
+        raise CorruptStreamError(f"overfit parameter header: {exc}") from None
+    count = len(_groups(shape))
+    size = _SHAPE.size + ENTRY.size * count
+    if len(lane) != size + (-size % 4) or any(lane[size:]):
+        raise CorruptStreamError("overfit parameter header has the wrong size")
+    return shape, lane[_SHAPE.size : size]
+
+
+def _exponent(step: float) -> int:
+    mantissa, power = math.frexp(step)
+    if mantissa != 0.5 or not 0 <= 1 - power <= MAX_EXPONENT:
+        raise CorruptStreamError(f"overfit parameter header: step {step:g} is not 2^-e with 0 <= e <= {MAX_EXPONENT}")
+    return 1 - power
+
+
+def decode_overfit(header: ImageHeader, tiles: list[list[bytes]], model: LoadedModel) -> np.ndarray:
+    """The pixels of an overfit stream's parsed container (header checked against ``model`` by the caller)."""
+    codec = model.module
+    if len(tiles) != 1 or len(tiles[0]) != 2 or header.tile_size:
+        raise CorruptStreamError("an overfit stream has one tile of two lanes")
+    try:
+        check_overfit_size(header.width, header.height)
+    except UnsupportedInputError as exc:
+        raise UnsupportedStreamError(str(exc)) from None
+    shape, entries = read_shape(tiles[0][0])
+    sizes = grid_sizes(header.width, header.height, shape.grids)
+    shapes = [tuple(t.shape) for t in OverfitNetwork(shape).tensors()]
+    decoder = RangeDecoder([tiles[0][1]])
+    tensors = pull_tensors(entries, decoder, shapes, codec.prior, "overfit stream")
+    exponents = [_exponent(t.step) for t in tensors]
+    try:
+        network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
+    except InexactNetworkError:
+        raise CorruptStreamError("overfit stream: network weights out of the exact range") from None
+    values = decoder.decode_arm(_arm_model(network, codec), [h for h, _ in sizes], [w for _, w in sizes],
+                                codec.latent_tables())
+    decoder.check_exhausted()
+    grids, pos = [], 0
+    for h, w in sizes:
+        grids.append(values[pos : pos + h * w].reshape(h, w))
+        pos += h * w
+    pixels = network.reconstruct(grids)
+    return to_gray(pixels) if header.colour == ColourFormat.GRAY else pixels

@@ -1,0 +1,187 @@
+"""Fitting an overfitted image model (``lic encode --mode overfit``) to one image.
+
+The encoder minimises ``MSE + lambda * bits/pixel`` over the latent grids and the three
+networks of :class:`~lic.models.overfit.OverfitNetwork` with Adam (linear warm-up, then
+cosine decay). Quantization of the latents is approximated in two phases (C3, Kim et al.
+2024; Cool-chic, Ladune et al.):
+
+1. soft rounding ``s_a(y)`` with uniform noise: the rate is measured on ``s_a(y) + u`` and
+   the synthesis sees ``s_a(s_a(y) + u)``, the sharpness ``a`` annealed from 1 (nearly the
+   identity) to 10 (nearly rounding);
+2. the last :attr:`FitConfig.hard_fraction` of the steps: hard rounding with straight-through
+   gradients at a tenth of the learning rate, so the networks adapt to the real latents.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, causal_rows, grid_sizes, laplace_bits
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """How the encoder fits an image.
+
+    Attributes:
+        steps: Adam steps at full resolution.
+        coarse_steps: Adam steps at half resolution first (coarse-to-fine; 0: none).
+        lr: peak learning rate of the networks.
+        latent_lr: peak learning rate of the latents.
+        warmup: steps of linear warm-up.
+        hard_fraction: share of the steps (at the end) with hard-rounded latents.
+        shape: network sizes (grids chosen from the image size when 0).
+        seed: seed of the initialisation and the noise.
+    """
+
+    steps: int = 1000
+    coarse_steps: int = 0
+    lr: float = 2e-2
+    latent_lr: float = 0.15
+    warmup: int = 50
+    hard_fraction: float = 0.1
+    shape: OverfitShape = field(default_factory=OverfitShape)
+    seed: int = 0
+
+
+PRESETS: dict[str, FitConfig] = {
+    "fast": FitConfig(steps=200, coarse_steps=800),
+    "medium": FitConfig(steps=800, coarse_steps=2000),
+    "slow": FitConfig(steps=3000, coarse_steps=5000),
+}
+"""Iteration budgets of ``--preset`` (measured times per Kodak image: docs/overfit.md)."""
+
+
+@dataclass
+class FittedImage:
+    """The fitted networks (float) and latent grids (float, finest first) of one image."""
+
+    network: OverfitNetwork
+    latents: list[Tensor]
+
+
+@dataclass(frozen=True)
+class FitProgress:
+    """One step's figures, for a progress display."""
+
+    step: int
+    steps: int
+    bpp: float
+    psnr: float
+
+
+def soft_round(y: Tensor, sharpness: float) -> Tensor:
+    """Agustsson & Theis's differentiable rounding: identity as ``sharpness -> 0``, rounding as it grows."""
+    floor = torch.floor(y)
+    r = y - floor - 0.5
+    return floor + 0.5 + torch.tanh(sharpness * r) / (2 * math.tanh(sharpness / 2))
+
+
+def hard_round(y: Tensor) -> Tensor:
+    """Rounding with straight-through gradients."""
+    return y + (torch.round(y) - y).detach()
+
+
+def rd_terms(network: OverfitNetwork, rate_inputs: list[Tensor], synthesis_inputs: list[Tensor], target: Tensor,
+             config: OverfitConfig) -> tuple[Tensor, Tensor]:
+    """``(bits per pixel, MSE)`` of quantized latents (rate on ``rate_inputs``, image from ``synthesis_inputs``)."""
+    rows = torch.cat([causal_rows(g) for g in rate_inputs])
+    values = torch.cat([g.reshape(-1) for g in rate_inputs])
+    params = network.arm_outputs(rows)
+    pixels = target.shape[-1] * target.shape[-2]
+    bpp = laplace_bits(values, params[:, 0], params[:, 1], config).sum() / pixels
+    x = network.synthesize(network.features(synthesis_inputs))
+    return bpp, torch.mean((x - target) ** 2)
+
+
+def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
+              progress: Callable[[FitProgress], None] | None = None) -> FittedImage:
+    """Fits latents and networks of ``fit.shape`` to an ``HxWx3`` uint8 image at rate weight ``lmbda``.
+
+    With ``fit.coarse_steps``, the grids but the finest and the networks are first fitted to the
+    image at half resolution (a quarter of the cost per step), then everything at full resolution.
+    """
+    torch.manual_seed(fit.seed)
+    target = torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
+    total = fit.steps + fit.coarse_steps
+    start = None
+    if fit.coarse_steps and fit.shape.grids > 1:
+        coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
+        coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape), None, lmbda, fit.coarse_steps, fit, config,
+                            progress, 0, total, hard=False)
+        start = _refine_from(coarse, fit.shape, target)
+    network = OverfitNetwork(fit.shape) if start is None else start.network
+    return _fit_phase(target, network, None if start is None else start.latents, lmbda, fit.steps, fit, config,
+                      progress, total - fit.steps, total, hard=True)
+
+
+def _half(target: Tensor) -> Tensor:
+    """The image at half resolution (2x2 means; an odd last row or column is repeated)."""
+    _, _, h, w = target.shape
+    padded = F.pad(target, (0, w % 2, 0, h % 2), mode="replicate")
+    return F.avg_pool2d(padded, 2)
+
+
+def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> FittedImage:
+    """A full-resolution start from a half-resolution fit: its grids become grids 1.., a zero grid 0."""
+    height, width = target.shape[-2:]
+    network = OverfitNetwork(shape)
+    with torch.no_grad():
+        network.arm.load_state_dict(coarse.network.arm.state_dict())
+        for i, kernel in enumerate(coarse.network.upsampling):
+            network.upsampling[i + 1].copy_(kernel)
+        network.mix.weight.zero_()
+        network.mix.weight[:, 1:].copy_(coarse.network.mix.weight)
+        network.mix.bias.copy_(coarse.network.mix.bias)
+        for mine, theirs in ((network.to_rgb, coarse.network.to_rgb), *zip(network.refine, coarse.network.refine)):
+            mine.load_state_dict(theirs.state_dict())
+    finest = torch.zeros(height, width)
+    return FittedImage(network, [finest, *coarse.latents])
+
+
+def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, lmbda: float, steps: int,
+               fit: FitConfig, config: OverfitConfig, progress: Callable[[FitProgress], None] | None, done: int,
+               total: int, hard: bool) -> FittedImage:
+    """``steps`` Adam steps (warm-up, cosine decay; the hard-rounding phase at the end if ``hard``)."""
+    height, width = target.shape[-2:]
+    if latents is None:
+        latents = [torch.zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
+    latents = [y.clone().requires_grad_(True) for y in latents]
+    optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr}, {"params": network.parameters()}],
+                                 lr=fit.lr)
+    hard_from = int(steps * (1 - fit.hard_fraction)) if hard else steps
+    for step in range(steps):
+        decay = _schedule(step, steps, fit, hard_from)
+        optimizer.param_groups[0]["lr"] = fit.latent_lr * decay
+        optimizer.param_groups[1]["lr"] = fit.lr * decay
+        if step < hard_from:
+            sharpness = 1.0 + 9.0 * step / max(1, hard_from)
+            noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in latents]
+            synthesis_inputs = [soft_round(y, sharpness) for y in noisy]
+        else:
+            noisy = synthesis_inputs = [hard_round(y) for y in latents]
+        bpp, mse = rd_terms(network, noisy, synthesis_inputs, target, config)
+        loss = mse + lmbda * bpp
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if progress is not None:
+            psnr = 10 * math.log10(1 / max(float(mse.detach()), 1e-10))
+            progress(FitProgress(done + step + 1, total, float(bpp.detach()), psnr))
+    return FittedImage(network.eval(), [y.detach() for y in latents])
+
+
+def _schedule(step: int, steps: int, fit: FitConfig, hard_from: int) -> float:
+    """Learning-rate factor: linear warm-up, cosine decay; the hard phase restarts at 0.1 and decays again."""
+    if step < fit.warmup:
+        return (step + 1) / fit.warmup
+    if step >= hard_from:
+        return 0.1 * 0.5 * (1 + math.cos(math.pi * (step - hard_from) / max(1, steps - hard_from)))
+    return 0.5 * (1 + math.cos(math.pi * (step - fit.warmup) / max(1, hard_from - fit.warmup)))

@@ -1,0 +1,132 @@
+#include "arm.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace lic {
+
+namespace {
+
+// floor((acc + 2^13) / 2^14), the fixed-point rescale of bitstream-spec.md section 3.1 (exact:
+// acc is an integer below 2^53 and the scaling is by a power of two).
+inline double rescale(double acc) {
+  return std::floor((acc + static_cast<double>(1 << (kArmWeightBits - 1))) * (1.0 / (1 << kArmWeightBits)));
+}
+
+constexpr double kLimit = static_cast<double>(kArmActivationLimit);
+
+inline int64_t floor_div(int64_t a, int64_t b) {  // b > 0
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+}  // namespace
+
+ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy, std::vector<int32_t> context_dx,
+                   ArmTableMap map)
+    : layers_(std::move(layers)), dy_(std::move(context_dy)), dx_(std::move(context_dx)), map_(map) {
+  if (dy_.size() != dx_.size() || dy_.empty() || static_cast<int>(dy_.size()) > kArmMaxWidth)
+    throw std::invalid_argument("ARM context: 1..256 (dy, dx) pairs");
+  for (size_t i = 0; i < dy_.size(); ++i)
+    if (!(dy_[i] < 0 || (dy_[i] == 0 && dx_[i] < 0)))
+      throw std::invalid_argument("ARM context must be causal (dy < 0, or dy == 0 and dx < 0)");
+  if (layers_.empty()) throw std::invalid_argument("ARM needs at least one layer");
+  int width = static_cast<int>(dy_.size());
+  for (ArmLayer& layer : layers_) {
+    if (layer.inputs != width || layer.outputs < 1 || layer.outputs > kArmMaxWidth ||
+        layer.weight.size() != static_cast<size_t>(layer.inputs) * layer.outputs ||
+        layer.bias.size() != static_cast<size_t>(layer.outputs))
+      throw std::invalid_argument("ARM layer shapes do not chain");
+    layer.weight_t.resize(layer.weight.size());
+    for (int o = 0; o < layer.outputs; ++o)
+      for (int i = 0; i < layer.inputs; ++i) layer.weight_t[i * layer.outputs + o] = layer.weight[o * layer.inputs + i];
+    for (int o = 0; o < layer.outputs; ++o) {  // every sum must stay an exact integer in a double
+      double worst = std::fabs(layer.bias[o]) + (1 << (kArmWeightBits - 1));
+      for (int i = 0; i < layer.inputs; ++i) worst += std::fabs(layer.weight[o * layer.inputs + i]) * kLimit;
+      if (!(worst < 9007199254740992.0)) throw std::invalid_argument("ARM weights could overflow exact integers");
+    }
+    width = layer.outputs;
+  }
+  if (width != 2) throw std::invalid_argument("ARM's last layer must have 2 outputs (mean, log-scale)");
+  if (map_.scale_levels < 1 || map_.scale_step < 1 || map_.mean_bits < 0 || map_.mean_bits > 8)
+    throw std::invalid_argument("bad ARM table map");
+}
+
+// AVX2/FMA clone chosen at run time where the CPU has it (same integers: every sum is exact).
+__attribute__((target_clones("avx2,fma", "default")))
+void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
+                       double* scratch, int64_t* mean, int64_t* log_scale) const {
+  double* a = scratch;
+  double* b = scratch + kArmMaxWidth;
+  const size_t n = dy_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t yy = y + dy_[i], xx = x + dx_[i];
+    const int64_t v = (yy >= 0 && xx >= 0 && xx < width) ? grid[yy * width + xx] : 0;
+    a[i] = static_cast<double>(
+        std::clamp<int64_t>(v * (int64_t{1} << kArmActivationBits), -kArmActivationLimit, kArmActivationLimit));
+  }
+  (void)height;
+  for (const ArmLayer& layer : layers_) {
+    // Input-major over the transposed weights: the loop over outputs vectorises.
+    const double* w = layer.weight_t.data();
+    for (int o = 0; o < layer.outputs; ++o) b[o] = 0.0;
+    for (int i = 0; i < layer.inputs; ++i, w += layer.outputs) {
+      const double v = a[i];
+      for (int o = 0; o < layer.outputs; ++o) b[o] += w[o] * v;
+    }
+    for (int o = 0; o < layer.outputs; ++o)
+      b[o] = std::clamp(rescale(b[o] + layer.bias[o]), layer.relu ? 0.0 : -kLimit, kLimit);
+    std::swap(a, b);
+  }
+  *mean = static_cast<int64_t>(a[0]);
+  *log_scale = static_cast<int64_t>(a[1]);
+}
+
+void ArmModel::table_of(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
+                        double* scratch, int32_t* table, int32_t* base) const {
+  int64_t mean, log_scale;
+  outputs(grid, height, width, y, x, scratch, &mean, &log_scale);
+  // Mean in 2^-mean_bits units, rounded half up; its floor is the base, the rest the phase.
+  const int shift = kArmActivationBits - map_.mean_bits;
+  const int64_t mean_q = floor_div(mean + (shift > 0 ? int64_t{1} << (shift - 1) : 0), int64_t{1} << shift);
+  const int64_t phase = mean_q & ((int64_t{1} << map_.mean_bits) - 1);
+  const int64_t row = std::clamp<int64_t>(
+      floor_div(log_scale - map_.scale_base + map_.scale_step / 2, map_.scale_step), 0, map_.scale_levels - 1);
+  *base = static_cast<int32_t>(floor_div(mean_q, int64_t{1} << map_.mean_bits));
+  *table = static_cast<int32_t>((row << map_.mean_bits) + phase);
+}
+
+void arm_symbols(const ArmModel& model, const std::vector<ArmGrid>& grids, const int32_t* values,
+                 int32_t* symbols, int32_t* indexes) {
+  std::vector<double> scratch(2 * kArmMaxWidth);
+  int64_t k = 0;
+  for (const ArmGrid& g : grids) {
+    for (int64_t y = 0; y < g.height; ++y)
+      for (int64_t x = 0; x < g.width; ++x, ++k) {
+        int32_t base;
+        model.table_of(values, g.height, g.width, y, x, scratch.data(), indexes + k, &base);
+        symbols[k] = static_cast<int32_t>(static_cast<int64_t>(values[y * g.width + x]) - base);
+      }
+    values += g.height * g.width;
+  }
+}
+
+void arm_decode(const ArmModel& model, const std::vector<ArmGrid>& grids, RansDecoder* decoder,
+                const CdfTables& tables, int32_t* values) {
+  if (tables.size() != model.tables()) throw std::invalid_argument("ARM table map does not match the table bank");
+  std::vector<double> scratch(2 * kArmMaxWidth);
+  for (const ArmGrid& g : grids) {
+    for (int64_t y = 0; y < g.height; ++y)
+      for (int64_t x = 0; x < g.width; ++x) {
+        int32_t table, base;
+        model.table_of(values, g.height, g.width, y, x, scratch.data(), &table, &base);
+        const int64_t v = static_cast<int64_t>(decoder->pull_one(table, tables)) + base;
+        if (v < INT32_MIN || v > INT32_MAX) throw StreamError("decoded latent out of range (corrupt stream)");
+        values[y * g.width + x] = static_cast<int32_t>(v);
+      }
+    values += g.height * g.width;
+  }
+}
+
+}  // namespace lic

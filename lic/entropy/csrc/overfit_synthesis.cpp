@@ -1,0 +1,148 @@
+#include "overfit_synthesis.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace lic {
+
+namespace {
+
+constexpr double kLimit = 16777216.0;  // 2^24: activation clamp
+constexpr double kHalf = 8192.0;       // 2^13
+constexpr double kInverse = 1.0 / 16384.0;
+
+// floor((acc + 2^13) / 2^14), clamped (spec section 3.1).
+inline double rescale(double acc, bool relu) {
+  return std::clamp(std::floor((acc + kHalf) * kInverse), relu ? 0.0 : -kLimit, kLimit);
+}
+
+using Plane = std::vector<double>;
+
+// `in` (h x w) edge-replicated by `pad` on every side, optionally through max(v, 0).
+Plane padded(const Plane& in, int64_t h, int64_t w, int64_t pad, bool relu) {
+  const int64_t pw = w + 2 * pad;
+  Plane out((h + 2 * pad) * pw);
+  for (int64_t y = 0; y < h + 2 * pad; ++y) {
+    const double* row = in.data() + std::clamp<int64_t>(y - pad, 0, h - 1) * w;
+    for (int64_t x = 0; x < pw; ++x) {
+      const double v = row[std::clamp<int64_t>(x - pad, 0, w - 1)];
+      out[y * pw + x] = relu ? std::max(v, 0.0) : v;
+    }
+  }
+  return out;
+}
+
+// One channel doubled by the 8x8 transposed convolution (stride 2, padding 3) of its input
+// edge-replicated by 2, outer 4 rows/columns dropped, cropped to out_h x out_w.
+Plane upsample(const Plane& in, int64_t h, int64_t w, const std::vector<double>& k, int64_t out_h,
+               int64_t out_w) {
+  const Plane p = padded(in, h, w, 2, false);
+  const int64_t pw = w + 4;
+  Plane out(out_h * out_w);
+  for (int64_t oy = 0; oy < out_h; ++oy) {
+    const int64_t m = oy >> 1, ry = oy & 1;
+    for (int64_t ox = 0; ox < out_w; ++ox) {
+      const int64_t n = ox >> 1, rx = ox & 1;
+      double acc = 0;
+      for (int a = 0; a < 4; ++a) {
+        const double* row = p.data() + (m + ry + a) * pw + n + rx;
+        const double* krow = k.data() + (7 - ry - 2 * a) * 8 + 7 - rx;
+        acc += row[0] * krow[0] + row[1] * krow[-2] + row[2] * krow[-4] + row[3] * krow[-6];
+      }
+      out[oy * out_w + ox] = rescale(acc, false);
+    }
+  }
+  return out;
+}
+
+// x + layer(x') with x' = x (or max(x, 0)) edge-replicated by 1; 3 channels in, 3 out.
+std::vector<Plane> residual3x3(const std::vector<Plane>& x, int64_t h, int64_t w, const ConvLayer& layer,
+                               bool relu_input) {
+  std::vector<Plane> p;
+  for (const Plane& channel : x) p.push_back(padded(channel, h, w, 1, relu_input));
+  const int64_t pw = w + 2;
+  std::vector<Plane> out(layer.outputs, Plane(h * w));
+  for (int o = 0; o < layer.outputs; ++o)
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t xx = 0; xx < w; ++xx) {
+        double acc = 0;
+        for (int c = 0; c < layer.inputs; ++c) {
+          const double* wt = layer.weight.data() + (o * layer.inputs + c) * 9;
+          const double* base = p[c].data() + y * pw + xx;
+          for (int dy = 0; dy < 3; ++dy)
+            acc += base[dy * pw] * wt[dy * 3] + base[dy * pw + 1] * wt[dy * 3 + 1] + base[dy * pw + 2] * wt[dy * 3 + 2];
+        }
+        const double sum = x[o][y * w + xx] + rescale(acc + layer.bias[o], false);
+        out[o][y * w + xx] = std::clamp(sum, -kLimit, kLimit);
+      }
+  return out;
+}
+
+}  // namespace
+
+// AVX2/FMA clone chosen at run time where the CPU has it (same integers: every sum is exact).
+__attribute__((target_clones("avx2,fma", "default")))
+void overfit_synthesis(const std::vector<LatentGrid>& grids, const std::vector<std::vector<double>>& kernels,
+                       const ConvLayer& mix, const ConvLayer& to_rgb, const ConvLayer& refine0,
+                       const ConvLayer& refine1, uint8_t* pixels) {
+  const size_t L = grids.size();
+  if (L == 0 || kernels.size() != L - 1) throw std::invalid_argument("one upsampling kernel per grid but the last");
+  for (const auto& k : kernels)
+    if (k.size() != 64) throw std::invalid_argument("upsampling kernels are 8x8");
+  if (mix.inputs != static_cast<int>(L) || mix.kernel != 1 || to_rgb.inputs != mix.outputs || to_rgb.outputs != 3 ||
+      to_rgb.kernel != 1 || refine0.inputs != 3 || refine0.outputs != 3 || refine0.kernel != 3 ||
+      refine1.inputs != 3 || refine1.outputs != 3 || refine1.kernel != 3)
+    throw std::invalid_argument("synthesis layer shapes do not match");
+  auto activation = [](const LatentGrid& g) {
+    Plane p(g.height * g.width);
+    for (int64_t i = 0; i < g.height * g.width; ++i)
+      p[i] = std::clamp(static_cast<double>(g.values[i]) * 4096.0, -kLimit, kLimit);
+    return p;
+  };
+  // Coarse to fine: x holds the channels at the current grid's size, grid i first.
+  std::vector<Plane> x{activation(grids[L - 1])};
+  for (size_t step = 1; step < L; ++step) {
+    const size_t i = L - 1 - step;
+    const LatentGrid& fine = grids[i];
+    const LatentGrid& coarse = grids[i + 1];
+    std::vector<Plane> next{activation(fine)};
+    for (const Plane& channel : x)
+      next.push_back(upsample(channel, coarse.height, coarse.width, kernels[i], fine.height, fine.width));
+    x = std::move(next);
+  }
+  const int64_t h = grids[0].height, w = grids[0].width, n = h * w;
+  std::vector<Plane> rgb(3, Plane(n));
+  // Blocks of pixels, loops across pixels innermost: they vectorise without reordering any sum.
+  constexpr int64_t kBlock = 256;
+  std::vector<double> hidden(static_cast<size_t>(mix.outputs) * kBlock), acc(kBlock);
+  for (int64_t p0 = 0; p0 < n; p0 += kBlock) {
+    const int64_t len = std::min(kBlock, n - p0);
+    for (int o = 0; o < mix.outputs; ++o) {
+      std::fill(acc.begin(), acc.begin() + len, 0.0);
+      for (size_t c = 0; c < L; ++c) {
+        const double wt = mix.weight[o * L + c];
+        const double* src = x[c].data() + p0;
+        for (int64_t j = 0; j < len; ++j) acc[j] += wt * src[j];
+      }
+      double* dst = hidden.data() + o * kBlock;
+      for (int64_t j = 0; j < len; ++j) dst[j] = rescale(acc[j] + mix.bias[o], true);
+    }
+    for (int o = 0; o < 3; ++o) {
+      std::fill(acc.begin(), acc.begin() + len, 0.0);
+      for (int c = 0; c < mix.outputs; ++c) {
+        const double wt = to_rgb.weight[o * mix.outputs + c];
+        const double* src = hidden.data() + c * kBlock;
+        for (int64_t j = 0; j < len; ++j) acc[j] += wt * src[j];
+      }
+      for (int64_t j = 0; j < len; ++j) rgb[o][p0 + j] = rescale(acc[j] + to_rgb.bias[o], false);
+    }
+  }
+  rgb = residual3x3(rgb, h, w, refine0, false);
+  rgb = residual3x3(rgb, h, w, refine1, true);
+  for (int64_t p = 0; p < n; ++p)
+    for (int c = 0; c < 3; ++c)
+      pixels[p * 3 + c] = static_cast<uint8_t>(std::clamp(std::floor((255.0 * rgb[c][p] + 2048.0) / 4096.0), 0.0, 255.0));
+}
+
+}  // namespace lic

@@ -1,0 +1,372 @@
+"""Overfitted image codec (Cool-chic / C3 class, ``lic encode --mode overfit``): the networks.
+
+An image is represented by latent grids at resolutions ``1, 1/2, ... 1/2^(L-1)`` (one
+channel each) and three tiny networks fitted to it by the encoder:
+
+* the **ARM** (autoregressive model): an MLP of ``1x1`` layers over :data:`CONTEXT`, the
+  16 causal neighbours of a latent in its own grid, predicting the mean and log-scale of
+  the latent's discretised Laplace distribution;
+* the **upsampler**: one learned ``8x8`` transposed-convolution kernel per level
+  (bicubic-initialised) that doubles a stack of grids, coarse to fine, until every grid
+  is a channel at full resolution;
+* the **synthesis**: ``1x1`` conv ``L -> width``, ReLU, ``1x1`` conv ``width -> 3``, then
+  two residual ``3x3`` convs on the three colour channels (the second after a ReLU).
+
+:class:`OverfitNetwork` is the float version the encoder fits; :class:`ExactNetwork` is the
+same network on quantized weights in the fixed point of ``bitstream-spec.md`` section 3.1,
+which the encoder (for its reconstruction) and the decoder both run, so decoding is bit-exact
+on any machine and thread count. :class:`OverfitCodec` is the registered model: it holds only
+integer CDF tables (a bank of discretised Laplace tables for the latents, Gaussian tables
+for the weights), computed once and shipped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lic.entropy import _rans
+from lic.entropy.priors import GaussianPrior
+from lic.entropy.range_coder import CdfTables
+from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
+
+CONTEXT: tuple[tuple[int, int], ...] = (
+    *((-2, dx) for dx in range(-2, 3)),
+    *((-1, dx) for dx in range(-3, 4)),
+    *((0, dx) for dx in range(-3, 0)),
+    (-3, 0),
+)
+"""Causal neighbours ``(dy, dx)`` of a latent that the ARM reads, in this order (zero outside the grid)."""
+_PAD_TOP, _PAD_SIDE = 3, 3
+MAX_GRIDS = 8
+MAX_WIDTH = 64
+MAX_ARM_LAYERS = 4
+UPSAMPLING_KERNEL = 8
+_BICUBIC_2X = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
+
+
+@dataclass(frozen=True)
+class OverfitShape:
+    """The size of one image's networks; recorded in the stream.
+
+    Attributes:
+        grids: latent grids (full resolution down to ``1/2^(grids-1)``).
+        arm_width: hidden width of the ARM.
+        arm_layers: hidden layers of the ARM (each ``1x1`` + ReLU; then a ``1x1`` to 2 outputs).
+        synthesis_width: channels of the synthesis's hidden ``1x1`` layer.
+    """
+
+    grids: int = 7
+    arm_width: int = 16
+    arm_layers: int = 2
+    synthesis_width: int = 40
+
+    def validate(self) -> None:
+        """Raises ``ValueError`` on shapes no encoder writes (bounds the decoder's allocations)."""
+        if not 1 <= self.grids <= MAX_GRIDS:
+            raise ValueError(f"latent grid count {self.grids} out of 1..{MAX_GRIDS}")
+        if not (1 <= self.arm_width <= MAX_WIDTH and 1 <= self.arm_layers <= MAX_ARM_LAYERS):
+            raise ValueError(f"ARM of {self.arm_layers} layers of {self.arm_width} out of range")
+        if not 1 <= self.synthesis_width <= MAX_WIDTH:
+            raise ValueError(f"synthesis width {self.synthesis_width} out of 1..{MAX_WIDTH}")
+
+
+def grid_sizes(width: int, height: int, grids: int) -> list[tuple[int, int]]:
+    """``(h, w)`` of each latent grid, finest first: ``ceil(H / 2^i) x ceil(W / 2^i)``."""
+    return [(-(-height // 2**i), -(-width // 2**i)) for i in range(grids)]
+
+
+def default_grids(width: int, height: int) -> int:
+    """Grids down to 1/64, fewer when the coarsest would be under 2 latents on its longer side."""
+    grids = 1
+    while grids < 7 and max(width, height) / 2**grids >= 2:
+        grids += 1
+    return grids
+
+
+@dataclass(frozen=True)
+class OverfitConfig:
+    """The registered model's constants: quality scale and latent table bank.
+
+    Quality ``q`` in ``[0, rate_levels - 1]`` fits with the rate-distortion weight
+    ``lambda = lambda_low * (lambda_high / lambda_low) ** (q / (rate_levels - 1))`` (MSE on
+    ``[0, 1]`` pixels plus lambda times bits per pixel).
+
+    Latent table ``(row, phase)`` (index ``row * 2^mean_bits + phase``) is the discretised
+    Laplace of scale ``exp((scale_base + row * scale_step) / 2^12)`` centred at
+    ``phase / 2^mean_bits``, on the integers ``-R .. R`` with
+    ``R = ceil(scale * tail_ratio) + 1`` (other values escape).
+    """
+
+    rate_levels: int = 8
+    lambda_low: float = 0.02
+    lambda_high: float = 0.0001
+    scale_base: int = -12288
+    scale_step: int = 640
+    scale_levels: int = 41
+    mean_bits: int = 4
+    tail_ratio: float = 6.93
+
+    def lmbda(self, quality: float) -> float:
+        """Rate-distortion weight of ``quality``."""
+        return self.lambda_low * (self.lambda_high / self.lambda_low) ** (quality / (self.rate_levels - 1))
+
+    def log_scale_range(self) -> tuple[float, float]:
+        """Natural-log scales of the first and last table rows."""
+        top = self.scale_base + (self.scale_levels - 1) * self.scale_step
+        return self.scale_base / 2**ACTIVATION_BITS, top / 2**ACTIVATION_BITS
+
+
+def _bicubic_kernel() -> Tensor:
+    k = torch.tensor(_BICUBIC_2X)
+    return torch.outer(k, k).reshape(1, 1, UPSAMPLING_KERNEL, UPSAMPLING_KERNEL)
+
+
+def causal_rows(grid: Tensor) -> Tensor:
+    """``[h*w, 16]`` contexts of a ``[h, w]`` grid, in :data:`CONTEXT` order (zero outside)."""
+    h, w = grid.shape
+    padded = F.pad(grid, (_PAD_SIDE, _PAD_SIDE, _PAD_TOP, 0))
+    taps = [padded[_PAD_TOP + dy : _PAD_TOP + dy + h, _PAD_SIDE + dx : _PAD_SIDE + dx + w] for dy, dx in CONTEXT]
+    return torch.stack(taps, dim=-1).reshape(h * w, len(CONTEXT))
+
+
+class OverfitNetwork(nn.Module):
+    """The float networks the encoder fits (see the module docstring)."""
+
+    def __init__(self, shape: OverfitShape) -> None:
+        super().__init__()
+        shape.validate()
+        self.shape = shape
+        layers: list[nn.Module] = []
+        width = len(CONTEXT)
+        for _ in range(shape.arm_layers):
+            layers += [nn.Conv2d(width, shape.arm_width, 1), nn.ReLU()]
+            width = shape.arm_width
+        layers.append(nn.Conv2d(width, 2, 1))
+        self.arm = nn.Sequential(*layers)
+        with torch.no_grad():
+            self.arm[-1].weight.mul_(0.1)
+            self.arm[-1].bias.copy_(torch.tensor([0.0, -1.0]))
+        self.upsampling = nn.ParameterList(nn.Parameter(_bicubic_kernel()) for _ in range(shape.grids - 1))
+        self.mix = nn.Conv2d(shape.grids, shape.synthesis_width, 1)
+        self.to_rgb = nn.Conv2d(shape.synthesis_width, 3, 1)
+        self.refine = nn.ModuleList(nn.Conv2d(3, 3, 3) for _ in range(2))
+        with torch.no_grad():
+            self.to_rgb.bias.fill_(0.5)
+            for conv in self.refine:
+                conv.weight.zero_()
+                conv.bias.zero_()
+
+    def tensors(self) -> list[Tensor]:
+        """Every parameter in stream order: ARM layers, upsampling kernels, synthesis layers."""
+        out: list[Tensor] = []
+        for conv in self.arm:
+            if isinstance(conv, nn.Conv2d):
+                out += [conv.weight, conv.bias]
+        out += list(self.upsampling)
+        for conv in (self.mix, self.to_rgb, *self.refine):
+            out += [conv.weight, conv.bias]
+        return out
+
+    def arm_outputs(self, rows: Tensor) -> Tensor:
+        """``[N, 2]`` (mean, log-scale) of ``[N, 16]`` contexts."""
+        x = rows
+        for layer in self.arm:
+            x = F.linear(x, layer.weight[:, :, 0, 0], layer.bias) if isinstance(layer, nn.Conv2d) else F.relu(x)
+        return x
+
+    def features(self, grids: list[Tensor]) -> Tensor:
+        """``[1, L, H, W]``: every grid (``[h_i, w_i]``, finest first) upsampled to full resolution."""
+        x = grids[-1][None, None]
+        for i in range(len(grids) - 2, -1, -1):
+            h, w = grids[i].shape
+            up = _upsample(x, self.upsampling[i])[:, :, :h, :w]
+            x = torch.cat([grids[i][None, None], up], dim=1)
+        return x
+
+    def synthesize(self, features: Tensor) -> Tensor:
+        """``[1, 3, H, W]`` image (before clamping) of the features."""
+        _, c, h, w = features.shape
+        rows = features.permute(0, 2, 3, 1).reshape(h * w, c)  # 1x1 convs as matrix products: faster on CPUs
+        hidden = F.relu(F.linear(rows, self.mix.weight[:, :, 0, 0], self.mix.bias))
+        rgb = F.linear(hidden, self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)
+        x = rgb.reshape(1, h, w, 3).permute(0, 3, 1, 2)
+        x = x + self.refine[0](F.pad(x, (1, 1, 1, 1), mode="replicate"))
+        return x + self.refine[1](F.pad(F.relu(x), (1, 1, 1, 1), mode="replicate"))
+
+
+def _upsample(x: Tensor, kernel: Tensor) -> Tensor:
+    """Each channel of ``[1, C, h, w]`` doubled with ``kernel`` (edges replicated): ``[1, C, 2h, 2w]``."""
+    _, c, h, w = x.shape
+    padded = F.pad(x, (2, 2, 2, 2), mode="replicate").reshape(c, 1, h + 4, w + 4)
+    up = F.conv_transpose2d(padded, kernel, stride=2, padding=3)
+    return up[:, :, 4 : 4 + 2 * h, 4 : 4 + 2 * w].reshape(1, c, 2 * h, 2 * w)
+
+
+def laplace_bits(values: Tensor, mean: Tensor, log_scale: Tensor, config: OverfitConfig) -> Tensor:
+    """Bits of integer-bin ``values`` under the discretised Laplace(mean, exp(log_scale)).
+
+    The scale is clamped to the table bank's range and each probability to at least 2^-16,
+    as the 16-bit tables are.
+    """
+    low, high = config.log_scale_range()
+    scale = torch.exp(log_scale.clamp(low, high))
+    upper = _laplace_cdf(values + 0.5 - mean, scale)
+    lower = _laplace_cdf(values - 0.5 - mean, scale)
+    return -torch.log2((upper - lower).clamp_min(2.0**-16))
+
+
+def _laplace_cdf(x: Tensor, scale: Tensor) -> Tensor:
+    e = 0.5 * torch.exp(-x.abs() / scale)
+    return torch.where(x < 0, e, 1 - e)
+
+
+def laplace_tables(config: OverfitConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The latent table bank ``(cdf [T, S], lengths [T], offsets [T])`` (see :class:`OverfitConfig`)."""
+    from compressai._CXX import pmf_to_quantized_cdf
+
+    phases = 2**config.mean_bits
+    cdfs, offsets = [], []
+    for row in range(config.scale_levels):
+        scale = math.exp((config.scale_base + row * config.scale_step) / 2**ACTIVATION_BITS)
+        reach = math.ceil(scale * config.tail_ratio) + 1
+        values = torch.arange(-reach, reach + 1, dtype=torch.float64)
+        for phase in range(phases):
+            mean = phase / phases
+            s = torch.tensor(scale, dtype=torch.float64)
+            pmf = (_laplace_cdf(values + 0.5 - mean, s) - _laplace_cdf(values - 0.5 - mean, s)).clamp_min(0)
+            tail = max(0.0, 1.0 - float(pmf.sum()))
+            cdfs.append(pmf_to_quantized_cdf([*pmf.tolist(), tail], 16))
+            offsets.append(-reach)
+    longest = max(len(c) for c in cdfs)
+    cdf = np.zeros((len(cdfs), longest), dtype=np.int32)
+    for i, c in enumerate(cdfs):
+        cdf[i, : len(c)] = c
+    return cdf, np.array([len(c) for c in cdfs], dtype=np.int32), np.array(offsets, dtype=np.int32)
+
+
+class OverfitCodec(nn.Module):
+    """The registered overfit "model": the integer CDF tables and the quality scale.
+
+    Its state is the latent table bank (:func:`laplace_tables`) and the Gaussian tables the
+    network weights are coded with (as the INR mode's), computed once and shipped.
+    """
+
+    fixed_point = True
+
+    def __init__(self, config: OverfitConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.prior = GaussianPrior()
+        self.register_buffer("latent_cdf", torch.zeros(0, dtype=torch.int32))
+        self.register_buffer("latent_cdf_length", torch.zeros(0, dtype=torch.int32))
+        self.register_buffer("latent_offset", torch.zeros(0, dtype=torch.int32))
+        self._latent_tables: CdfTables | None = None
+
+    @property
+    def rate_levels(self) -> int:
+        """Number of quality levels (the quality is continuous in ``[0, rate_levels - 1]``)."""
+        return self.config.rate_levels
+
+    def update_tables(self) -> None:
+        """Builds every CDF table from the configuration."""
+        self.prior.update_tables()
+        cdf, lengths, offsets = laplace_tables(self.config)
+        self.latent_cdf = torch.from_numpy(cdf)
+        self.latent_cdf_length = torch.from_numpy(lengths)
+        self.latent_offset = torch.from_numpy(offsets)
+        self._latent_tables = None
+
+    def latent_tables(self) -> CdfTables:
+        """The latent table bank, validated once and cached."""
+        if self._latent_tables is None:
+            if self.latent_cdf.numel() == 0:
+                raise RuntimeError("CDF tables are not built: call update_tables() first")
+            self._latent_tables = CdfTables(self.latent_cdf.cpu().numpy(), self.latent_cdf_length.cpu().numpy(),
+                                            self.latent_offset.cpu().numpy())
+        return self._latent_tables
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
+        for name in ("latent_cdf", "latent_cdf_length", "latent_offset"):
+            stored = state_dict.get(f"{prefix}{name}")
+            if stored is not None:
+                getattr(self, name).resize_(stored.shape)
+        self._latent_tables = None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+# --- exact (fixed-point) evaluation, shared by the encoder's reconstruction and the decoder ---
+
+
+@dataclass(frozen=True)
+class ExactNetwork:
+    """:class:`OverfitNetwork` on quantized weights, in fixed point (bitstream-spec.md section 6).
+
+    Built from each tensor's integers ``q`` and power-of-two step ``2^-e`` (``e <= 14``), so
+    the fixed-point weights ``q * 2^(14 - e)`` and biases ``q * 2^(26 - e)`` are exact.
+    """
+
+    shape: OverfitShape
+    arm: list[FixedPointLayer]
+    upsampling: list[FixedPointLayer]
+    synthesis: list[FixedPointLayer]
+
+    @classmethod
+    def of(cls, shape: OverfitShape, integers: list[np.ndarray], exponents: list[int]) -> "ExactNetwork":
+        """From the stream's tensors (integers and step exponents, :meth:`OverfitNetwork.tensors` order).
+
+        Raises:
+            InexactNetworkError: weights so large that a sum could leave the exact range.
+        """
+        fixed = [_fixed(q, e, WEIGHT_BITS if q.ndim == 4 else WEIGHT_BITS + ACTIVATION_BITS)
+                 for q, e in zip(integers, exponents, strict=True)]
+        arm = [FixedPointLayer(fixed[2 * i], fixed[2 * i + 1], 1, 0, 0, False, i < shape.arm_layers)
+               for i in range(shape.arm_layers + 1)]
+        pos = 2 * (shape.arm_layers + 1)
+        zero = torch.zeros(1, dtype=torch.float64)
+        upsampling = [FixedPointLayer(fixed[pos + i], zero, 2, 3, 0, True, False) for i in range(shape.grids - 1)]
+        pos += shape.grids - 1
+        relus = (True, False, False, False)
+        synthesis = [FixedPointLayer(fixed[pos + 2 * i], fixed[pos + 2 * i + 1], 1, 0, 0, False, relus[i])
+                     for i in range(4)]
+        check_exact(arm + upsampling + synthesis)
+        return cls(shape, arm, upsampling, synthesis)
+
+    def arm_layers(self) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+        """``(weight [out, in], bias [out], relu)`` int64 arrays of the ARM, for the C++ coder."""
+        return [(layer.weight[:, :, 0, 0].numpy().astype(np.int64), layer.bias.numpy().astype(np.int64),
+                 layer.relu) for layer in self.arm]
+
+    def reconstruct(self, grids: list[np.ndarray]) -> np.ndarray:
+        """``HxWx3`` uint8 pixels of the integer latent grids (finest first, ``[h_i, w_i]`` each).
+
+        Spec section 6.4, in C++ (``lic/entropy/csrc/overfit_synthesis.cpp``) on the integers of
+        these layers; :meth:`of` proved every sum exact.
+        """
+        layers = [(layer.weight.numpy(), layer.bias.numpy()) for layer in self.synthesis]
+        kernels = [layer.weight[0, 0].numpy() for layer in self.upsampling]
+        return _rans.overfit_synthesis([np.ascontiguousarray(g, dtype=np.int32) for g in grids], kernels, layers)
+
+
+def _fixed(q: np.ndarray, exponent: int, bits: int) -> Tensor:
+    """Integers ``q * 2^(bits - exponent)`` as float64 (exact: ``exponent <= bits``)."""
+    return torch.from_numpy(q.astype(np.float64)) * 2.0 ** (bits - exponent)
+
+
+def parameter_count(shape: OverfitShape) -> int:
+    """Weights and biases of an :class:`OverfitNetwork` of ``shape``."""
+    return sum(p.numel() for p in OverfitNetwork(shape).tensors())
+
+
+def macs_per_pixel(shape: OverfitShape) -> float:
+    """Multiply-accumulates per decoded pixel (latents per pixel ~4/3)."""
+    arm = len(CONTEXT) * shape.arm_width + (shape.arm_layers - 1) * shape.arm_width**2 + 2 * shape.arm_width
+    latents = sum(4.0**-i for i in range(shape.grids))
+    upsampling = sum(16 * (shape.grids - 1 - i) * 4.0**-i for i in range(shape.grids - 1))
+    synthesis = shape.grids * shape.synthesis_width + shape.synthesis_width * 3 + 2 * 27 * 3
+    return arm * latents + upsampling + synthesis

@@ -1,0 +1,232 @@
+"""The overfitted image mode (lic encode --mode overfit): exactness, the C++ ARM, hostile streams."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import lic
+from lic.codec.container import read_image_stream, write_image_stream
+from lic.codec.image import decode_image
+from lic.codec.overfit import OverfitEncoded, encode_overfit
+from lic.codec.overfit_fit import FitConfig
+from lic.entropy import _rans
+from lic.errors import CorruptStreamError, LicError, UnsupportedStreamError
+from lic.models.overfit import CONTEXT, ExactNetwork, OverfitShape, causal_rows
+from lic.models.weights import LoadedModel, load_model
+
+SHAPE = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8)
+
+
+def _image(height: int, width: int) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 5, y * 7, (x + y) * 3], axis=-1) % 256
+    return np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def model() -> LoadedModel:
+    return load_model("overfit")
+
+
+@pytest.fixture(scope="module")
+def encoded(model: LoadedModel) -> tuple[np.ndarray, OverfitEncoded]:
+    pixels = _image(20, 36)
+    return pixels, encode_overfit(pixels, model, 5.0, FitConfig(steps=40, shape=SHAPE))
+
+
+def test_round_trip_is_bit_exact(model: LoadedModel, encoded) -> None:  # noqa: ANN001
+    pixels, result = encoded
+    decoded, header = decode_image(result.data, model)
+    assert header.model == "overfit" and (header.width, header.height) == (36, 20)
+    assert np.array_equal(decoded, result.reconstruction)
+    assert decoded.shape == pixels.shape
+    mse = np.mean((decoded.astype(float) - pixels.astype(float)) ** 2)
+    assert mse < np.var(pixels.astype(float))  # the fit learned more than the mean colour
+
+
+def test_decode_identical_with_one_and_two_threads(model: LoadedModel, encoded) -> None:  # noqa: ANN001
+    _, result = encoded
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one, _ = decode_image(result.data, model)
+        torch.set_num_threads(2)
+        two, _ = decode_image(result.data, model)
+    finally:
+        torch.set_num_threads(previous)
+    assert np.array_equal(one, two) and np.array_equal(one, result.reconstruction)
+
+
+def test_grayscale_round_trip(model: LoadedModel) -> None:
+    pixels = _image(17, 23)[:, :, 1]
+    result = encode_overfit(pixels, model, 2.0, FitConfig(steps=5, shape=SHAPE))
+    decoded, _ = decode_image(result.data, model)
+    assert decoded.shape == (17, 23) and np.array_equal(decoded, result.reconstruction)
+
+
+def _exact_arm(seed: int) -> ExactNetwork:
+    rng = np.random.default_rng(seed)
+    from lic.models.overfit import OverfitNetwork
+
+    tensors = [t.detach() for t in OverfitNetwork(SHAPE).tensors()]
+    integers = [rng.integers(-300, 300, t.shape).astype(np.int32) for t in tensors]
+    return ExactNetwork.of(SHAPE, integers, [10] * len(integers))
+
+
+def test_cpp_arm_equals_the_fixed_point_reference(model: LoadedModel) -> None:
+    """The C++ loop's integers (used by encoder and decoder) equal FixedPointLayer's float64 path."""
+    network = _exact_arm(0)
+    c = model.module.config
+    arm = _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
+                         c.scale_base, c.scale_step, c.scale_levels, c.mean_bits)
+    grid = np.random.default_rng(1).integers(-40, 40, (13, 17)).astype(np.int32)
+    native = arm.outputs(13, 17, grid.reshape(-1))
+    a = (causal_rows(torch.from_numpy(grid).double()) * 4096).clamp(-2**24, 2**24)
+    for layer in network.arm:
+        a = layer.on_rows(a)
+    assert np.array_equal(native, a.numpy().astype(np.int64))
+    # the table choice of the spec (section 6.3) from those outputs
+    mean_q = np.floor((native[:, 0] + 128) / 256).astype(np.int64)
+    row = np.clip(np.floor((native[:, 1] - c.scale_base + c.scale_step // 2) / c.scale_step), 0, c.scale_levels - 1)
+    symbols, indexes = arm.symbols([13], [17], grid.reshape(-1))
+    assert np.array_equal(indexes, (row.astype(np.int64) * 16 + (mean_q & 15)).astype(np.int32))
+    assert np.array_equal(symbols, grid.reshape(-1) - (mean_q >> 4))
+
+
+def _forge(data: bytes, lane0: bytes | None = None, lane1: bytes | None = None, **header_changes) -> bytes:
+    header, tiles = read_image_stream(data)
+    lanes = [lane0 if lane0 is not None else tiles[0][0], lane1 if lane1 is not None else tiles[0][1]]
+    header = dataclasses.replace(header, tiles=(tuple(len(b) for b in lanes),), **header_changes)
+    return write_image_stream(header, [lanes])
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda lane: bytes([0]) + lane[1:], "grid count"),
+    (lambda lane: bytes([9]) + lane[1:], "grid count"),
+    (lambda lane: lane[:1] + bytes([200]) + lane[2:], "ARM"),
+    (lambda lane: lane[:3] + bytes([0]) + lane[4:], "synthesis width"),
+    (lambda lane: lane[:4] + struct.pack("<f", 0.3) + lane[8:], "step"),
+    (lambda lane: lane[:4] + struct.pack("<f", 2.0**-20) + lane[8:], "step"),
+    (lambda lane: lane + bytes(4), "size"),
+])
+def test_forged_parameter_headers_are_refused(model: LoadedModel, encoded, change, message: str) -> None:  # noqa: ANN001
+    _, result = encoded
+    lane0 = read_image_stream(result.data)[1][0][0]
+    with pytest.raises(CorruptStreamError, match=message):
+        decode_image(_forge(result.data, lane0=change(lane0)), model)
+
+
+def test_absurd_sizes_are_refused_before_allocation(model: LoadedModel, encoded) -> None:  # noqa: ANN001
+    _, result = encoded
+    with pytest.raises(UnsupportedStreamError, match="at most"):
+        decode_image(_forge(result.data, width=4000, height=3000), model)
+
+
+def test_damaged_streams_give_clean_errors(model: LoadedModel, encoded) -> None:  # noqa: ANN001
+    _, result = encoded
+    data = result.data
+    for cut in (10, 60, len(data) // 2, len(data) - 1):
+        with pytest.raises(LicError):
+            decode_image(data[:cut], model)
+    header, tiles = read_image_stream(data)
+    lane1 = tiles[0][1]
+    rng = np.random.default_rng(5)
+    for _ in range(20):  # bit flips in the coded lane (checksums repaired): an error or some image, never a crash
+        flipped = bytearray(lane1)
+        flipped[int(rng.integers(len(flipped)))] ^= 1 << int(rng.integers(8))
+        try:
+            pixels, _ = decode_image(_forge(data, lane1=bytes(flipped)), model)
+            assert pixels.shape == (20, 36, 3)
+        except LicError:
+            pass
+    with pytest.raises(CorruptStreamError):
+        decode_image(_forge(data, lane1=lane1[:-4]), model)
+
+
+def test_api_and_pillow_read_overfit_streams(encoded) -> None:  # noqa: ANN001
+    _, result = encoded
+    assert np.array_equal(lic.decompress(result.data), result.reconstruction)
+    image = Image.open(io.BytesIO(result.data))
+    assert image.info["lic_model"] == "overfit"
+    assert np.array_equal(np.asarray(image), result.reconstruction)
+
+
+def _lic(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lic", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_encode_decode_and_errors(tmp_path: Path, encoded) -> None:  # noqa: ANN001
+    pixels, _ = encoded
+    source, stream, recon, out = (tmp_path / n for n in ("in.png", "x.lic", "recon.png", "out.png"))
+    Image.fromarray(pixels).save(source)
+    done = _lic("encode", str(source), "-o", str(stream), "--mode", "overfit", "--fit-steps", "5", "-q", "1",
+                "--recon", str(recon))
+    assert done.returncode == 0, done.stderr
+    assert _lic("decode", str(stream), "-o", str(out)).returncode == 0
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(recon)))
+    info = _lic("info", str(stream))
+    assert "overfit" in info.stdout
+    truncated = tmp_path / "cut.lic"
+    truncated.write_bytes(stream.read_bytes()[:-9])
+    failed = _lic("decode", str(truncated), "-o", str(tmp_path / "cut.png"))
+    assert failed.returncode == 1 and len(failed.stderr.strip().splitlines()) == 1 and "truncated" in failed.stderr
+    refused = _lic("encode", str(source), "-o", str(tmp_path / "b.lic"), "--mode", "overfit", "--bpp", "0.5")
+    assert refused.returncode != 0 and "--bpp" in refused.stderr and not (tmp_path / "b.lic").exists()
+
+
+def test_eval_mode_overfit_writes_results(tmp_path: Path) -> None:
+    source, results = tmp_path / "img.png", tmp_path / "rd.json"
+    Image.fromarray(_image(12, 20)).save(source)
+    done = _lic("eval", str(source), "--mode", "overfit", "--fit-steps", "3", "-q", "2", "6", "-o", str(results))
+    assert done.returncode == 0, done.stderr
+    body = json.loads(results.read_text())
+    assert body["name"] == "lic-overfit-fast" and len(body["results"]["bpp"]) == 2
+    assert body["results"]["quality"] == [2.0, 6.0]
+    assert body["per_image"][0]["source"] == "img.png" and len(body["per_image"][0]["bpp"]) == 2
+    assert body["meta"]["fit"]["steps"] == 3
+
+
+def _reference_reconstruction(network: ExactNetwork, grids: list[np.ndarray]) -> np.ndarray:
+    """Spec section 6.4 with FixedPointLayer's float64 convolutions (the reference the C++ must equal)."""
+    import torch.nn.functional as F
+
+    limit = 2.0**24
+    act = [(torch.from_numpy(g.astype(np.float64)) * 4096).clamp(-limit, limit)[None, None] for g in grids]
+    x = act[-1]
+    for i in range(len(grids) - 2, -1, -1):
+        _, c, h, w = x.shape
+        padded = F.pad(x, (2, 2, 2, 2), mode="replicate").reshape(c, 1, h + 4, w + 4)
+        up = network.upsampling[i](padded)[:, :, 4 : 4 + 2 * h, 4 : 4 + 2 * w].reshape(1, c, 2 * h, 2 * w)
+        x = torch.cat([act[i], up[:, :, : grids[i].shape[0], : grids[i].shape[1]]], dim=1)
+    mix, to_rgb, refine0, refine1 = network.synthesis
+    x = to_rgb(mix(x))
+    x = (x + refine0(F.pad(x, (1, 1, 1, 1), mode="replicate"))).clamp(-limit, limit)
+    x = (x + refine1(F.pad(x.clamp(min=0), (1, 1, 1, 1), mode="replicate"))).clamp(-limit, limit)
+    pixels = torch.floor((x[0] * 255 + 2048) / 4096).clamp(0, 255)
+    return pixels.to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def test_cpp_synthesis_equals_the_fixed_point_reference() -> None:
+    """The decoder's C++ upsampling and synthesis give FixedPointLayer's convolution integers."""
+    rng = np.random.default_rng(4)
+    from lic.models.overfit import OverfitNetwork, grid_sizes
+
+    tensors = [t.detach() for t in OverfitNetwork(SHAPE).tensors()]
+    integers = [rng.integers(-3000, 3000, t.shape).astype(np.int32) for t in tensors]
+    network = ExactNetwork.of(SHAPE, integers, [14] * len(integers))
+    grids = [rng.integers(-3, 4, size).astype(np.int32) for size in grid_sizes(29, 19, SHAPE.grids)]
+    pixels = network.reconstruct(grids)
+    assert np.array_equal(pixels, _reference_reconstruction(network, grids))
+    assert 10 < len(np.unique(pixels))  # not a saturated image: the comparison means something
