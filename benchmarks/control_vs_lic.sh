@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 17: every run behind docs/training.md "Why the top of elic-s is flat", and their results.
 #
-#   bash benchmarks/control_vs_lic.sh [SCRATCH_CPU_SECONDS [PROBE_CPU_SECONDS]]   (default 300 150)
+#   bash benchmarks/control_vs_lic.sh [SCRATCH_CPU_SECONDS [PROBE_CPU_SECONDS]]   (default 150 120)
 #
 # 1. Diagnostics of the shipped weights (and of run 1's, from git history) on 4 Kodak images
 #    and 4 training images: PSNR with rounded / noisy / unquantized latents, gain extrapolation,
@@ -17,8 +17,8 @@
 # runs/control/: calling the script again with a larger budget extends them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCRATCH=${1:-300}
-PROBE=${2:-150}
+SCRATCH=${1:-150}
+PROBE=${2:-120}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=$PWD
 LOW="nice -n 19 taskset -c 1"
 KODAK=../shared/datasets/kodak
@@ -29,6 +29,7 @@ mkdir -p "$OUT" runs/control runs/diag
 
 # 1. diagnostics of the shipped weights and of run 1's
 python benchmarks/diagnose_ceiling.py --images $KODAK4 -o $OUT/ceiling-shipped-kodak4.json
+python benchmarks/diagnose_ceiling.py --qualities 7 --gains --images $KODAK/*.png -o $OUT/ceiling-shipped-kodak24-q7.json
 git show e41864e:lic/models/pretrained/elic-s.safetensors > runs/diag/elic-s-run1.safetensors
 python benchmarks/diagnose_ceiling.py --weights runs/diag/elic-s-run1.safetensors --qualities 7 --gains \
     --images $KODAK4 -o $OUT/ceiling-run1-kodak4.json
