@@ -5,7 +5,8 @@
 #
 # 1. Diagnostics of the shipped weights (and of run 1's, from git history) on 4 Kodak images
 #    and 4 training images: PSNR with rounded / noisy / unquantized latents, gain extrapolation,
-#    and the loss gradient's norm per quality level (benchmarks/diagnose_ceiling.py).
+#    and the loss gradient's norm per quality level (benchmarks/diagnose_ceiling.py); the configured
+#    lambdas, learned gains and the training photos' JPEG settings (benchmarks/training_inputs_report.py).
 # 2. Probes: the shipped weights continued for PROBE_CPU_SECONDS of training steps under three
 #    recipes (benchmarks/control/ft-*.toml), then the same diagnostics.
 # 3. The control: CompressAI's mbt2018_mean at lambda 0.18 (benchmarks/control_mbt2018.py) and
@@ -35,6 +36,7 @@ python benchmarks/diagnose_ceiling.py --weights runs/diag/elic-s-run1.safetensor
     --images $KODAK4 -o $OUT/ceiling-run1-kodak4.json
 python benchmarks/diagnose_ceiling.py --qualities 7 --gains --images $TRAIN4 --grad-batches 3 \
     -o $OUT/ceiling-shipped-train4-grads.json
+python benchmarks/training_inputs_report.py -o $OUT/training-inputs.json
 
 # 2. probes from the shipped weights
 for variant in shipped top-only no-clip; do
