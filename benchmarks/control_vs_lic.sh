@@ -8,7 +8,8 @@
 #    and the loss gradient's norm per quality level (benchmarks/diagnose_ceiling.py); the configured
 #    lambdas, learned gains and the training photos' JPEG settings (benchmarks/training_inputs_report.py).
 # 2. Probes: the shipped weights continued for PROBE_CPU_SECONDS of training steps under three
-#    recipes (benchmarks/control/ft-*.toml), then the same diagnostics.
+#    recipes (benchmarks/control/ft-*.toml) and with reconstruction alone
+#    (benchmarks/reconstruction_probe.py), then the same diagnostics.
 # 3. The control: CompressAI's mbt2018_mean at lambda 0.18 (benchmarks/control_mbt2018.py) and
 #    lic's elic-s from scratch (benchmarks/control/elic-s-8lambda.toml), SCRATCH_CPU_SECONDS of
 #    training steps each, evaluated on Kodak through real bitstreams, and their ceilings.
@@ -44,6 +45,11 @@ for variant in shipped top-only no-clip; do
     python benchmarks/diagnose_ceiling.py --weights runs/control/ft-$variant/elic-s.safetensors --qualities 4 7 \
         --gains --images $KODAK4 -o $OUT/ceiling-ft-$variant-kodak4.json
 done
+
+# reconstruction alone (no quantization, no rate term) from the shipped weights, same budget
+$LOW python benchmarks/reconstruction_probe.py --max-cpu-seconds "$PROBE" -o runs/control/recon/elic-s.safetensors
+python benchmarks/diagnose_ceiling.py --weights runs/control/recon/elic-s.safetensors --qualities 7 --gains \
+    --images $KODAK4 -o $OUT/ceiling-recon-kodak4.json
 
 # 3. the control and lic from scratch, equal CPU seconds
 $LOW python benchmarks/control_mbt2018.py train --lmbda 0.18 --out runs/control/mbt-0.18 --max-cpu-seconds "$SCRATCH"
