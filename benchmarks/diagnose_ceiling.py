@@ -92,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="elic-s")
     parser.add_argument("--weights", default=None)
+    parser.add_argument("--checkpoint", default=None, help="a lic train checkpoint.safetensors instead of weights")
     parser.add_argument("--images", nargs="+", required=True)
     parser.add_argument("--qualities", nargs="+", type=float, default=[0, 4, 7])
     parser.add_argument("--gains", nargs="*", type=float, default=[1.5, 2.0, 3.0])
@@ -102,7 +103,16 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    module = load_model(args.model, Path(args.weights) if args.weights else None).module.eval()
+    if args.checkpoint:  # a training checkpoint of lic train (model state only, no metadata)
+        from safetensors.torch import load_file
+
+        from lic.models.registry import get_spec
+
+        module = get_spec(args.model).build()
+        module.load_state_dict(load_file(args.checkpoint))
+        module.eval()
+    else:
+        module = load_model(args.model, Path(args.weights) if args.weights else None).module.eval()
     rows = []
     for path in args.images:
         with Image.open(path) as im:
@@ -118,7 +128,7 @@ def main() -> None:
         sel = [r for r in rows if r["quality"] == q]
         mean[str(q)] = {k: float(np.mean([r[k] for r in sel])) for k in sel[0] if k not in ("image", "quality")}
     print(json.dumps({q: {k: round(v, 3) for k, v in m.items()} for q, m in mean.items()}, indent=1))
-    result = {"weights": args.weights or "shipped", "mean": mean, "rows": rows}
+    result = {"weights": args.checkpoint or args.weights or "shipped", "mean": mean, "rows": rows}
     if args.grad_batches:
         result["grad_norms"] = grad_norms(module, args.train_dirs, args.grad_batches)
         print(json.dumps(result["grad_norms"], indent=1))
