@@ -37,6 +37,30 @@ def test_train_resume_and_code(tmp_path: Path) -> None:
     np.testing.assert_array_equal(decode_image(encoded.data, model)[0], encoded.reconstruction)
 
 
+def test_cpu_seconds_budget_stops_and_survives_resume(tmp_path: Path) -> None:
+    images = write_noise_images(tmp_path / "images", 2, (64, 64), seed=1)
+    config = TrainConfig(model="elic-tiny", train_dirs=[str(images)], val_dir="", out_dir=str(tmp_path / "run"),
+                         steps=10_000, batch_size=1, crop=64, lambdas=[0.01, 0.05], warmup=1,
+                         checkpoint_every=1000, log_every=1, device="cpu", max_cpu_seconds=0.5)
+    final = train(config)
+    with open(tmp_path / "run" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    cpu = [float(row["cpu_s"]) for row in rows]
+    assert 1 <= len(rows) < 10_000 and cpu[-1] >= 0.5 and all(c <= 0.505 for c in cpu[:-1])  # logged to 0.01 s
+    assert all(float(row["grad_norm"]) > 0 for row in rows)
+    training = json.loads(load_model("elic-tiny", final).metadata["lic.training"])
+    assert training["steps"] == len(rows) and training["cpu_seconds"] >= 0.5
+    train(config)  # the checkpoint's CPU seconds count: the budget is already spent
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    config.max_cpu_seconds = cpu[-1] + 0.3  # a larger budget resumes and continues
+    train(config)
+    with open(tmp_path / "run" / "log.csv") as f:
+        more = list(csv.DictReader(f))
+    assert len(more) > len(rows) and int(more[len(rows)]["step"]) == len(rows) + 1
+    assert float(more[-1]["cpu_s"]) >= cpu[-1] + 0.3
+
+
 def test_config_from_toml_rejects_unknown_keys(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('model = "elic-tiny"\nsteps = 7\n')

@@ -362,7 +362,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise LicError(f"{args.config}: no such file") from None
     except (ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise LicError(f"{args.config}: {exc}") from None
-    overrides = {k: v for k, v in (("steps", args.steps), ("out_dir", args.out_dir), ("device", args.device)) if v}
+    overrides = {k: v for k, v in (("steps", args.steps), ("out_dir", args.out_dir), ("device", args.device),
+                                   ("max_cpu_seconds", args.max_cpu_seconds)) if v}
     for key, value in overrides.items():
         if not hasattr(config, key):
             raise LicError(f"--{key.replace('_', '-')} does not apply to {model} training")
@@ -472,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="override the total number of steps")
     p.add_argument("--out-dir", help="override the output folder")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override the device")
+    p.add_argument("--max-cpu-seconds", type=float, help="override the CPU-seconds budget of the training steps")
     p.set_defaults(func=cmd_train)
     return parser
 

@@ -67,6 +67,10 @@ class TrainConfig:
             (continues an earlier run with a fresh optimizer); "" starts from scratch.
         region_weight: weight of the segmentation-mask loss of models with region-adaptive
             transforms (:mod:`lic.train.regions`); ignored by other models.
+        max_cpu_seconds: stop (and write the final weights) once the training steps have
+            used this much CPU time of the process, summed over resumed runs; 0 means no
+            limit. CPU time, unlike wall time, compares runs on a shared machine; the
+            learning-rate schedule still spans ``steps``.
     """
 
     model: str = "elic-s"
@@ -94,6 +98,7 @@ class TrainConfig:
     channels_last: bool = True
     progress: bool = True
     region_weight: float = 0.1
+    max_cpu_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.distortion not in ("mse", "ms-ssim"):
@@ -104,6 +109,8 @@ class TrainConfig:
             raise ValueError(f"amp must be bf16 or off, not {self.amp!r}")
         if self.steps < 1 or self.batch_size < 1 or self.crop < 64 or self.crop % 64:
             raise ValueError("steps and batch_size must be positive and crop a positive multiple of 64")
+        if self.max_cpu_seconds < 0:
+            raise ValueError("max_cpu_seconds must be 0 (no limit) or positive")
 
     @property
     def rd_lambdas(self) -> list[float]:

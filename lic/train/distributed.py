@@ -36,6 +36,14 @@ class ProcessGroup:
                 dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
                 p.grad.div_(self.world)
 
+    def any(self, flag: bool) -> bool:
+        """True on every process when ``flag`` is true on any (so all stop at the same step)."""
+        if self.world == 1:
+            return flag
+        value = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
     def barrier(self) -> None:
         """Waits for every process."""
         if self.world > 1:

@@ -29,7 +29,13 @@ from lic.train.regions import has_regions, region_loss, segment_batch
 
 CHECKPOINT = "checkpoint.safetensors"
 OPTIMIZER = "optimizer.safetensors"
-LOG_COLUMNS = ["step", "wall_s", "level", "lr", "loss", "bpp", "mse", "psnr", "distortion", "aux", "steps_per_s"]
+LOG_COLUMNS = ["step", "wall_s", "level", "lr", "loss", "bpp", "mse", "psnr", "distortion", "aux", "steps_per_s",
+               "cpu_s", "grad_norm"]
+
+
+def cpu_budget_spent(config: TrainConfig, cpu_seconds: float) -> bool:
+    """Whether the training steps have used up ``max_cpu_seconds`` (never, when it is 0)."""
+    return config.max_cpu_seconds > 0 and cpu_seconds >= config.max_cpu_seconds
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -80,7 +86,7 @@ class _Checkpoints:
         return (self.out_dir / CHECKPOINT).exists()
 
     def load(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-             device: torch.device) -> tuple[int, float]:
+             device: torch.device) -> tuple[int, float, float]:
         with safe_open(str(self.out_dir / CHECKPOINT), "pt") as f:
             meta = f.metadata()
         model.load_state_dict(load_file(str(self.out_dir / CHECKPOINT), device=str(device)))
@@ -88,11 +94,13 @@ class _Checkpoints:
         for prefix, optimizer in optimizers.items():
             restore_optimizer(optimizer, {k[len(prefix) + 1 :]: v for k, v in state.items()
                                           if k.startswith(prefix + ".")})
-        return int(meta["step"]), float(meta["wall_seconds"])
+        # Checkpoints written before CPU time was recorded count their wall time instead.
+        cpu = float(meta.get("cpu_seconds", meta["wall_seconds"]))
+        return int(meta["step"]), float(meta["wall_seconds"]), cpu
 
     def save(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], step: int,
-             wall: float) -> None:
-        meta = {"step": str(step), "wall_seconds": f"{wall:.1f}"}
+             wall: float, cpu: float) -> None:
+        meta = {"step": str(step), "wall_seconds": f"{wall:.1f}", "cpu_seconds": f"{cpu:.1f}"}
         state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
         save_file(state, str(self.out_dir / (CHECKPOINT + ".tmp")), metadata=meta)
         opt: dict[str, torch.Tensor] = {}
@@ -136,9 +144,9 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
     checkpoints = _Checkpoints(out_dir)
     log = print if group.is_main else (lambda *a, **k: None)
 
-    step, wall = 0, 0.0
+    step, wall, cpu = 0, 0.0, 0.0
     if checkpoints.exists():
-        step, wall = checkpoints.load(model, optimizers, device)
+        step, wall, cpu = checkpoints.load(model, optimizers, device)
         log(f"resumed from step {step}")
     elif config.init_weights:
         model.load_state_dict(load_file(config.init_weights, device=str(device)))
@@ -178,8 +186,9 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
         from tqdm import tqdm
 
         bar = tqdm(total=config.steps, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True)
-    while step < config.steps:
-        t0 = time.perf_counter()
+    budget_spent = group.any(cpu_budget_spent(config, cpu))
+    while step < config.steps and not budget_spent:
+        t0, c0 = time.perf_counter(), time.process_time()
         for optimizer_group in optimizers["main"].param_groups:
             optimizer_group["lr"] = learning_rate(config, step)
         level = int(rng.integers(model.rate_levels))
@@ -194,7 +203,7 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
             loss = loss + config.region_weight * region_loss(model, segment_batch(x), mask_generator)
         optimizers["main"].zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(main_params, config.clip)
+        grad_norm = torch.nn.utils.clip_grad_norm_(main_params, config.clip)
         optimizers["main"].step()
         aux = model.aux_loss()
         optimizers["aux"].zero_grad(set_to_none=True)
@@ -205,6 +214,7 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
             torch.cuda.synchronize()
         step += 1
         wall += time.perf_counter() - t0
+        cpu += time.process_time() - c0
         if bar is not None:
             bar.update(1)
         if step % config.log_every == 0 and group.is_main:
@@ -213,16 +223,19 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
             rate = step / max(wall, 1e-9)
             writer.writerow([step, f"{wall:.1f}", level, f"{learning_rate(config, step):.3g}",
                              f"{terms['loss'].item():.4f}", f"{terms['bpp'].item():.4f}", f"{mse:.6f}", f"{psnr:.2f}",
-                             f"{terms['distortion'].item():.5f}", f"{aux.item():.1f}", f"{rate:.3f}"])
+                             f"{terms['distortion'].item():.5f}", f"{aux.item():.1f}", f"{rate:.3f}",
+                             f"{cpu:.2f}", f"{grad_norm.item():.4f}"])
             log_file.flush()
             summary = f"q{level} loss {terms['loss'].item():.3f} bpp {terms['bpp'].item():.3f} psnr {psnr:.2f}"
             if bar is not None:
                 bar.set_postfix_str(summary)
             else:
                 log(f"step {step} {summary} {rate:.2f} steps/s", flush=True)
-        if group.is_main and (step % config.checkpoint_every == 0 or step == config.steps):
-            checkpoints.save(model, optimizers, step, wall)
-        if val_images and (step % config.validate_every == 0 or step == config.steps):
+        budget_spent = group.any(cpu_budget_spent(config, cpu))
+        last = step == config.steps or budget_spent
+        if group.is_main and (step % config.checkpoint_every == 0 or last):
+            checkpoints.save(model, optimizers, step, wall, cpu)
+        if val_images and (step % config.validate_every == 0 or last):
             levels = sorted({0, model.rate_levels // 2, model.rate_levels - 1})
             line = f"step {step} validation {validate(model, val_images, levels)}"
             if bar is not None:
@@ -238,11 +251,12 @@ def _train(config: TrainConfig, group: ProcessGroup) -> Path:
             "config": config.to_dict(),
             "steps": step,
             "wall_seconds": round(wall, 1),
+            "cpu_seconds": round(cpu, 1),
             "device": f"{group.world} x {machine_description(device)}" if group.world > 1 else machine_description(device),
             "torch": torch.__version__,
         }
         model = model.to(memory_format=torch.contiguous_format)
         save_weights(config.model, model.cpu().eval(), final, training)
-        log(f"wrote {final} ({step} steps, {step / max(wall, 1e-9):.2f} steps/s)")
+        log(f"wrote {final} ({step} steps, {step / max(wall, 1e-9):.2f} steps/s, {cpu:.0f} CPU s)")
     group.barrier()
     return final
