@@ -177,6 +177,8 @@ def test_eval_on_ray_gives_the_same_results_file(ray_runtime, tmp_path: Path, ti
         body = json.loads((tmp_path / name).read_text())
         for key in TIMING_KEYS:
             assert len(body["results"].pop(key)) == 2
+            for entry in body["per_image"]:
+                assert len(entry.pop(key)) == 2
         return body
 
     assert content("ray.json") == content("local.json")
