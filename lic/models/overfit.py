@@ -34,6 +34,7 @@ from lic.entropy import _rans
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import CdfTables
 from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
+from lic.models.row_mlp import row_mlp
 
 CONTEXT: tuple[tuple[int, int], ...] = (
     *((-2, dx) for dx in range(-2, 3)),
@@ -175,10 +176,8 @@ class OverfitNetwork(nn.Module):
 
     def arm_outputs(self, rows: Tensor) -> Tensor:
         """``[N, 2]`` (mean, log-scale) of ``[N, 16]`` contexts."""
-        x = rows
-        for layer in self.arm:
-            x = F.linear(x, layer.weight[:, :, 0, 0], layer.bias) if isinstance(layer, nn.Conv2d) else F.relu(x)
-        return x
+        return row_mlp(rows, [(layer.weight[:, :, 0, 0], layer.bias) for layer in self.arm
+                              if isinstance(layer, nn.Conv2d)])
 
     def features(self, grids: list[Tensor]) -> Tensor:
         """``[1, L, H, W]``: every grid (``[h_i, w_i]``, finest first) upsampled to full resolution."""
@@ -193,8 +192,8 @@ class OverfitNetwork(nn.Module):
         """``[1, 3, H, W]`` image (before clamping) of the features."""
         _, c, h, w = features.shape
         rows = features.permute(0, 2, 3, 1).reshape(h * w, c)  # 1x1 convs as matrix products: faster on CPUs
-        hidden = F.relu(F.linear(rows, self.mix.weight[:, :, 0, 0], self.mix.bias))
-        rgb = F.linear(hidden, self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)
+        rgb = row_mlp(rows, [(self.mix.weight[:, :, 0, 0], self.mix.bias),
+                             (self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)])
         x = rgb.reshape(1, h, w, 3).permute(0, 3, 1, 2)
         x = x + self.refine[0](F.pad(x, (1, 1, 1, 1), mode="replicate"))
         return x + self.refine[1](F.pad(F.relu(x), (1, 1, 1, 1), mode="replicate"))

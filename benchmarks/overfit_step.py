@@ -1,0 +1,69 @@
+"""CPU seconds per fitting step of the overfit mode, with and without the chunked row MLP.
+
+    python benchmarks/overfit_step.py --image ../shared/datasets/kodak/kodim23.png --steps 8
+
+Runs ``--steps`` Adam steps of the soft-rounding phase at full and at half resolution, one
+torch thread, and prints process CPU seconds per step (and wall seconds, with the load
+average: CPU seconds are the figure to compare on a shared machine). ``--plain`` swaps
+:func:`lic.models.row_mlp.row_mlp` for the same layers through autograd (the previous code),
+so both are measured by the same script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import lic.models.overfit as overfit
+from lic.codec.overfit_fit import FitConfig, _fit_phase, _half
+from lic.models.overfit import OverfitConfig, OverfitNetwork
+
+
+def plain_mlp(rows: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """The layers one by one through autograd (every activation kept in memory)."""
+    x = rows
+    for i, (weight, bias) in enumerate(layers):
+        x = F.linear(x, weight, bias)
+        x = F.relu(x) if i < len(layers) - 1 else x
+    return x
+
+
+def seconds_per_step(target: torch.Tensor, steps: int) -> tuple[float, float]:
+    """``(CPU, wall)`` seconds per soft-rounding step on ``target`` (one warm-up step first)."""
+    fit = FitConfig(steps=steps, warmup=1)
+    _fit_phase(target, OverfitNetwork(fit.shape), None, 1e-3, 1, fit, OverfitConfig(), None, 0, 1, hard=False)
+    cpu, wall = time.process_time(), time.perf_counter()
+    _fit_phase(target, OverfitNetwork(fit.shape), None, 1e-3, steps, fit, OverfitConfig(), None, 0, steps, hard=False)
+    return (time.process_time() - cpu) / steps, (time.perf_counter() - wall) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--image", type=Path, required=True)
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--plain", action="store_true", help="measure the plain autograd layers instead")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.plain:
+        overfit.row_mlp = plain_mlp
+    pixels = np.asarray(Image.open(args.image).convert("RGB"))
+    target = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0
+    load = os.getloadavg()
+    full = seconds_per_step(target, args.steps)
+    half = seconds_per_step(_half(target), args.steps)
+    print(json.dumps({"image": args.image.name, "mlp": "plain" if args.plain else "row_mlp", "threads": 1,
+                      "full_resolution": {"cpu_s": round(full[0], 4), "wall_s": round(full[1], 4)},
+                      "half_resolution": {"cpu_s": round(half[0], 4), "wall_s": round(half[1], 4)},
+                      "load_average": [load, os.getloadavg()]}))
+
+
+if __name__ == "__main__":
+    main()
