@@ -21,10 +21,11 @@ from lic.codec.imageio import list_images
 from lic.hardware import machine_description
 from lic.models.registry import get_spec
 from lic.models.weights import checkpoint_state, restore_optimizer, save_weights
-from lic.train.config import TrainConfig, cosine_learning_rate
+from lic.models.rate import cosine_learning_rate, rate_bpp
+from lic.train.config import TrainConfig
 from lic.train.data import CropCache
 from lic.train.distributed import ProcessGroup, join_process_group
-from lic.train.loss import RateDistortionLoss, rate_bpp
+from lic.train.loss import RateDistortionLoss
 from lic.train.regions import has_regions, region_loss, segment_batch
 
 CHECKPOINT = "checkpoint.safetensors"
