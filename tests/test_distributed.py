@@ -23,8 +23,8 @@ import torch
 from PIL import Image
 from test_cli import run_lic
 
-from lic.codec.container import read_image_stream
 from lic.errors import LicError
+from lic.format.container import read_image_stream
 from lic.models.registry import get_spec
 from lic.models.weights import load_model, save_weights
 

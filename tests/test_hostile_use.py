@@ -18,9 +18,9 @@ from PIL import Image
 from test_video import _clip
 
 from lic.api import to_pixels
-from lic.codec.container import read_image_header
 from lic.codec.imageio import read_image
 from lic.errors import LicError, UnsupportedInputError
+from lic.format.container import read_image_header
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from lic.codec import cleanup
 from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError
 from lic.eval.metrics import psnr
+from lic.limits import MAX_STREAM_BYTES
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -84,8 +85,8 @@ def _check_image_model(name: str) -> None:
 def cmd_encode(args: argparse.Namespace) -> int:
     from lic.codec.imageio import image_format, read_image, save_image
 
-    from lic.codec.videoio import is_video_path
     from lic.cli.video import cmd_encode_video
+    from lic.codec.videoio import is_video_path
     from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL, OVERFIT_MODEL
 
     check_ray_input(args, not is_stdio(args.input) and Path(args.input).is_dir() and not args.video)
@@ -146,14 +147,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def _load_for_stream(data: bytes, weights: Path | None, device: str):  # noqa: ANN202
-    from lic.codec.container import read_image_stream
+    from lic.format.container import read_image_stream
 
     header, _ = read_image_stream(data)  # damaged streams fail here, before torch is imported
     return load_stream_model(header.model, weights, device)
-
-
-MAX_STREAM_BYTES = 1 << 30
-"""Larger files are refused unread: far above any stream of a 2^24-pixel image."""
 
 
 def _read_stream(path: Path) -> bytes:
@@ -199,7 +196,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from lic.codec.container import FLOAT_PARAMETERS, read_image_stream
+    from lic.format.container import read_image_stream
+    from lic.format.header import FLOAT_PARAMETERS
 
     from lic.cli.video import check_stream_kind, info_video
     from lic.models import OVERFIT_MODEL
@@ -291,8 +289,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from lic.models.complexity import describe
     from lic.models import overfit
+    from lic.models.complexity import describe
     from lic.models.inr import InrCodec, macs_per_pixel, parameter_count
     from lic.models.registry import get_spec, model_names
     from lic.models.weights import default_quality, shipped_weights_path

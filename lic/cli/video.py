@@ -77,9 +77,9 @@ def decoded_image_format(output: str) -> str:
 def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
     """``lic decode clip.lic -o clip.y4m|.mkv|.mp4|FOLDER`` or ``--frame N -o frame.png``."""
     from lic.codec.imageio import save_image
-    from lic.codec.sequence import read_sequence_header
     from lic.codec.video import decode_video
     from lic.codec.videoio import FrameWriter, VideoInfo
+    from lic.format.sequence import read_sequence_header
 
     out = args.output
     header = read_sequence_header(data)
@@ -115,8 +115,8 @@ def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
 
 def info_video(path: Path, data: bytes, as_json: bool) -> dict:
     """The header and per-frame sizes of a video stream (printed unless ``as_json``)."""
-    from lic.codec.sequence import read_sequence_header
     from lic.codec.video import iter_frame_offsets
+    from lic.format.sequence import read_sequence_header
 
     header = read_sequence_header(data)
     frames, damage = [], None
@@ -163,6 +163,6 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
 
 def check_stream_kind(data: bytes) -> str:
     """``image`` or ``video`` (bad magic and versions fail here with one line)."""
-    from lic.codec.container import StreamKind, stream_kind
+    from lic.format.header import StreamKind, stream_kind
 
     return "video" if stream_kind(data) == StreamKind.VIDEO else "image"

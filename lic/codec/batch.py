@@ -30,9 +30,9 @@ from pathlib import Path
 from PIL import Image
 
 from lic.codec import cleanup
-from lic.codec.container import read_image_stream
 from lic.codec.imageio import IMAGE_SUFFIXES, set_pixel_limit
 from lic.errors import LicError
+from lic.format.container import read_image_stream
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def _init_worker(job: BatchJob) -> None:
 def _model_for(job: BatchJob, data: bytes | None):  # noqa: ANN202
     global _WORKER_MODEL
     if job.mode == "decode":
-        from lic.codec.container import read_image_header
+        from lic.format.container import read_image_header
         from lic.models.weights import load_model
 
         name = read_image_header(data).model

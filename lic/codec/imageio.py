@@ -14,18 +14,10 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lic.codec.container import MAX_SIDE, ColourFormat
 from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError, UnsupportedInputError
-
-DEFAULT_PIXEL_LIMIT = 1 << 28
-"""Largest image lic reads, codes or decodes by default (268 Mpixel, e.g. 16384x16384).
-
-Like Pillow's decompression-bomb guard: a stream or image claiming more is refused
-before any pixel memory is allocated. Images above :data:`lic.codec.tiles.TILE_THRESHOLD`
-are coded in tiles, so memory stays bounded up to this limit. Change it with
-:func:`set_pixel_limit`, the ``LIC_MAX_PIXELS`` environment variable or ``--max-pixels``.
-"""
+from lic.format.header import ColourFormat
+from lic.limits import DEFAULT_PIXEL_LIMIT, MAX_INPUT_BYTES, MAX_SIDE
 
 _pixel_limit: int | None = None
 
@@ -187,10 +179,6 @@ def write_image(path: str | Path, pixels: np.ndarray, force: bool = False) -> No
     """Saves an ``HxW`` or ``HxWx3`` uint8 array in the format of ``path``'s extension (see :class:`OutputFile`)."""
     fmt = image_format(path)
     OutputFile(path, force).write(lambda file: save_image(file, pixels, fmt))
-
-
-MAX_INPUT_BYTES = 1 << 30
-"""Largest input read from standard input (``-``)."""
 
 
 def read_stdin(what: str) -> bytes:

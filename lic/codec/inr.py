@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lic.codec.image import coding_threads
-from lic.codec.sequence import FramePacket, FrameType
 from lic.codec.tensor_coding import QuantizedTensor, decode_tensors, encode_tensors, quantization_step
 from lic.errors import CorruptStreamError, UnsupportedInputError
+from lic.format.sequence import FramePacket, FrameType
 from lic.models.inr import STRIDE, InrCodec, NervDecoder, NervShape, grid_size
 from lic.models.rate import cosine_learning_rate
 

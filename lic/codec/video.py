@@ -1,4 +1,4 @@
-"""Video to ``.lic`` video streams and back (container: :mod:`lic.codec.sequence`).
+"""Video to ``.lic`` video streams and back (container: :mod:`lic.format.sequence`).
 
 Frames are intra frames (the image model) or, with a video model
 (:class:`lic.models.inter.ElicVideoModel`) and an intra period above 1, P-frames whose
@@ -19,12 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lic.codec.container import ColourFormat
 from lic.codec.image import (
-    check_size,
     analyze_picture,
     check_model,
     check_quality,
+    check_size,
     coding_threads,
     decode_lanes,
     encode_lanes,
@@ -35,8 +34,12 @@ from lic.codec.image import (
 )
 from lic.codec.inr import FitConfig, check_frame_size, decode_embedding, decode_network, encode_inr_frames, render
 from lic.codec.refine import RefineConfig
-from lic.codec.sequence import (
-    MAX_FRAMES,
+from lic.codec.videoio import VideoInfo
+from lic.entropy.range_coder import RangeEncoder
+from lic.errors import CorruptStreamError, LicError, UnsupportedInputError
+from lic.format.geometry import padded_size
+from lic.format.header import ColourFormat
+from lic.format.sequence import (
     FramePacket,
     FrameType,
     IndexEntry,
@@ -48,10 +51,7 @@ from lic.codec.sequence import (
     read_sequence_header,
     write_sequence,
 )
-from lic.codec.tiles import TILE_THRESHOLD, padded_size
-from lic.codec.videoio import VideoInfo
-from lic.entropy.range_coder import RangeEncoder
-from lic.errors import CorruptStreamError, LicError, UnsupportedInputError
+from lic.limits import MAX_FRAMES, TILE_THRESHOLD
 from lic.models.inr import InrCodec
 from lic.models.inter import ElicVideoModel
 from lic.models.weights import LoadedModel
@@ -109,8 +109,9 @@ def encode_video(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMod
         on_frame(FrameRecord(index, kind, len(packet), pixels, reconstruction))
     if not packets:
         raise UnsupportedInputError("the video has no frames")
-    header = SequenceHeader(model.name, model.digest, quality, info.width, info.height, ColourFormat.RGB, info.fps,
-                            len(packets), period, stream_flags(intra))
+    header = SequenceHeader(model=model.name, digest=model.digest, quality=quality, width=info.width,
+                            height=info.height, colour=ColourFormat.RGB, fps=info.fps, frame_count=len(packets),
+                            intra_period=period, flags=stream_flags(intra))
     return write_sequence(header, packets), header
 
 
@@ -146,8 +147,9 @@ def _encode_inr(frames: Iterable[np.ndarray], info: VideoInfo, model: LoadedMode
                                 fit or FitConfig(), record)
     if not packets:
         raise UnsupportedInputError("the video has no frames")
-    header = SequenceHeader(model.name, model.digest, quality, info.width, info.height, ColourFormat.RGB, info.fps,
-                            len(packets), group, stream_flags(model))
+    header = SequenceHeader(model=model.name, digest=model.digest, quality=quality, width=info.width,
+                            height=info.height, colour=ColourFormat.RGB, fps=info.fps, frame_count=len(packets),
+                            intra_period=group, flags=stream_flags(model))
     return write_sequence(header, packets), header
 
 

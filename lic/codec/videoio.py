@@ -14,10 +14,10 @@ import numpy as np
 from PIL import Image
 
 from lic.codec import cleanup
-from lic.codec.container import ColourFormat
 from lic.codec.imageio import check_size, read_image
 from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError, UnsupportedInputError
+from lic.format.header import ColourFormat
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi", ".m4v"}
 """File extensions read as video."""

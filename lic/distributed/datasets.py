@@ -109,7 +109,7 @@ class _Decoder:
         self.codecs: dict[str, Any] = {}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from lic.codec.container import read_image_header
+        from lic.format.container import read_image_header
 
         images = []
         for value in batch[self.column]:
