@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lic.models.weights import load_model
 from lic.models.rate import rate_bpp
+from lic.models.weights import load_model
 
 
 def psnr(x_hat: torch.Tensor, x: torch.Tensor, quantize: bool = True) -> float:

@@ -14,7 +14,7 @@ from test_video import _clip
 
 from lic.codec.inr import FitConfig, QuantizedTensor, fit_group
 from lic.codec.video import decode_video, encode_video
-from lic.codec.videoio import VideoInfo
+from lic.codec.video_info import VideoInfo
 from lic.errors import CorruptStreamError
 from lic.eval.metrics import psnr
 from lic.format.sequence import FrameType, read_index, read_packet, read_sequence_header

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-from lic.codec.output import is_stdio
 from lic.errors import LicError
+from lic.io.output import is_stdio
 
 
 def check_output(path: Path, force: bool) -> None:

@@ -28,10 +28,10 @@ from lic.cli.common import (
 )
 from lic.cli.distributed import batch_runner, check_ray_input, ray_option
 from lic.cli.measure import add_measure_commands
-from lic.codec import cleanup
-from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError
 from lic.eval.metrics import psnr
+from lic.io import cleanup
+from lic.io.output import OutputFile, is_stdio
 from lic.limits import MAX_STREAM_BYTES
 
 EXIT_ERROR = 1
@@ -51,7 +51,7 @@ def cmd_batch(args: argparse.Namespace, mode: str) -> int:
     """``lic encode|decode DIR -o OUTDIR``: every file below DIR, resumable, with a progress bar."""
     from tqdm import tqdm
 
-    from lic.codec.batch import BatchJob, plan, print_summary, renamed
+    from lic.io.batch import BatchJob, plan, print_summary, renamed
 
     source, target = Path(args.input), Path(args.output)
     if is_stdio(args.output) or (target.exists() and not target.is_dir()):
@@ -83,11 +83,11 @@ def _check_image_model(name: str) -> None:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from lic.codec.imageio import image_format, read_image, save_image
+    from lic.io.imageio import image_format, read_image, save_image
 
     from lic.cli.video import cmd_encode_video
-    from lic.codec.videoio import is_video_path
-    from lic.models import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL, INR_MODEL, OVERFIT_MODEL
+    from lic.io.videoio import is_video_path
+    from lic.models import DEFAULT_MODEL, INR_MODEL, OVERFIT_MODEL
 
     check_ray_input(args, not is_stdio(args.input) and Path(args.input).is_dir() and not args.video)
     if args.model == OVERFIT_MODEL and args.mode is None:
@@ -109,7 +109,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
             raise LicError("--refine is for the frame codecs, not --mode inr")
         if args.mode != "inr" and args.inr_steps is not None:
             raise LicError("--inr-steps is for --mode inr")
-        args.model = args.model or (INR_MODEL if args.mode == "inr" else DEFAULT_VIDEO_MODEL)
+        if args.model is None:
+            from lic.codec.video import video_mode
+
+            args.model = video_mode(args.mode or "frames").default_model()
         return cmd_encode_video(args)
     if args.intra_period is not None:
         raise LicError("--intra-period is for video input")
@@ -154,7 +157,7 @@ def _load_for_stream(data: bytes, weights: Path | None, device: str):  # noqa: A
 
 
 def _read_stream(path: Path) -> bytes:
-    from lic.codec.imageio import read_stdin
+    from lic.io.imageio import read_stdin
 
     if is_stdio(path):
         return read_stdin("a .lic stream")
@@ -185,7 +188,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     out = OutputFile(args.output, args.force)
     model = _load_for_stream(data, args.weights, args.device)
     from lic.codec.image import decode_image
-    from lic.codec.imageio import save_image
+    from lic.io.imageio import save_image
 
     start = time.perf_counter()
     pixels, header = decode_image(data, model, args.threads)
@@ -260,7 +263,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from lic.codec.image import decode_image, encode_image_at
-    from lic.codec.imageio import read_image
+    from lic.io.imageio import read_image
     from lic.models.weights import load_model
 
     sample = Path(str(resources.files("lic").joinpath("data", "astronaut.png")))
@@ -483,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     partial file and no worker process is left, and the status is 128 + the signal number.
     """
     args = build_parser().parse_args(argv)
-    from lic.codec.imageio import set_pixel_limit
+    from lic.limits import set_pixel_limit
 
     set_pixel_limit(getattr(args, "max_pixels", None))
     with signals.installed():

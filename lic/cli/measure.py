@@ -15,7 +15,7 @@ from lic.models import DEFAULT_VIDEO_MODEL, OVERFIT_MODEL
 
 def collect_images(items: list[str]) -> list[Path]:
     """Image files named directly or found in the given folders."""
-    from lic.codec.imageio import list_images
+    from lic.io.imageio import list_images
 
     images: list[Path] = []
     for item in map(Path, items):
@@ -28,7 +28,7 @@ def collect_images(items: list[str]) -> list[Path]:
 
 
 def _write_results(results, output: str | None, force: bool) -> None:  # noqa: ANN001
-    from lic.codec.imageio import write_bytes_atomic
+    from lic.io.imageio import write_bytes_atomic
 
     if output:
         write_bytes_atomic(Path(output), results.to_json().encode(), force)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lic.codec.imageio import check_size
 from lic.codec.refine import RefineConfig, refine_latent
 from lic.codec.tiles import MARGIN, choose_tile_size, crop_pixels
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
@@ -22,6 +21,7 @@ from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputE
 from lic.format.container import ImageHeader, read_image_stream, write_image_stream
 from lic.format.geometry import Box, padded_size, tiles_of
 from lic.format.header import FLOAT_PARAMETERS, ColourFormat
+from lic.limits import check_size
 from lic.models.overfit import OverfitCodec
 from lic.models.weights import LoadedModel
 

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from lic.codec.image import check_quality, to_gray
-from lic.codec.imageio import check_size
 from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_image
 from lic.codec.tensor_coding import ENTRY, QuantizedTensor, pull_tensors, push_tensors
 from lic.entropy import _rans
@@ -29,6 +28,7 @@ from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError, UnsupportedInputError, UnsupportedStreamError
 from lic.format.container import ImageHeader, write_image_stream
 from lic.format.header import ColourFormat
+from lic.limits import check_size
 from lic.models.fixed_point import InexactNetworkError
 from lic.models.overfit import (
     CONTEXT,

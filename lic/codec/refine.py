@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lic.models.weights import LoadedModel
 from lic.models.rate import COMPRESSAI_MSE_LAMBDAS, cosine_learning_rate, rate_bpp
+from lic.models.weights import LoadedModel
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,7 @@ def _map(dataset: "Dataset", udf: type, coder: dict, column: str, output_column:
 def _pixels(value: Any) -> np.ndarray:
     """An image value of a dataset row: an array, or the path of a file."""
     from lic.api import to_pixels
-    from lic.codec.imageio import read_image
+    from lic.io.imageio import read_image
 
     if isinstance(value, (str, Path)):
         return read_image(Path(value))[0]

@@ -17,11 +17,11 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch.nn.parallel import DistributedDataParallel
 
-from lic.codec.imageio import list_images
 from lic.hardware import machine_description
+from lic.io.imageio import list_images
+from lic.models.rate import cosine_learning_rate, rate_bpp
 from lic.models.registry import get_spec
 from lic.models.weights import checkpoint_state, restore_optimizer, save_weights
-from lic.models.rate import cosine_learning_rate, rate_bpp
 from lic.train.config import TrainConfig
 from lic.train.data import CropCache
 from lic.train.distributed import ProcessGroup, join_process_group

@@ -12,7 +12,7 @@ import atheris
 with atheris.instrument_imports(include=["lic", "harness"]):
     from harness import fix_checksums
 
-    from lic.codec.video import frame_offsets
+    from lic.codec.video_stream import frame_offsets
     from lic.errors import LicError
     from lic.format.container import read_image_stream
     from lic.format.header import stream_kind

@@ -29,10 +29,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from lic.codec import cleanup
-from lic.codec.imageio import IMAGE_SUFFIXES, set_pixel_limit
 from lic.errors import LicError
 from lic.format.container import read_image_stream
+from lic.io import cleanup
+from lic.io.imageio import IMAGE_SUFFIXES
+from lic.limits import set_pixel_limit
 
 
 @dataclass(frozen=True)
@@ -164,8 +165,8 @@ def output_is_current(job: BatchJob, target: Path) -> bool:
 def code_one(job: BatchJob, source: Path, target: Path) -> tuple[int, int, int]:
     """Codes one file; returns ``(bytes in, bytes out, pixels)``. Raises on failure."""
     from lic.codec.image import decode_image, encode_image_at
-    from lic.codec.imageio import read_image, write_bytes_atomic, write_image
     from lic.codec.refine import RefineConfig
+    from lic.io.imageio import read_image, write_bytes_atomic, write_image
 
     target.parent.mkdir(parents=True, exist_ok=True)
     if job.mode == "encode":
