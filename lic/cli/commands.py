@@ -12,7 +12,6 @@ from lic.cli import (
     decode,
     demo,
     encode,
-    eval as eval_images,
     eval_video,
     info,
     models,
@@ -20,5 +19,6 @@ from lic.cli import (
     reorder_channels,
     train,
 )
+from lic.cli import eval as eval_images
 
 COMMANDS = (encode, decode, info, demo, models, eval_images, bench, eval_video, bdrate, plot, reorder_channels, train)
