@@ -1,14 +1,15 @@
 """The contracts between models and the code that drives them, as typed protocols.
 
 The codec, training and evaluation code call models only through these members; a new
-architecture that provides them (and registers in :mod:`lic.models.registry`) plugs in.
+architecture that provides them (and registers in :mod:`lic.models.registry`) plugs in;
+``tests/test_model_contracts.py`` checks every registered model against them.
 Rate and trade-off definitions shared by training and encoding are in :mod:`lic.models.rate`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
@@ -16,6 +17,7 @@ from torch import Tensor
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 
 
+@runtime_checkable
 class CodingModel(Protocol):
     """What every registered model offers the weights loader and the stream writer."""
 
@@ -37,6 +39,7 @@ class CodingModel(Protocol):
         """Its parameters (:class:`torch.nn.Module`)."""
 
 
+@runtime_checkable
 class ImageModel(CodingModel, Protocol):
     """A learned transform codec of whole pictures (``lic/codec/image.py`` drives it).
 
@@ -63,6 +66,7 @@ class ImageModel(CodingModel, Protocol):
         """The picture (``[1, 3, H, W]``, 0..1) of a decoded latent."""
 
 
+@runtime_checkable
 class TrainableModel(Protocol):
     """What the training loop (:mod:`lic.train.loop`) needs of a model."""
 
@@ -80,6 +84,7 @@ class TrainableModel(Protocol):
         """The entropy bottleneck's quantile loss."""
 
 
+@runtime_checkable
 class ConditionalCodec(Protocol):
     """Codes a latent given a reference latent (a P-frame codec)."""
 
@@ -90,6 +95,7 @@ class ConditionalCodec(Protocol):
         """Reads ``y_hat`` given ``reference``."""
 
 
+@runtime_checkable
 class VideoModel(CodingModel, Protocol):
     """An image model for intra frames and a conditional codec for P-frames."""
 
