@@ -30,10 +30,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lic.codec.imageio import list_images
 from lic.eval.bdrate import bd_rate
 from lic.eval.rd import evaluate
 from lic.eval.results import RDResults
+from lic.io.imageio import list_images
 from lic.models.complexity import describe
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel, load_model

@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from scipy.stats import spearmanr
 
-from lic.codec.imageio import list_images
+from lic.io.imageio import list_images
 from lic.models.channel_order import channel_importance
 from lic.models.weights import load_model
 

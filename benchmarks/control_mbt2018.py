@@ -32,7 +32,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from lic.codec.imageio import list_images
+from lic.io.imageio import list_images
 from lic.models.weights import checkpoint_state, restore_optimizer
 from lic.train.data import CropCache
 

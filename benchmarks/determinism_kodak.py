@@ -23,9 +23,9 @@ import torch
 from PIL import Image
 
 from lic.codec import image as image_codec
-from lic.codec.container import ColourFormat
 from lic.codec.image import decode_picture, encode_picture
 from lic.entropy.range_coder import RangeDecoder
+from lic.format.header import ColourFormat
 from lic.hardware import machine_description
 from lic.kernels.selection import kernel_setting
 from lic.models.weights import load_model

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from lic.models.rate import rate_bpp
 from lic.models.weights import load_model
-from lic.train.loss import rate_bpp
 
 
 def psnr(x_hat: torch.Tensor, x: torch.Tensor, quantize: bool = True) -> float:
@@ -61,7 +61,7 @@ def measure(module: torch.nn.Module, x: torch.Tensor, quality: float, gains: lis
 def grad_norms(module: torch.nn.Module, train_dirs: list[str], batches: int) -> dict[str, dict[str, float]]:
     """Norm of the training loss's gradient (before clipping) per quality level, on the same
     random training batches (batch 8 x 128 px) for every level, as ``lic train`` computes it."""
-    from lic.train.config import COMPRESSAI_MSE_LAMBDAS
+    from lic.models.rate import COMPRESSAI_MSE_LAMBDAS
     from lic.train.data import CropCache
     from lic.train.loss import RateDistortionLoss
 

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lic.codec.sequence import FrameType
-from lic.codec.video import FrameRecord, decode_video, encode_video
-from lic.codec.videoio import VideoInfo
+from lic.codec.video import decode_video, encode_video
+from lic.codec.video_info import VideoInfo
+from lic.codec.video_stream import FrameRecord
 from lic.eval.metrics import psnr
 from lic.eval.video_rd import load_clip
+from lic.format.sequence import FrameType
 from lic.models import DEFAULT_VIDEO_MODEL
 from lic.models.weights import load_model
 

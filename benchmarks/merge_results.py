@@ -10,10 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from lic.codec.imageio import write_bytes_atomic
 from lic.errors import LicError
 from lic.eval.merge import merge_results
 from lic.eval.results import RDResults
+from lic.io.imageio import write_bytes_atomic
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,11 +24,11 @@ import torch
 from PIL import Image
 
 from lic.codec.image import decode_image
-from lic.codec.imageio import read_image
 from lic.codec.overfit import encode_overfit
 from lic.codec.overfit_fit import PRESETS
 from lic.eval.points import measure_round_trip
 from lic.hardware import machine_description
+from lic.io.imageio import read_image
 from lic.models.weights import load_model
 
 SIX = ("kodim01", "kodim04", "kodim08", "kodim14", "kodim19", "kodim23")

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from lic.codec.container import read_image_stream
+from lic.format.container import read_image_stream
 
 TIMING_KEYS = ("encoding_time", "decoding_time", "peak_memory_mb")
 RESULTS = Path(__file__).parent / "results" / "ray-vs-local.json"

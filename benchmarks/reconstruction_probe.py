@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lic.models.rate import cosine_learning_rate
 from lic.models.weights import load_model, save_weights
-from lic.train.config import cosine_learning_rate
 from lic.train.data import CropCache
 
 

@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lic.codec.container import ImageHeader, read_image_header
 from lic.codec.image import EncodedImage, decode_image, encode_image_at
-from lic.codec.refine import RefineConfig
-from lic.codec.imageio import from_pil
 from lic.codec.overfit import encode_overfit
 from lic.codec.overfit_fit import PRESETS
+from lic.codec.refine import RefineConfig
 from lic.errors import LicError, UnsupportedInputError
+from lic.format.container import ImageHeader, read_image_header
+from lic.io.imageio import from_pil
 from lic.models import DEFAULT_MODEL
 from lic.models.overfit import OverfitCodec
 from lic.models.weights import LoadedModel, load_model

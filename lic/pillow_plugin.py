@@ -10,7 +10,8 @@ from typing import IO
 
 from PIL import Image, ImageFile
 
-from lic.codec.container import MAGIC, ColourFormat, read_image_header
+from lic.format.container import read_image_header
+from lic.format.header import MAGIC, ColourFormat
 
 FORMAT = "LIC"
 
@@ -36,7 +37,7 @@ class LicImageFile(ImageFile.ImageFile):
 
     def verify(self) -> None:
         """Checks the whole stream (header and payload checksums) without decoding it."""
-        from lic.codec.container import read_image_stream
+        from lic.format.container import read_image_stream
 
         read_image_stream(self._lic_data)
         super().verify()

@@ -22,10 +22,10 @@ import numpy as np
 
 from lic.api import Codec, ImageLike, _codec, from_pixels, to_pixels
 from lic.codec.inr import FitConfig
-from lic.codec.sequence import read_sequence_header
 from lic.codec.video import decode_video, encode_video
-from lic.codec.videoio import VideoInfo
+from lic.codec.video_info import VideoInfo
 from lic.errors import UnsupportedInputError
+from lic.format.sequence import read_sequence_header
 from lic.models import DEFAULT_VIDEO_MODEL
 
 FrameKind = Literal["numpy", "pil", "torch", "av"]

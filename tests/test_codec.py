@@ -10,10 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from lic.codec.container import ColourFormat, read_image_header, read_image_stream, write_image_stream
 from lic.codec.image import decode_image, encode_image, lanes_for
-from lic.codec.imageio import from_pil, read_image
 from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
+from lic.format.container import read_image_header, read_image_stream, write_image_stream
+from lic.format.header import ColourFormat
+from lic.io.imageio import from_pil, read_image
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel
 

@@ -7,15 +7,9 @@ import zlib
 
 import pytest
 
-from lic.codec.container import (
-    MAGIC,
-    ColourFormat,
-    ImageHeader,
-    read_image_header,
-    read_image_stream,
-    write_image_stream,
-)
 from lic.errors import CorruptStreamError, UnsupportedStreamError
+from lic.format.container import ImageHeader, read_image_header, read_image_stream, write_image_stream
+from lic.format.header import MAGIC, ColourFormat
 
 LANES = [b"\x00\x00\x00\x80" + bytes(8), b"\x00\x00\x00\x80" + bytes(4)]
 TILES = [LANES]

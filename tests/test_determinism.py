@@ -10,8 +10,8 @@ from torch import nn
 
 from lic.codec import image as image_codec
 from lic.codec.image import decode_picture, encode_picture
-from lic.codec.container import ColourFormat
 from lic.entropy.range_coder import RangeDecoder
+from lic.format.header import ColourFormat
 from lic.models.fixed_point import ACTIVATION_BITS, FixedPointNetwork, InexactNetworkError
 from lic.models.weights import load_model
 

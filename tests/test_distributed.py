@@ -23,8 +23,8 @@ import torch
 from PIL import Image
 from test_cli import run_lic
 
-from lic.codec.container import read_image_stream
 from lic.errors import LicError
+from lic.format.container import read_image_stream
 from lic.models.registry import get_spec
 from lic.models.weights import load_model, save_weights
 
@@ -145,9 +145,9 @@ def test_folder_on_ray_equals_local_and_resumes(ray_runtime, tmp_path: Path, tin
 
 @needs_ray
 def test_workers_with_other_weights_refuse(ray_runtime, tmp_path: Path, tiny_weights: Path) -> None:  # noqa: ANN001
-    from lic.codec.batch import BatchJob, plan
     from lic.distributed.folders import run_batch_on_ray
     from lic.distributed.rd import evaluate_on_ray
+    from lic.io.batch import BatchJob, plan
 
     src = _images(tmp_path / "src", 2, (16, 16))
     job = BatchJob("encode", "elic-tiny", tiny_weights, 0.5, None)

@@ -18,9 +18,9 @@ from PIL import Image
 from test_video import _clip
 
 from lic.api import to_pixels
-from lic.codec.container import read_image_header
-from lic.codec.imageio import read_image
 from lic.errors import LicError, UnsupportedInputError
+from lic.format.container import read_image_header
+from lic.io.imageio import read_image
 
 
 @pytest.fixture
@@ -229,7 +229,7 @@ def _mkv(path: Path, stamps_ms: list[int], rate: int = 25) -> Path:
 
 
 def test_variable_frame_rate_matroska_is_detected(tmp_path: Path) -> None:
-    from lic.codec.videoio import open_video
+    from lic.io.videoio import open_video
 
     variable, _ = open_video(_mkv(tmp_path / "vfr.mkv", [0, 40, 80, 200, 240, 400, 440, 480]))
     assert variable.variable_rate and abs(float(variable.fps) - 7 / 0.48) < 0.01

@@ -13,11 +13,11 @@ from test_cli import assert_one_line_error, run_lic
 from test_video import _clip
 
 from lic.codec.inr import FitConfig, QuantizedTensor, fit_group
-from lic.codec.sequence import FrameType, read_index, read_packet, read_sequence_header
 from lic.codec.video import decode_video, encode_video
-from lic.codec.videoio import VideoInfo
+from lic.codec.video_info import VideoInfo
 from lic.errors import CorruptStreamError
 from lic.eval.metrics import psnr
+from lic.format.sequence import FrameType, read_index, read_packet, read_sequence_header
 from lic.models.inr import NervDecoder, NervShape, parameter_count
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel, load_model
@@ -160,8 +160,8 @@ def test_python_api_inr_mode() -> None:
 def test_mutated_inr_packets_fail_cleanly(nerv: LoadedModel) -> None:
     """Random byte changes inside INR packets (checksums recomputed, so they reach the
     parser and the range decoder) decode or raise a LicError, nothing else."""
-    from lic.codec.sequence import FramePacket, write_sequence
     from lic.errors import LicError
+    from lic.format.sequence import FramePacket, write_sequence
 
     data, header, _ = _encode(nerv, _frames(count=2), group=2)
     index = read_index(data, header)

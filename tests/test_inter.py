@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from lic.codec.sequence import FrameType, read_sequence_header
-from lic.codec.video import decode_video, encode_video, frame_offsets
-from lic.codec.videoio import VideoInfo
+from lic.codec.video import decode_video, encode_video
+from lic.codec.video_info import VideoInfo
+from lic.codec.video_stream import frame_offsets
 from lic.errors import UnsupportedInputError
+from lic.format.sequence import FrameType, read_sequence_header
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel, save_weights
 

@@ -176,9 +176,9 @@ def test_p_frames_decode_the_same_through_the_kernels(tiny_model, monkeypatch) -
     """P-frames (the temporal refiner's networks, scales changed after the table-fused layer)."""
     from fractions import Fraction
 
-    from lic.codec.sequence import FrameType
     from lic.codec.video import decode_video, encode_video
-    from lic.codec.videoio import VideoInfo
+    from lic.codec.video_info import VideoInfo
+    from lic.format.sequence import FrameType
     from lic.models.registry import get_spec
     from lic.models.weights import LoadedModel
 

@@ -16,7 +16,7 @@ from lic_process import noise_png, one_line_error, run, snapshot
 from PIL import Image
 from test_video import _clip
 
-from lic.codec.container import read_image_stream
+from lic.format.container import read_image_stream
 
 
 @pytest.fixture(scope="module")

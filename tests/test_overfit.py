@@ -16,12 +16,12 @@ import torch
 from PIL import Image
 
 import lic
-from lic.codec.container import read_image_stream, write_image_stream
 from lic.codec.image import decode_image
 from lic.codec.overfit import OverfitEncoded, encode_overfit
 from lic.codec.overfit_fit import FitConfig
 from lic.entropy import _rans
 from lic.errors import CorruptStreamError, LicError, UnsupportedStreamError
+from lic.format.container import read_image_stream, write_image_stream
 from lic.models.overfit import CONTEXT, ExactNetwork, OverfitShape, causal_rows
 from lic.models.weights import LoadedModel, load_model
 

@@ -11,11 +11,11 @@ import torch
 from test_cli import run_lic
 
 from lic.codec.image import _to_tensor, decode_image, encode_image
-from lic.codec.imageio import read_image
 from lic.codec.refine import RefineConfig, lambda_at, refine_latent, training_lambdas
 from lic.eval.metrics import psnr
+from lic.io.imageio import read_image
+from lic.models.rate import rate_bpp
 from lic.models.weights import load_model
-from lic.train.loss import rate_bpp
 
 
 def _objective(model, y: torch.Tensor, x: torch.Tensor, quality: float) -> float:  # noqa: ANN001

@@ -17,7 +17,7 @@ import pytest
 from lic_process import lic_command, lic_env, noise_png, run
 from test_video import _clip
 
-from lic.codec.container import read_image_stream
+from lic.format.container import read_image_stream
 
 SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 

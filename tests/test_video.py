@@ -13,7 +13,7 @@ from conftest import SHARED
 from PIL import Image
 from test_cli import assert_one_line_error, run_lic
 
-from lic.codec.sequence import read_sequence_header
+from lic.format.sequence import read_sequence_header
 
 
 def _clip(path: Path, frames: int = 4, size: tuple[int, int] = (64, 48), fps: int = 10) -> list[np.ndarray]:

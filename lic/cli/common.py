@@ -10,8 +10,13 @@ from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-from lic.codec.output import is_stdio
 from lic.errors import LicError
+from lic.io.output import is_stdio
+from lic.limits import MAX_STREAM_BYTES
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
 
 
 def check_output(path: Path, force: bool) -> None:
@@ -94,3 +99,30 @@ def check_distinct_outputs(output: str, other: str) -> None:
 def report(line: str, *outputs: str | None) -> None:
     """Prints a result line: on stdout, or on stderr when an output is standard output (``-``)."""
     print(line, file=sys.stderr if any(o is not None and is_stdio(o) for o in outputs) else sys.stdout)
+
+
+def read_stream(path: Path) -> bytes:
+    """The bytes of a ``.lic`` file or of standard input, refused when absurdly large."""
+    from lic.io.imageio import read_stdin
+
+    if is_stdio(path):
+        return read_stdin("a .lic stream")
+    try:
+        if path.is_dir():
+            raise LicError(f"{path}: is a directory")
+        if path.stat().st_size > MAX_STREAM_BYTES:
+            raise LicError(f"{path}: too large to be a .lic stream")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise LicError(f"{path}: no such file") from None
+    except PermissionError:
+        raise LicError(f"{path}: permission denied") from None
+
+
+def load_image_stream_model(data: bytes, weights: Path | None, device: str):  # noqa: ANN201
+    """The model an image stream names, after its checksums passed."""
+    from lic.format.container import read_image_stream
+
+    header, _ = read_image_stream(data)  # damaged streams fail here, before torch is imported
+    return load_stream_model(header.model, weights, device)
+

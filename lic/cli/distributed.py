@@ -13,7 +13,7 @@ from lic.cli.common import whole_number
 from lic.errors import LicError
 
 if TYPE_CHECKING:
-    from lic.codec.batch import BatchJob, BatchSummary
+    from lic.io.batch import BatchJob, BatchSummary
 
 BatchRunner = Callable[[list[tuple[Path, Path]], Callable[[int], None]], "BatchSummary"]
 
@@ -44,7 +44,7 @@ def check_ray_input(args: argparse.Namespace, folder: bool) -> None:
 @contextmanager
 def batch_runner(job: "BatchJob", workers: int | None, address: str | None) -> Iterator[BatchRunner]:
     """Codes a batch locally with ``workers`` processes (``address`` ``None``) or as Ray tasks."""
-    from lic.codec.batch import run_batch
+    from lic.io.batch import run_batch
 
     if address is None:
         yield lambda pairs, progress: run_batch(job, pairs, workers or 1, progress)

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from lic.cli.common import check_distinct_outputs, report
-from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError
+from lic.io.output import OutputFile, is_stdio
 
 PRESET_NAMES = ("fast", "medium", "slow")
 
@@ -48,10 +48,10 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     """Fits, codes and writes one image; the output appears only once complete (atomic write)."""
     from dataclasses import replace
 
-    from lic.codec.imageio import image_format, read_image, save_image
     from lic.codec.overfit import encode_overfit
     from lic.codec.overfit_fit import PRESETS
     from lic.eval.metrics import psnr
+    from lic.io.imageio import image_format, read_image, save_image
     from lic.models import OVERFIT_MODEL
     from lic.models.weights import load_model
 

@@ -4,7 +4,7 @@
 main thread, and ignores the ones after it, so the way out runs uninterrupted: every
 writer drops its temporary file, a batch terminates and joins its workers, and
 :func:`lic.cli.main.main` removes whatever the cleanup registry
-(:mod:`lic.codec.cleanup`) still holds, then exits with 128 + the signal number
+(:mod:`lic.io.cleanup`) still holds, then exits with 128 + the signal number
 (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP).
 """
 
@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from lic.codec.cleanup import STOP_SIGNALS
+from lic.io.cleanup import STOP_SIGNALS
 
 
 class Stopped(BaseException):

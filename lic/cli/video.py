@@ -8,17 +8,18 @@ import time
 from pathlib import Path
 
 from lic.cli.common import check_distinct_outputs, load_stream_model, report
-from lic.codec.output import OutputFile
 from lic.errors import CorruptStreamError, LicError
+from lic.io.output import OutputFile
 
 
 def cmd_encode_video(args: argparse.Namespace) -> int:
     """``lic encode clip.mp4 -o clip.lic`` (or a folder of PNG frames with ``--video``)."""
     from lic.codec.inr import FitConfig
     from lic.codec.refine import RefineConfig
-    from lic.codec.video import FrameRecord, encode_video
-    from lic.codec.videoio import FrameWriter, open_video
+    from lic.codec.video import encode_video
+    from lic.codec.video_stream import FrameRecord
     from lic.eval.metrics import psnr
+    from lic.io.videoio import FrameWriter, open_video
     from lic.models.weights import load_model
 
     if args.bpp is not None:
@@ -65,7 +66,7 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
 
 def decoded_image_format(output: str) -> str:
     """The Pillow format an image decode writes to ``output`` (a ``.lic`` output is refused: no re-encoding)."""
-    from lic.codec.imageio import image_format
+    from lic.io.imageio import image_format
     from lic.pillow_plugin import FORMAT
 
     fmt = image_format(output)
@@ -76,10 +77,11 @@ def decoded_image_format(output: str) -> str:
 
 def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
     """``lic decode clip.lic -o clip.y4m|.mkv|.mp4|FOLDER`` or ``--frame N -o frame.png``."""
-    from lic.codec.imageio import save_image
-    from lic.codec.sequence import read_sequence_header
     from lic.codec.video import decode_video
-    from lic.codec.videoio import FrameWriter, VideoInfo
+    from lic.codec.video_info import VideoInfo
+    from lic.format.sequence import read_sequence_header
+    from lic.io.imageio import save_image
+    from lic.io.videoio import FrameWriter
 
     out = args.output
     header = read_sequence_header(data)
@@ -115,8 +117,8 @@ def cmd_decode_video(args: argparse.Namespace, data: bytes) -> int:
 
 def info_video(path: Path, data: bytes, as_json: bool) -> dict:
     """The header and per-frame sizes of a video stream (printed unless ``as_json``)."""
-    from lic.codec.sequence import read_sequence_header
-    from lic.codec.video import iter_frame_offsets
+    from lic.codec.video_stream import iter_frame_offsets
+    from lic.format.sequence import read_sequence_header
 
     header = read_sequence_header(data)
     frames, damage = [], None
@@ -163,6 +165,6 @@ def info_video(path: Path, data: bytes, as_json: bool) -> dict:
 
 def check_stream_kind(data: bytes) -> str:
     """``image`` or ``video`` (bad magic and versions fail here with one line)."""
-    from lic.codec.container import StreamKind, stream_kind
+    from lic.format.header import StreamKind, stream_kind
 
     return "video" if stream_kind(data) == StreamKind.VIDEO else "image"

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lic.codec.container import FLOAT_PARAMETERS, ColourFormat, ImageHeader, read_image_stream, write_image_stream
-from lic.codec.imageio import check_size
 from lic.codec.refine import RefineConfig, refine_latent
-from lic.codec.tiles import MARGIN, Box, choose_tile_size, crop_pixels, padded_size, tiles_of
+from lic.codec.tiles import MARGIN, choose_tile_size, crop_pixels
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
+from lic.format.container import ImageHeader, read_image_stream, write_image_stream
+from lic.format.geometry import Box, padded_size, tiles_of
+from lic.format.header import FLOAT_PARAMETERS, ColourFormat
+from lic.limits import check_size
 from lic.models.overfit import OverfitCodec
 from lic.models.weights import LoadedModel
 
@@ -100,7 +102,7 @@ def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: 
     ``refine`` optimizes the latent for this image before coding (slower encode,
     fewer bits at equal quality; the decoder is unchanged). ``tile_size`` forces a
     tile layout (0: one piece); by default only images above
-    :data:`lic.codec.tiles.TILE_THRESHOLD` pixels are tiled.
+    :data:`lic.limits.TILE_THRESHOLD` pixels are tiled.
     """
     quality = check_quality(model, quality)
     height, width = pixels.shape[:2]
@@ -108,8 +110,9 @@ def encode_image(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: 
     tile_size = choose_tile_size(width, height, tile_size)
     coded, reconstruction = encode_picture(pixels, model, quality, tile_size, lanes, refine)
     colour = ColourFormat.GRAY if pixels.ndim == 2 else ColourFormat.RGB
-    header = ImageHeader(model.name, model.digest, quality, width, height, colour,
-                         tuple(tuple(len(b) for b in lanes_) for lanes_ in coded), tile_size, stream_flags(model))
+    header = ImageHeader(model=model.name, digest=model.digest, quality=quality, width=width, height=height,
+                         colour=colour, tiles=tuple(tuple(len(b) for b in lanes_) for lanes_ in coded),
+                         tile_size=tile_size, flags=stream_flags(model))
     return EncodedImage(write_image_stream(header, coded), header, reconstruction)
 
 

@@ -11,7 +11,6 @@ speeds the encoder up: the decoder never needs an earlier group.
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,10 +21,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lic.codec.image import coding_threads
-from lic.codec.sequence import FramePacket, FrameType
 from lic.codec.tensor_coding import QuantizedTensor, decode_tensors, encode_tensors, quantization_step
 from lic.errors import CorruptStreamError, UnsupportedInputError
+from lic.format.sequence import FramePacket, FrameType
 from lic.models.inr import STRIDE, InrCodec, NervDecoder, NervShape, grid_size
+from lic.models.rate import cosine_learning_rate
 
 MAX_GROUP = 256
 """Frames per group: a packet's ``ref_distance`` (u8) reaches back at most 255 frames."""
@@ -85,7 +85,7 @@ def fit_group(frames: list[np.ndarray], shape: NervShape, bits: int, config: Fit
     names = [name for name, _ in network.named_parameters()]
     for step in range(config.steps):
         for group in optimizer.param_groups:
-            group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+            group["lr"] = cosine_learning_rate(config.lr, 0.0, config.steps, step)
         batch = torch.randint(len(frames), (min(config.batch, len(frames)),), generator=generator)
         if step >= config.quantize_after * config.steps:
             weights = {n: _fake_quantize(p, bits) for n, p in zip(names, network.parameters())}

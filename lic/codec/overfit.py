@@ -20,14 +20,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from lic.codec.container import ColourFormat, ImageHeader, write_image_stream
 from lic.codec.image import check_quality, to_gray
-from lic.codec.imageio import check_size
 from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_image
 from lic.codec.tensor_coding import ENTRY, QuantizedTensor, pull_tensors, push_tensors
 from lic.entropy import _rans
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError, UnsupportedInputError, UnsupportedStreamError
+from lic.format.container import ImageHeader, write_image_stream
+from lic.format.header import ColourFormat
+from lic.limits import check_size
 from lic.models.fixed_point import InexactNetworkError
 from lic.models.overfit import (
     CONTEXT,
@@ -189,7 +190,8 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     head += bytes(-len(head) % 4)
     lanes = [head, best.lane]
     colour = ColourFormat.GRAY if gray else ColourFormat.RGB
-    header = ImageHeader(model.name, model.digest, quality, width, height, colour, (tuple(len(b) for b in lanes),))
+    header = ImageHeader(model=model.name, digest=model.digest, quality=quality, width=width, height=height,
+                         colour=colour, tiles=(tuple(len(b) for b in lanes),))
     reconstruction = to_gray(best.reconstruction) if gray else best.reconstruction
     group_exponent = {g: e for g, e in zip(_groups(shape), best.exponents)}
     return OverfitEncoded(write_image_stream(header, [lanes]), header, reconstruction,

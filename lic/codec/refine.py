@@ -22,9 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lic.models.rate import COMPRESSAI_MSE_LAMBDAS, cosine_learning_rate, rate_bpp
 from lic.models.weights import LoadedModel
-from lic.train.config import COMPRESSAI_MSE_LAMBDAS
-from lic.train.loss import rate_bpp
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,6 @@ def refine_latent(model: LoadedModel, x: Tensor, quality: float, height: int, wi
         (grad,) = torch.autograd.grad(loss, [y])
         y.grad = grad
         for group in optimizer.param_groups:
-            group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * step / config.steps))
+            group["lr"] = cosine_learning_rate(config.lr, 0.0, config.steps, step)
         optimizer.step()
     return best

@@ -10,63 +10,15 @@ context across tile borders that costs no bits: the analysis transform of a tile
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from lic.codec.container import MIN_TILE, TILE_ALIGN, tile_grid
 from lic.errors import UnsupportedInputError
+from lic.format.geometry import TILE_ALIGN, Box, padded_size
+from lic.limits import MAX_TILES, MIN_TILE, TILE_THRESHOLD
 
-TILE_THRESHOLD = 1 << 23
-"""Padded pixels above which an image is tiled (a 3840x2160 frame is still one piece)."""
 DEFAULT_TILE_SIZE = 2048
 MARGIN = 128
 """Pixels of context on each side of a tile for its analysis and synthesis."""
-MAX_TILES = 2048
-
-
-@dataclass(frozen=True)
-class Box:
-    """A rectangle ``[top, bottom) x [left, right)``."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @property
-    def height(self) -> int:
-        """Rows in the box."""
-        return self.bottom - self.top
-
-    @property
-    def width(self) -> int:
-        """Columns in the box."""
-        return self.right - self.left
-
-    def grown(self, margin: int, height: int, width: int) -> "Box":
-        """The box with ``margin`` more on each side, clipped to ``height x width``."""
-        return Box(max(0, self.top - margin), max(0, self.left - margin),
-                   min(height, self.bottom + margin), min(width, self.right + margin))
-
-    def scaled(self, stride: int) -> "Box":
-        """The box on a grid ``stride`` times coarser (all sides must be multiples of it)."""
-        return Box(self.top // stride, self.left // stride, self.bottom // stride, self.right // stride)
-
-    def within(self, outer: "Box") -> tuple[slice, slice]:
-        """Row and column slices that select this box inside an array covering ``outer``."""
-        return (slice(self.top - outer.top, self.bottom - outer.top),
-                slice(self.left - outer.left, self.right - outer.left))
-
-
-def tiles_of(width: int, height: int, tile_size: int) -> list[Box]:
-    """The tiles of an image, row-major, on its padded grid (see :func:`tile_grid`)."""
-    return [Box(*box) for box in tile_grid(width, height, tile_size)]
-
-
-def padded_size(width: int, height: int) -> tuple[int, int]:
-    """``(height, width)`` rounded up to multiples of 64."""
-    return -(-height // TILE_ALIGN) * TILE_ALIGN, -(-width // TILE_ALIGN) * TILE_ALIGN
 
 
 def choose_tile_size(width: int, height: int, requested: int | None = None) -> int:

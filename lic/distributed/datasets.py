@@ -76,7 +76,7 @@ def _map(dataset: "Dataset", udf: type, coder: dict, column: str, output_column:
 def _pixels(value: Any) -> np.ndarray:
     """An image value of a dataset row: an array, or the path of a file."""
     from lic.api import to_pixels
-    from lic.codec.imageio import read_image
+    from lic.io.imageio import read_image
 
     if isinstance(value, (str, Path)):
         return read_image(Path(value))[0]
@@ -109,7 +109,7 @@ class _Decoder:
         self.codecs: dict[str, Any] = {}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from lic.codec.container import read_image_header
+        from lic.format.container import read_image_header
 
         images = []
         for value in batch[self.column]:

@@ -1,7 +1,7 @@
-"""``lic encode|decode DIR -o OUT --ray``: the batch job of :mod:`lic.codec.batch`, one Ray task per file.
+"""``lic encode|decode DIR -o OUT --ray``: the batch job of :mod:`lic.io.batch`, one Ray task per file.
 
 The guarantees are the local batch's, because the work per file is the same function
-(:func:`lic.codec.batch.process_file`, through :func:`~lic.codec.batch.process_in_worker`):
+(:func:`lic.io.batch.process_file`, through :func:`~lic.io.batch.process_in_worker`):
 outputs that exist, are complete and were made with the same settings are kept,
 each output is written to a temporary file beside it and renamed, a failing file is
 reported with its reason while the others go on. Every worker process loads the model
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from lic.codec.batch import BatchJob, BatchSummary, FileOutcome, process_in_worker
 from lic.distributed.runtime import absolute, cluster_cpus, import_ray, run_tasks, task_failure
+from lic.io.batch import BatchJob, BatchSummary, FileOutcome, process_in_worker
 
 RETRIES = 3
 """Times Ray runs a file's task again after its worker process died."""

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lic.codec.imageio import read_image
 from lic.errors import LicError
 from lic.eval.classical import ClassicalCodec
 from lic.eval.points import RDTable, measure_round_trip
 from lic.eval.results import RDResults
 from lic.hardware import machine_description
+from lic.io.imageio import read_image
 
 
 def bench(

@@ -22,8 +22,12 @@ def psnr(a: np.ndarray, b: np.ndarray, rows: int = 512) -> float:
     for i in range(0, a.shape[0], rows):
         diff = a[i : i + rows].astype(np.int64) - b[i : i + rows]
         total += int(np.dot(diff.ravel(), diff.ravel()))
-    mse = total / a.size if a.size else 0.0
-    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
+    return psnr_from_mse(total / a.size if a.size else 0.0)
+
+
+def psnr_from_mse(mse: float, peak: float = 255.0) -> float:
+    """PSNR in dB of a mean squared error on a scale whose largest value is ``peak`` (inf for 0)."""
+    return float("inf") if mse == 0 else 10 * math.log10(peak**2 / mse)
 
 
 def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:

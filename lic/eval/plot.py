@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lic.codec.output import OutputFile
 from lic.errors import LicError
 from lic.eval.results import RDResults
+from lic.io.output import OutputFile
 
 AXIS_LABELS = {"psnr-rgb": "PSNR-RGB (dB)", "ms-ssim-rgb": "MS-SSIM (RGB)", "ms-ssim-db-rgb": "MS-SSIM-RGB (dB)"}
 FORMATS = {".png", ".svg", ".pdf"}

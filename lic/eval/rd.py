@@ -9,12 +9,12 @@ import numpy as np
 import torch
 
 from lic.codec.image import EncodedImage, decode_image, encode_image
-from lic.codec.imageio import read_image
 from lic.codec.refine import RefineConfig
 from lic.errors import LicError
-from lic.hardware import machine_description
 from lic.eval.points import ImageMeasurement, RDTable, measure_round_trip
 from lic.eval.results import RDResults
+from lic.hardware import machine_description
+from lic.io.imageio import read_image
 from lic.models.weights import LoadedModel
 
 ImageEncoder = Callable[[np.ndarray, float], EncodedImage]

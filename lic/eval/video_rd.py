@@ -19,12 +19,13 @@ import torch
 
 from lic.codec.inr import FitConfig
 from lic.codec.video import decode_video, encode_video
-from lic.codec.videoio import VideoInfo, open_video
+from lic.codec.video_info import VideoInfo
+from lic.codec.video_modes import video_mode_for
 from lic.errors import LicError
 from lic.eval.metrics import psnr
 from lic.eval.results import RDResults
 from lic.hardware import machine_description
-from lic.models.inr import InrCodec
+from lic.io.videoio import open_video
 from lic.models.weights import LoadedModel
 
 _BT601 = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
@@ -133,12 +134,7 @@ def evaluate_video(model: LoadedModel, clips: list[Path], qualities: list[float]
         progress(_summary(f"lic-{model.name}", quality, measured))
         points.append((quality, measured))
     device = next(iter(model.module.state_dict().values())).device
-    if isinstance(model.module, InrCodec):
-        steps = (fit or FitConfig()).steps
-        mode, what = f"inr-g{period}", f"one fitted network per {period} frames ({steps} steps each)"
-    else:
-        mode = "intra" if period == 1 else f"inter-ip{period}"
-        what = "every frame intra-coded" if period == 1 else f"an intra frame every {period} frames, P-frames between"
+    mode, what = video_mode_for(model).describe(period, fit)
     return RDResults(f"lic-{model.name}-{mode}", f"lic {model.name} (weights {model.digest.hex()[:16]}), {what}, "
                      "through real .lic files", _table(points),
                      {"clips": [str(c) for c in clips], "max_frames": max_frames, "weights_sha256": model.digest.hex(),

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# MSE rate-distortion trade-offs of CompressAI's quality levels 1..8 (loss = lambda * 255^2 * MSE + bpp).
-COMPRESSAI_MSE_LAMBDAS = (0.0018, 0.0035, 0.0067, 0.0130, 0.0250, 0.0483, 0.0932, 0.1800)
-# MS-SSIM trade-offs of the same levels (loss = lambda * (1 - MS-SSIM) + bpp).
-COMPRESSAI_MS_SSIM_LAMBDAS = (2.40, 4.58, 8.73, 16.64, 31.73, 60.50, 115.37, 220.00)
+from lic.models.rate import COMPRESSAI_MS_SSIM_LAMBDAS, COMPRESSAI_MSE_LAMBDAS
+
 # MS-SSIM's five scales with an 11-pixel window need crops of more than 160 pixels.
 MS_SSIM_MIN_CROP = 161
 
@@ -28,14 +25,6 @@ def config_from_values(cls: type, values: dict, source: Path):  # noqa: ANN201
     if unknown:
         raise ValueError(f"unknown training options in {source}: {', '.join(unknown)}")
     return cls(**values)
-
-
-def cosine_learning_rate(lr: float, lr_final: float, steps: int, step: int, warmup: int = 0) -> float:
-    """Linear warm-up over ``warmup`` steps, then cosine decay from ``lr`` to ``lr_final`` at ``steps``."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * progress))
 
 
 @dataclass

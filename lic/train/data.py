@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lic.codec.imageio import list_images
+from lic.io.imageio import list_images
 
 class CropCache:
     """Decodes every image once (RGB uint8) and serves random flipped crops.

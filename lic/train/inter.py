@@ -28,11 +28,11 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from lic.codec.imageio import list_images
+from lic.io.imageio import list_images
+from lic.models.rate import cosine_learning_rate, rate_bpp
 from lic.models.registry import get_spec
 from lic.models.weights import load_base, load_model, save_weights
-from lic.train.config import config_from_values, cosine_learning_rate, read_toml
-from lic.train.loss import rate_bpp
+from lic.train.config import config_from_values, read_toml
 
 
 @dataclass

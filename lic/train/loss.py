@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim
 from torch import Tensor, nn
 
+from lic.models.rate import rate_bpp
+
 DISTORTIONS = ("mse", "ms-ssim")
-
-
-def rate_bpp(likelihoods: dict[str, Tensor], pixels: int) -> Tensor:
-    """Estimated bits per pixel of all latents."""
-    return sum(-torch.log2(v).sum() for v in likelihoods.values()) / pixels
 
 
 class RateDistortionLoss(nn.Module):

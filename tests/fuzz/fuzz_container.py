@@ -12,10 +12,11 @@ import atheris
 with atheris.instrument_imports(include=["lic", "harness"]):
     from harness import fix_checksums
 
-    from lic.codec.container import read_image_stream, stream_kind
-    from lic.codec.sequence import read_sequence_header
-    from lic.codec.video import frame_offsets
+    from lic.codec.video_stream import frame_offsets
     from lic.errors import LicError
+    from lic.format.container import read_image_stream
+    from lic.format.header import stream_kind
+    from lic.format.sequence import read_sequence_header
 
 
 def test_one_input(data: bytes) -> None:

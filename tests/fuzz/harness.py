@@ -7,8 +7,8 @@ import zlib
 
 import numpy as np
 
-from lic.codec.container import MAGIC
 from lic.entropy.range_coder import CdfTables
+from lic.format.header import MAGIC
 
 HEADER_SIZE_OFFSET = 12
 

@@ -19,8 +19,8 @@ from harness import range_decoder_tables  # noqa: E402
 from lic.codec.image import encode_image  # noqa: E402
 from lic.codec.overfit import encode_overfit  # noqa: E402
 from lic.codec.overfit_fit import FitConfig  # noqa: E402
-from lic.codec.video import encode_video  # noqa: E402
-from lic.codec.videoio import VideoInfo  # noqa: E402
+from lic.codec.video import encode_video
+from lic.codec.video_info import VideoInfo
 from lic.entropy.range_coder import RangeEncoder  # noqa: E402
 from lic.models.overfit import OverfitShape  # noqa: E402
 from lic.models.weights import load_model  # noqa: E402

@@ -32,25 +32,14 @@ from dataclasses import dataclass
 from enum import IntEnum
 from fractions import Fraction
 
-from lic.codec.container import (
-    _FIXED,
-    _NAME_RE,
-    MAGIC,
-    MAX_LANES,
-    MAX_SIDE,
-    VERSION,
-    ColourFormat,
-    StreamKind,
-    read_fixed_header,
-    read_model_name,
-)
 from lic.errors import CorruptStreamError, UnsupportedStreamError
+from lic.format.fields import Layout, wire
+from lic.format.header import StreamHeader, StreamKind, read_fixed_header, read_model_name
+from lic.limits import MAX_FRAMES, MAX_LANES
 
-MAX_FRAMES = 1 << 20
 PACKET_SYNC = b"LICF"
 INDEX_SYNC = b"LICI"
 END_MAGIC = b"LICE"
-_SEQUENCE = struct.Struct("<32sfIIBBIIII")  # digest, quality, w, h, depth, colour, fps num/den, frames, intra period
 _PACKET = struct.Struct("<4sIBBBB")  # sync, frame, type, ref_distance, lanes, reserved
 _ENTRY = struct.Struct("<QIB3x")
 _TRAILER = struct.Struct("<Q4s")
@@ -64,50 +53,40 @@ class FrameType(IntEnum):
     INR = 2
 
 
-@dataclass(frozen=True)
-class SequenceHeader:
+def _frame_rate(numerator: int, denominator: int) -> Fraction:
+    if numerator == 0 or denominator == 0:
+        raise CorruptStreamError("invalid frame rate in video header")
+    return Fraction(numerator, denominator)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SequenceHeader(StreamHeader):
     """Everything a video decoder needs before the frames."""
 
-    model: str
-    digest: bytes
-    quality: float
-    width: int
-    height: int
-    colour: ColourFormat
-    fps: Fraction
-    frame_count: int
-    intra_period: int
-    flags: int = 0
-    bit_depth: int = 8
-    version: tuple[int, int] = VERSION
+    KIND = StreamKind.VIDEO
+    WHERE = "video header"
+    PICTURE = "frame"
 
-    def validate(self) -> None:
-        """Raises :class:`CorruptStreamError` on values no encoder writes."""
-        if not _NAME_RE.match(self.model) or len(self.digest) != 32:
-            raise CorruptStreamError("invalid model name or digest in video header")
-        if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE):
-            raise CorruptStreamError(f"invalid frame size {self.width}x{self.height} in video header")
-        if self.bit_depth != 8:
-            raise UnsupportedStreamError(f"bit depth {self.bit_depth} is not supported")
+    fps: Fraction = wire("II", to_wire=lambda fps: (fps.numerator, fps.denominator), from_wire=_frame_rate)
+    frame_count: int = wire("I")
+    intra_period: int = wire("I")
+
+    def validate_own(self) -> None:
+        """Frame rate, frame count and intra period."""
         if not (0 < self.fps.numerator < 1 << 32 and 0 < self.fps.denominator < 1 << 32):
             raise CorruptStreamError("invalid frame rate in video header")
         if not 1 <= self.frame_count <= MAX_FRAMES:
             raise CorruptStreamError(f"invalid frame count {self.frame_count} in video header")
         if self.intra_period < 1:
             raise CorruptStreamError("invalid intra period in video header")
-        if self.quality != self.quality or abs(self.quality) > 1e6:
-            raise CorruptStreamError("invalid quality in video header")
 
     def pack(self) -> bytes:
         """The serialized header, CRC included."""
         self.validate()
-        name = self.model.encode("ascii")
-        size = _FIXED.size + 1 + len(name) + _SEQUENCE.size + 4
-        head = bytearray(_FIXED.pack(MAGIC, *self.version, StreamKind.VIDEO, self.flags, size))
-        head += bytes([len(name)]) + name
-        head += _SEQUENCE.pack(self.digest, self.quality, self.width, self.height, self.bit_depth, self.colour,
-                               self.fps.numerator, self.fps.denominator, self.frame_count, self.intra_period)
-        return bytes(head + struct.pack("<I", zlib.crc32(head)))
+        return self.pack_head(SEQUENCE_FIELDS, self.name_size(self.model) + SEQUENCE_FIELDS.size + 4)
+
+
+SEQUENCE_FIELDS = Layout(SequenceHeader)
 
 
 @dataclass(frozen=True)
@@ -156,22 +135,14 @@ def write_sequence(header: SequenceHeader, packets: list[bytes]) -> bytes:
 
 def read_sequence_header(data: bytes) -> SequenceHeader:
     """Parses and checks the sequence header (magic, version, kind, CRC, limits)."""
-    major, minor, kind, flags, size = read_fixed_header(data)
-    if kind != StreamKind.VIDEO:
+    fixed = read_fixed_header(data)
+    if fixed.kind != StreamKind.VIDEO:
         raise UnsupportedStreamError("not a video stream")
-    model, pos = read_model_name(data, size, _SEQUENCE.size + 4)
-    if pos + _SEQUENCE.size + 4 != size:
+    model, pos = read_model_name(data, fixed.header_size, SEQUENCE_FIELDS.size + 4)
+    if pos + SEQUENCE_FIELDS.size + 4 != fixed.header_size:
         raise CorruptStreamError("inconsistent video header size")
-    (digest, quality, width, height, depth, colour, fps_num, fps_den, frames,
-     period) = _SEQUENCE.unpack_from(data, pos)
-    try:
-        colour_format = ColourFormat(colour)
-    except ValueError:
-        raise UnsupportedStreamError(f"colour format {colour} is not supported") from None
-    if fps_num == 0 or fps_den == 0:
-        raise CorruptStreamError("invalid frame rate in video header")
-    header = SequenceHeader(model, digest, quality, width, height, colour_format, Fraction(fps_num, fps_den), frames,
-                            period, flags, depth, (major, minor))
+    header = SequenceHeader(model=model, flags=fixed.flags, version=(fixed.major, fixed.minor),
+                            **SEQUENCE_FIELDS.convert(SEQUENCE_FIELDS.unpack_raw(data, pos)))
     header.validate()
     return header
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from lic.codec import cleanup
-from lic.codec.container import ColourFormat
-from lic.codec.imageio import check_size, read_image
-from lic.codec.output import OutputFile, is_stdio
+from lic.codec.video_info import VideoInfo
 from lic.errors import LicError, UnsupportedInputError
+from lic.format.header import ColourFormat
+from lic.io import cleanup
+from lic.io.imageio import read_image
+from lic.io.output import OutputFile, is_stdio
+from lic.limits import check_size
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".y4m", ".avi", ".m4v"}
 """File extensions read as video."""
@@ -28,16 +29,6 @@ DEFAULT_FPS = Fraction(25)
 def is_video_path(path: Path) -> bool:
     """True for a file lic reads as video (by extension)."""
     return path.suffix.lower() in VIDEO_SUFFIXES
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    """Size and timing of a clip."""
-
-    width: int
-    height: int
-    fps: Fraction
-    variable_rate: bool = False
 
 
 def _frame_files(folder: Path) -> list[Path]:

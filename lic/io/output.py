@@ -23,8 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from lic.codec import cleanup
 from lic.errors import LicError
+from lic.io import cleanup
 
 STDOUT = "-"
 """The output name that means standard output (and the input name that means standard input)."""

@@ -29,10 +29,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from lic.codec import cleanup
-from lic.codec.container import read_image_stream
-from lic.codec.imageio import IMAGE_SUFFIXES, set_pixel_limit
 from lic.errors import LicError
+from lic.format.container import read_image_stream
+from lic.io import cleanup
+from lic.io.imageio import IMAGE_SUFFIXES
+from lic.limits import set_pixel_limit
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _init_worker(job: BatchJob) -> None:
 def _model_for(job: BatchJob, data: bytes | None):  # noqa: ANN202
     global _WORKER_MODEL
     if job.mode == "decode":
-        from lic.codec.container import read_image_header
+        from lic.format.container import read_image_header
         from lic.models.weights import load_model
 
         name = read_image_header(data).model
@@ -164,8 +165,8 @@ def output_is_current(job: BatchJob, target: Path) -> bool:
 def code_one(job: BatchJob, source: Path, target: Path) -> tuple[int, int, int]:
     """Codes one file; returns ``(bytes in, bytes out, pixels)``. Raises on failure."""
     from lic.codec.image import decode_image, encode_image_at
-    from lic.codec.imageio import read_image, write_bytes_atomic, write_image
     from lic.codec.refine import RefineConfig
+    from lic.io.imageio import read_image, write_bytes_atomic, write_image
 
     target.parent.mkdir(parents=True, exist_ok=True)
     if job.mode == "encode":

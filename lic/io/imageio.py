@@ -1,9 +1,8 @@
-"""Reading images into arrays lic can code, and writing them (through :class:`lic.codec.output.OutputFile`)."""
+"""Reading images into arrays lic can code, and writing them (through :class:`lic.io.output.OutputFile`)."""
 
 from __future__ import annotations
 
 import io
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -14,20 +13,10 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lic.codec.container import MAX_SIDE, ColourFormat
-from lic.codec.output import OutputFile, is_stdio
 from lic.errors import LicError, UnsupportedInputError
-
-DEFAULT_PIXEL_LIMIT = 1 << 28
-"""Largest image lic reads, codes or decodes by default (268 Mpixel, e.g. 16384x16384).
-
-Like Pillow's decompression-bomb guard: a stream or image claiming more is refused
-before any pixel memory is allocated. Images above :data:`lic.codec.tiles.TILE_THRESHOLD`
-are coded in tiles, so memory stays bounded up to this limit. Change it with
-:func:`set_pixel_limit`, the ``LIC_MAX_PIXELS`` environment variable or ``--max-pixels``.
-"""
-
-_pixel_limit: int | None = None
+from lic.format.header import ColourFormat
+from lic.io.output import OutputFile, is_stdio
+from lic.limits import MAX_INPUT_BYTES, check_size
 
 _HIGH_DEPTH_MODES = {"I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
 
@@ -38,40 +27,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".ppm", ".pgm", ".pnm", ".bm
 def list_images(folder: Path) -> list[Path]:
     """Image files directly inside ``folder``, sorted."""
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def pixel_limit() -> int:
-    """The current pixel limit: :func:`set_pixel_limit`, else ``LIC_MAX_PIXELS``, else the default."""
-    if _pixel_limit is not None:
-        return _pixel_limit
-    value = os.environ.get("LIC_MAX_PIXELS")
-    if value is None:
-        return DEFAULT_PIXEL_LIMIT
-    try:
-        limit = int(value)
-    except ValueError:
-        raise LicError(f"LIC_MAX_PIXELS must be a whole number of pixels, not {value!r}") from None
-    if limit < 1:
-        raise LicError(f"LIC_MAX_PIXELS must be positive, not {value!r}")
-    return limit
-
-
-def set_pixel_limit(limit: int | None) -> None:
-    """Sets the largest number of pixels lic handles (``None``: back to the environment/default)."""
-    global _pixel_limit
-    if limit is not None and limit < 1:
-        raise LicError(f"the pixel limit must be positive, not {limit}")
-    _pixel_limit = limit
-
-
-def check_size(width: int, height: int) -> None:
-    """Refuses sizes lic does not code, before any pixel is allocated."""
-    if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE:
-        raise UnsupportedInputError(f"image size {width}x{height} is outside 1..{MAX_SIDE} per side")
-    limit = pixel_limit()
-    if width * height > limit:
-        raise UnsupportedInputError(f"image of {width}x{height} pixels exceeds the limit of {limit:,} pixels "
-                                    "(raise it with --max-pixels or LIC_MAX_PIXELS)")
 
 
 def from_pil(image: Image.Image) -> tuple[np.ndarray, ColourFormat]:
@@ -187,10 +142,6 @@ def write_image(path: str | Path, pixels: np.ndarray, force: bool = False) -> No
     """Saves an ``HxW`` or ``HxWx3`` uint8 array in the format of ``path``'s extension (see :class:`OutputFile`)."""
     fmt = image_format(path)
     OutputFile(path, force).write(lambda file: save_image(file, pixels, fmt))
-
-
-MAX_INPUT_BYTES = 1 << 30
-"""Largest input read from standard input (``-``)."""
 
 
 def read_stdin(what: str) -> bytes:

@@ -1,0 +1,43 @@
+"""Inputs and outputs the measurement commands share: image lists, results files, published curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lic.errors import LicError
+
+
+def collect_images(items: list[str]) -> list[Path]:
+    """Image files named directly or found in the given folders."""
+    from lic.io.imageio import list_images
+
+    images: list[Path] = []
+    for item in map(Path, items):
+        if not item.exists():
+            raise LicError(f"{item}: no such file or directory")
+        images += list_images(item) if item.is_dir() else [item]
+    if not images:
+        raise LicError(f"no images in {', '.join(items)}")
+    return images
+
+
+def write_results(results, output: str | None, force: bool) -> None:  # noqa: ANN001
+    """Writes RD results as JSON to ``output`` (atomically), when one is given."""
+    from lic.io.imageio import write_bytes_atomic
+
+    if output:
+        write_bytes_atomic(Path(output), results.to_json().encode(), force)
+        print(f"wrote {output}")
+
+
+def curve_source(item: str, dataset: str):  # noqa: ANN202
+    """A results file, or the key of a published curve shipped with lic."""
+    from lic.eval.anchors import published_results
+    from lic.eval.results import RDResults
+
+    if Path(item).exists():
+        return RDResults.read(Path(item))
+    published = published_results(dataset)
+    if item in published:
+        return published[item]
+    raise LicError(f"{item}: no such file, and not a published curve ({', '.join(published)})")
