@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from lic.codec import image as image_codec
-from lic.codec.image import decode_picture, encode_picture
 from lic.codec.container import ColourFormat
+from lic.codec.image import decode_picture, encode_picture
 from lic.entropy.range_coder import RangeDecoder
 from lic.models.fixed_point import ACTIVATION_BITS, FixedPointNetwork, InexactNetworkError
 from lic.models.weights import load_model

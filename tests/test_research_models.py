@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import write_noise_images
 
 from lic.codec.image import decode_image, encode_image
 from lic.models.blocks import (
@@ -24,7 +25,6 @@ from lic.models.weights import LoadedModel, load_model, save_weights
 from lic.train.config import TrainConfig
 from lic.train.loop import train
 from lic.train.regions import region_loss, segment_batch
-from conftest import write_noise_images
 
 VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca", "elic-tiny-acgc", "elic-tiny-global",
             "elic-tiny-posemb", "elic-tiny-rat"]
