@@ -1,4 +1,4 @@
-"""Encode-time latent refinement: same decoder, bit-exact, never worse on the RD objective."""
+"""Encode-time latent refinement: same decoder, bit-exact, and a lower RD cost than plain encoding."""
 
 from __future__ import annotations
 
