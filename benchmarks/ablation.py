@@ -49,7 +49,7 @@ class Run:
     seed: int
 
     @classmethod
-    def parse(cls, text: str, default_seed: int) -> "Run":
+    def parse(cls, text: str, default_seed: int) -> Run:
         """``MODEL`` or ``MODEL@SEED``."""
         model, _, seed = text.partition("@")
         return cls(model, int(seed) if seed else default_seed)

@@ -70,7 +70,8 @@ def bench_compressai(symbols, indexes, cdf, lengths, offsets, repeat: int, inclu
     lists = (symbols.tolist(), indexes.tolist(), lengths.tolist(), offsets.tolist())
 
     def encode() -> bytes:
-        s, i, n, o = (symbols.tolist(), indexes.tolist(), lengths.tolist(), offsets.tolist()) if include_conversion else lists
+        converted = (symbols.tolist(), indexes.tolist(), lengths.tolist(), offsets.tolist())
+        s, i, n, o = converted if include_conversion else lists
         return CaiEncoder().encode_with_indexes(s, i, cdf_list, n, o)
 
     t_enc, data = best_time(encode, repeat)

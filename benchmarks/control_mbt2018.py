@@ -163,8 +163,10 @@ def evaluate(args: argparse.Namespace) -> None:
         x_hat = net.decompress(enc["strings"], enc["shape"])["x_hat"][..., :h, :w]
         rec = (x_hat.clamp(0, 1) * 255).round().squeeze(0).permute(1, 2, 0).numpy().astype(np.uint8)
         mse = np.mean((rec.astype(np.float64) - a.astype(np.float64)) ** 2)
-        rows.append({"image": path.name, "bpp": nbytes * 8 / (h * w), "psnr": 10 * math.log10(255**2 / max(mse, 1e-12))})
-    result = {"name": f"mbt2018_mean lambda={meta['lmbda']} ({meta['step']} steps, {float(meta['cpu_seconds']):.0f} CPU s)",
+        psnr = 10 * math.log10(255**2 / max(mse, 1e-12))
+        rows.append({"image": path.name, "bpp": nbytes * 8 / (h * w), "psnr": psnr})
+    steps = f"{meta['step']} steps, {float(meta['cpu_seconds']):.0f} CPU s"
+    result = {"name": f"mbt2018_mean lambda={meta['lmbda']} ({steps})",
               "description": "CompressAI compress/decompress; bpp = bytes of the strings x 8 / pixels; PSNR-RGB of the "
                              "uint8 reconstruction",
               "training": meta,

@@ -79,7 +79,8 @@ def grad_norms(module: torch.nn.Module, train_dirs: list[str], batches: int) -> 
             out = module(x, float(level))
             terms = loss_fn(out["x_hat"], x, out["likelihoods"], lmbda)
             terms["loss"].backward()
-            norms.append(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None])).item())
+            grads = torch.stack([p.grad.norm() for p in params if p.grad is not None])
+            norms.append(torch.linalg.vector_norm(grads).item())
             bpps.append(terms["bpp"].item())
             psnrs.append(10 * math.log10(1 / terms["mse"].item()))
         result[f"q{level}"] = {"lambda": lmbda, "grad_norm_mean": float(np.mean(norms)), "grad_norm_min": min(norms),

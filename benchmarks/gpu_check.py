@@ -32,28 +32,28 @@ if "--dry-run" in sys.argv:
     os.environ.setdefault("TRITON_INTERPRET", "1")  # read when torch first imports Triton
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS for the encoder side
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import csv
+import json
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from determinism_kodak import compare_image, summary  # noqa: E402
-from PIL import Image  # noqa: E402
-from speed import test_image, time_lic  # noqa: E402
+import numpy as np
+import torch
+from determinism_kodak import compare_image, summary
+from PIL import Image
+from speed import test_image, time_lic
 
-from lic.codec.image import decode_image, encode_image  # noqa: E402
-from lic.hardware import machine_description  # noqa: E402
-from lic.kernels.selection import kernel_setting  # noqa: E402
-from lic.models.weights import LoadedModel, load_model  # noqa: E402
-from lic.train.config import TrainConfig  # noqa: E402
-from lic.train.loop import train  # noqa: E402
+from lic.codec.image import decode_image, encode_image
+from lic.hardware import machine_description
+from lic.kernels.selection import kernel_setting
+from lic.models.weights import LoadedModel, load_model
+from lic.train.config import TrainConfig
+from lic.train.loop import train
 
 QUALITY = 3.0
 

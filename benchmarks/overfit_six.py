@@ -64,8 +64,10 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
     return {"image": path.name, "quality": quality, "bpp": measurement.bpp, "psnr-rgb": measurement.psnr,
             "ms-ssim-rgb": measurement.ms_ssim, "encoding_time": measurement.encode_seconds,
             "decoding_time": measurement.decode_seconds,
-            "encoding_cpu_seconds": cpu["encode"], "decoding_cpu_seconds": cpu["decode"], "exact": bool(np.array_equal(decoded, encoded.reconstruction)),
-            "steps": fit.steps, "coarse_steps": fit.coarse_steps, "exponents": list(encoded.exponents), "load_average_before": list(load_before),
+            "encoding_cpu_seconds": cpu["encode"], "decoding_cpu_seconds": cpu["decode"],
+            "exact": bool(np.array_equal(decoded, encoded.reconstruction)),
+            "steps": fit.steps, "coarse_steps": fit.coarse_steps, "exponents": list(encoded.exponents),
+            "load_average_before": list(load_before),
             "load_average_after": list(os.getloadavg()), "threads": torch.get_num_threads()}
 
 

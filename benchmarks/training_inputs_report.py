@@ -70,7 +70,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="elic-s weights (default: the shipped ones)")
     parser.add_argument("--train-dirs", nargs="+", default=["../shared/datasets/train", "../shared/datasets/train2"])
-    parser.add_argument("--kodak", nargs="+", default=[f"../shared/datasets/kodak/kodim{i:02d}.png" for i in (1, 5, 13, 23)])
+    parser.add_argument("--kodak", nargs="+",
+                        default=[f"../shared/datasets/kodak/kodim{i:02d}.png" for i in (1, 5, 13, 23)])
     parser.add_argument("--jpeg-quality", type=int, default=95)
     parser.add_argument("-o", "--output", default="")
     args = parser.parse_args()

@@ -16,13 +16,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from lic.models.registry import get_spec  # noqa: E402
-from lic.models.weights import load_model, save_weights  # noqa: E402
+from lic.models.registry import get_spec
+from lic.models.weights import LoadedModel, load_model, save_weights
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
-def random_tables(rng: np.random.Generator, count: int = 6, max_symbols: int = 40):
+def random_tables(rng: np.random.Generator, count: int = 6,
+                  max_symbols: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``count`` random valid CDF tables (cdf, lengths, offsets) in lic's layout."""
     sizes = rng.integers(1, max_symbols, count)
     cdf = np.zeros((count, max_symbols + 2), np.int32)
@@ -53,7 +54,7 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tiny_weights: Path):
+def tiny_model(tiny_weights: Path) -> LoadedModel:
     return load_model("elic-tiny", tiny_weights)
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -12,7 +15,7 @@ import torch
 from lic.entropy.priors import FactorizedPrior, GaussianPrior, stored_entropy_models
 from lic.entropy.stored import StoredEntropyModel
 from lic.models import standard_layers
-from lic.models.weights import load_model
+from lic.models.weights import LoadedModel, load_model
 
 
 def _modules_after(code: str) -> set[str]:
@@ -27,7 +30,7 @@ def test_importing_the_api_loads_neither_compressai_nor_torch_geometric() -> Non
     assert not {m for m in loaded if m.split(".")[0] in ("torch_geometric", "compressai")}
 
 
-def test_a_coding_round_trip_does_not_import_compressai(tiny_weights) -> None:
+def test_a_coding_round_trip_does_not_import_compressai(tiny_weights: Path) -> None:
     loaded = _modules_after(
         "import numpy as np\n"
         "from lic.api import Codec\n"
@@ -48,7 +51,8 @@ LAYERS = [
 
 
 @pytest.mark.parametrize("name,build,shape", LAYERS, ids=[layer[0] for layer in LAYERS])
-def test_standard_layers_match_compressai(name, build, shape) -> None:
+def test_standard_layers_match_compressai(name: str, build: Callable[[ModuleType], torch.nn.Module],
+                                          shape: tuple[int, ...]) -> None:
     import compressai.layers
     import compressai.models.utils
 
@@ -65,7 +69,7 @@ def test_standard_layers_match_compressai(name, build, shape) -> None:
 
 
 @pytest.mark.parametrize("make", [lambda: FactorizedPrior(24), GaussianPrior], ids=["factorized", "gaussian"])
-def test_stored_entropy_models_have_compressai_layout(make) -> None:
+def test_stored_entropy_models_have_compressai_layout(make: Callable[[], FactorizedPrior | GaussianPrior]) -> None:
     trained = make()
     trained.update_tables()
     with stored_entropy_models():
@@ -76,7 +80,7 @@ def test_stored_entropy_models_have_compressai_layout(make) -> None:
     assert stored.tables().cdf.tolist() == trained.tables().cdf.tolist()
 
 
-def test_a_loaded_model_swaps_in_compressai_for_training_maths(tiny_weights, tiny_model) -> None:
+def test_a_loaded_model_swaps_in_compressai_for_training_maths(tiny_weights: Path, tiny_model: LoadedModel) -> None:
     loaded = load_model("elic-tiny", tiny_weights)
     prior = loaded.module.hyper.prior
     assert isinstance(prior.model, StoredEntropyModel)
@@ -90,4 +94,4 @@ def test_a_loaded_model_swaps_in_compressai_for_training_maths(tiny_weights, tin
     reference_z, reference_likelihoods = reference(z)
     assert torch.equal(z_hat, reference_z) and torch.equal(likelihoods, reference_likelihoods)
     assert {k: torch.equal(v, reference.state_dict()[k]) for k, v in prior.state_dict().items()} == \
-        {k: True for k in reference.state_dict()}
+        dict.fromkeys(reference.state_dict(), True)

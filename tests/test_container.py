@@ -16,8 +16,8 @@ TILES = [LANES]
 
 
 def _header(**changes) -> ImageHeader:  # noqa: ANN003
-    values = dict(model="elic-s", digest=bytes(range(32)), quality=2.5, width=640, height=480,
-                  colour=ColourFormat.RGB, tiles=((12, 8),))
+    values = {"model": "elic-s", "digest": bytes(range(32)), "quality": 2.5, "width": 640, "height": 480,
+              "colour": ColourFormat.RGB, "tiles": ((12, 8),)}
     values.update(changes)
     return ImageHeader(**values)
 

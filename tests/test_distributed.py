@@ -108,7 +108,7 @@ def test_an_unreachable_cluster_or_a_size_for_it_is_one_line(tmp_path: Path, tin
 @pytest.fixture(scope="module")
 def ray_runtime():  # noqa: ANN201
     import ray
-    import ray.data  # noqa: F401
+    import ray.data
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     yield ray

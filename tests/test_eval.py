@@ -113,7 +113,8 @@ def test_bench_reports_missing_codecs_and_lists_them(tmp_path: Path) -> None:
     result = run_lic("bench", "bpg", str(images), "--encoder-path", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert result.returncode == 1 and "bpg is missing" in result.stderr
     listed = run_lic("bench", "--list", cwd=tmp_path)
-    assert listed.returncode == 0 and set(classical_codecs()) <= {line.split()[0] for line in listed.stdout.splitlines()}
+    assert listed.returncode == 0
+    assert set(classical_codecs()) <= {line.split()[0] for line in listed.stdout.splitlines()}
     assert run_lic("bench", "nope", str(images), cwd=tmp_path).returncode == 1
 
 
@@ -156,8 +157,9 @@ def test_bench_vtm_runs_the_built_vtm_without_paths(tmp_path: Path) -> None:
     assert 0 < low_bpp < high_bpp < 24 and 20 < low_psnr < high_psnr < 99
     # Explicit paths (the way lic bench vtm ran before the build script) give the same files.
     vtm = built_vtm()
-    explicit = run_lic("bench", "vtm", str(images), "-q", "22", "37", "-o", "e.json", "--encoder-path", str(vtm.encoder),
-                       "--decoder-path", str(vtm.decoder), "--config", str(vtm.intra_config), cwd=tmp_path)
+    explicit = run_lic("bench", "vtm", str(images), "-q", "22", "37", "-o", "e.json",
+                       "--encoder-path", str(vtm.encoder), "--decoder-path", str(vtm.decoder),
+                       "--config", str(vtm.intra_config), cwd=tmp_path)
     assert explicit.returncode == 0, explicit.stderr
     again = RDResults.read(tmp_path / "e.json")
     assert again.results["bpp"] == rd.results["bpp"] and again.results["psnr-rgb"] == rd.results["psnr-rgb"]
@@ -166,14 +168,16 @@ def test_bench_vtm_runs_the_built_vtm_without_paths(tmp_path: Path) -> None:
 def test_bdrate_between_files_and_against_published_curves(tmp_path: Path) -> None:
     images = _images(tmp_path / "images", 1, (64, 64))
     for codec, qualities in (("jpeg", ["10", "30", "60", "90", "95"]), ("webp", ["10", "30", "60", "90", "95"])):
-        assert run_lic("bench", codec, str(images), "-q", *qualities, "-o", f"{codec}.json", cwd=tmp_path).returncode == 0
+        result = run_lic("bench", codec, str(images), "-q", *qualities, "-o", f"{codec}.json", cwd=tmp_path)
+        assert result.returncode == 0
     pair = run_lic("bdrate", "jpeg.json", "webp.json", "--json", cwd=tmp_path)
     assert pair.returncode == 0, pair.stderr
     row = json.loads(pair.stdout)["rows"][0]
     assert row["anchor"] == "jpeg" and row["test"] == "webp" and row["bd_rate_percent"] is not None, row
     published = run_lic("bdrate", "webp", "--anchor", "jpeg", "vtm", "--json", cwd=tmp_path)
     rows = json.loads(published.stdout)["rows"]
-    assert [r["anchor"] for r in rows] == ["JPEG", "VTM"] and rows[0]["bd_rate_percent"] < 0 < rows[1]["bd_rate_percent"]
+    assert [r["anchor"] for r in rows] == ["JPEG", "VTM"]
+    assert rows[0]["bd_rate_percent"] < 0 < rows[1]["bd_rate_percent"]
     ssim = run_lic("bdrate", "bpg", "webp", "--metric", "ms-ssim-db-rgb", cwd=tmp_path)
     assert ssim.returncode == 0 and "%" in ssim.stdout
     bad = run_lic("bdrate", "rd.json", "--anchor", "nope", cwd=tmp_path)

@@ -186,7 +186,7 @@ def test_model_mismatch_digests_are_shown_until_they_differ() -> None:
     assert distinct_prefixes(first, second) == (first[:24], second[:24])
 
 
-def test_pillow_verify_catches_a_truncated_stream(tiny_model) -> None:
+def test_pillow_verify_catches_a_truncated_stream(tiny_model) -> None:  # noqa: ANN001
     import io
 
     from lic.codec.image import encode_image
@@ -211,8 +211,9 @@ def test_info_on_a_truncated_video_lists_the_header_and_intact_frames(tmp_path: 
 
 def _mkv(path: Path, stamps_ms: list[int], rate: int = 25) -> Path:
     """An FFV1 Matroska clip (stated ``rate``) whose frames carry the given timestamps."""
-    import av
     from fractions import Fraction
+
+    import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("ffv1", rate=rate)

@@ -36,7 +36,7 @@ def _frames(count: int = 5, size: tuple[int, int] = (40, 30)) -> list[np.ndarray
     return [np.clip(np.stack([x + 10 * t, y, (x + y) / 2], axis=2), 0, 255).astype(np.uint8) for t in range(count)]
 
 
-def _encode(model: LoadedModel, frames: list[np.ndarray], group: int, fit: FitConfig = FAST):
+def _encode(model: LoadedModel, frames: list[np.ndarray], group: int, fit: FitConfig = FAST):  # noqa: ANN202
     records = []
     height, width = frames[0].shape[:2]
     data, header = encode_video(frames, VideoInfo(width, height, Fraction(25)), model, 0, on_frame=records.append,

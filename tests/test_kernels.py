@@ -20,13 +20,13 @@ from torch import nn
 
 pytest.importorskip("triton")
 
-from lic.entropy.priors import GaussianPrior  # noqa: E402
-from lic.entropy.range_coder import RangeDecoder, RangeEncoder  # noqa: E402
-from lic.errors import LicError  # noqa: E402
-from lic.kernels import conv  # noqa: E402
-from lic.kernels import rows as rows_kernel  # noqa: E402
-from lic.kernels.selection import kernels_enabled  # noqa: E402
-from lic.models.fixed_point import ACTIVATION_LIMIT, FixedPointNetwork  # noqa: E402
+from lic.entropy.priors import GaussianPrior
+from lic.entropy.range_coder import RangeDecoder, RangeEncoder
+from lic.errors import LicError
+from lic.kernels import conv
+from lic.kernels import rows as rows_kernel
+from lic.kernels.selection import kernels_enabled
+from lic.models.fixed_point import ACTIVATION_LIMIT, FixedPointNetwork
 
 
 @pytest.fixture(autouse=True)

@@ -105,7 +105,8 @@ def test_cpp_arm_equals_the_fixed_point_reference(model: LoadedModel) -> None:
     assert np.array_equal(symbols, grid.reshape(-1) - (mean_q >> 4))
 
 
-def _forge(data: bytes, lane0: bytes | None = None, lane1: bytes | None = None, **header_changes) -> bytes:
+def _forge(data: bytes, lane0: bytes | None = None, lane1: bytes | None = None,
+           **header_changes: object) -> bytes:
     header, tiles = read_image_stream(data)
     lanes = [lane0 if lane0 is not None else tiles[0][0], lane1 if lane1 is not None else tiles[0][1]]
     header = dataclasses.replace(header, tiles=(tuple(len(b) for b in lanes),), **header_changes)

@@ -13,7 +13,8 @@ from lic.entropy.range_coder import CdfTables, RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError
 
 
-def _calls(rng: np.random.Generator, tables: CdfTables, count: int, escapes: float):
+def _calls(rng: np.random.Generator, tables: CdfTables, count: int,
+           escapes: float) -> list[tuple[np.ndarray, np.ndarray]]:
     """Random coding calls: values mostly in range, some far outside (escapes)."""
     calls = []
     for _ in range(count):
@@ -27,7 +28,7 @@ def _calls(rng: np.random.Generator, tables: CdfTables, count: int, escapes: flo
     return calls
 
 
-def _encode(calls, tables: CdfTables, lanes: int) -> list[bytes]:
+def _encode(calls: list[tuple[np.ndarray, np.ndarray]], tables: CdfTables, lanes: int) -> list[bytes]:
     enc = RangeEncoder(lanes)
     for values, idx in calls:
         enc.encode(values, idx, tables)
@@ -71,7 +72,8 @@ def test_output_is_fixed_bytes() -> None:
     enc.encode(values, np.zeros(len(values), np.int32), tables)
     streams = enc.finish()
     assert [len(s) for s in streams] == [272, 272]
-    assert hashlib.sha256(b"|".join(streams)).hexdigest() == "438b34bf5f3207f427491add00ca0f23ecc6a3b13ae67c564986283d79c20b3f"
+    digest = hashlib.sha256(b"|".join(streams)).hexdigest()
+    assert digest == "438b34bf5f3207f427491add00ca0f23ecc6a3b13ae67c564986283d79c20b3f"
     ref = ReferenceDecoder(streams)
     assert ref.decode([0] * len(values), [cdf[0].tolist()], [-1]) == values.tolist()
     assert ref.exhausted()

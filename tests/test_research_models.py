@@ -3,11 +3,13 @@ registered models: they train, and code images bit-exactly through real files.""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import write_noise_images
 
 from lic.codec.image import decode_image, encode_image
 from lic.models.blocks import (
@@ -23,7 +25,6 @@ from lic.models.weights import LoadedModel, load_model, save_weights
 from lic.train.config import TrainConfig
 from lic.train.loop import train
 from lic.train.regions import region_loss, segment_batch
-from conftest import write_noise_images
 
 VARIANTS = ["elic-tiny-swinv2", "elic-tiny-tokenmix", "elic-tiny-eca", "elic-tiny-acgc", "elic-tiny-global",
             "elic-tiny-posemb", "elic-tiny-rat"]
@@ -112,13 +113,50 @@ def test_region_adaptive_transform_starts_as_identity_and_learns_the_masks() -> 
     assert block.assignment is None  # no masks, nothing kept, at coding time
 
 
-def test_region_adaptive_model_trains_with_masks(tmp_path: Path) -> None:
+def _region_parameters(weights: Path) -> dict[str, torch.Tensor]:
+    model = load_model("elic-tiny-rat", weights).module
+    return {n: p.detach().clone() for n, p in model.named_parameters() if ".assign." in n}
+
+
+def test_region_adaptive_model_trains_with_masks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every step segments its own batch and adds the region loss; that loss, and the masks in
+    it, change what the model learns; the trained model codes without masks, bit-exactly."""
+    import lic.train.loop as loop
+
     images = write_noise_images(tmp_path / "images", 2, (72, 80), seed=0)
-    rng = np.random.default_rng(0)
     config = TrainConfig(model="elic-tiny-rat", train_dirs=[str(images)], val_dir="", out_dir=str(tmp_path / "run"),
                          steps=2, batch_size=2, crop=64, lambdas=[0.01, 0.05], warmup=1, log_every=1, device="cpu")
-    model = load_model("elic-tiny-rat", train(config))
-    pixels = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    batches, region_losses = [], []
+
+    def segment_spy(x: torch.Tensor) -> torch.Tensor:
+        labels = segment_batch(x)
+        batches.append((x.shape, labels))
+        return labels
+
+    def region_loss_spy(model: torch.nn.Module, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        value = region_loss(model, labels, generator)
+        region_losses.append(value.item())
+        return value
+
+    monkeypatch.setattr(loop, "segment_batch", segment_spy)
+    monkeypatch.setattr(loop, "region_loss", region_loss_spy)
+    weights = train(config)
+    assert [shape for shape, _ in batches] == [(2, 3, 64, 64)] * 2
+    assert all(len(torch.unique(labels)) > 1 for _, labels in batches)  # real segments, not one label
+    assert len(region_losses) == 2 and all(np.isfinite(v) and v > 0 for v in region_losses)
+    trained = _region_parameters(weights)
+    again = train(dataclasses.replace(config, out_dir=str(tmp_path / "again")))
+    assert all(torch.equal(p, _region_parameters(again)[n]) for n, p in trained.items())  # runs are repeatable
+
+    without_loss = train(dataclasses.replace(config, region_weight=0.0, out_dir=str(tmp_path / "no-loss")))
+    monkeypatch.setattr(loop, "segment_batch", lambda x: torch.zeros(x.shape[0], *x.shape[2:], dtype=torch.int64))
+    one_segment = train(dataclasses.replace(config, out_dir=str(tmp_path / "one-segment")))
+    for other in (without_loss, one_segment):
+        changed = _region_parameters(other)
+        assert any(not torch.equal(trained[n], changed[n]) for n in trained), f"{other.parent.name} trained the same"
+
+    model = load_model("elic-tiny-rat", weights)
+    pixels = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
     encoded = encode_image(pixels, model, 0.5)
     np.testing.assert_array_equal(decode_image(encoded.data, model)[0], encoded.reconstruction)
 

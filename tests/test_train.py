@@ -10,18 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_noise_images
 
 from lic.codec.image import decode_image, encode_image
 from lic.models.weights import load_model
 from lic.train.config import TrainConfig
 from lic.train.loop import learning_rate, train
-from conftest import write_noise_images
 
 
 def test_train_resume_and_code(tmp_path: Path) -> None:
     images = write_noise_images(tmp_path / "images", 3, (80, 96), seed=0)
     rng = np.random.default_rng(3)
-    config = TrainConfig(model="elic-tiny", train_dirs=[str(images)], val_dir=str(images), out_dir=str(tmp_path / "run"),
+    config = TrainConfig(model="elic-tiny", train_dirs=[str(images)], val_dir=str(images),
+                         out_dir=str(tmp_path / "run"),
                          steps=3, batch_size=2, crop=64, lambdas=[0.01, 0.05], warmup=1, checkpoint_every=1,
                          validate_every=3, log_every=1, val_images=1, device="cpu")
     train(config)

@@ -39,7 +39,8 @@ def test_digest_is_canonical(tmp_path: Path, tiny_weights: Path) -> None:
     assert model.digest == weights_digest(tensors, model.metadata)
     for i in range(3):
         copy = tmp_path / f"copy{i}.safetensors"
-        save_file(dict(reversed(list(tensors.items()))), str(copy), metadata=dict(reversed(list(model.metadata.items()))))
+        save_file(dict(reversed(list(tensors.items()))), str(copy),
+                  metadata=dict(reversed(list(model.metadata.items()))))
         assert load_model("elic-tiny", copy).digest == model.digest
     key = next(k for k in tensors if k.endswith("weight"))
     tensors[key] = tensors[key].clone()

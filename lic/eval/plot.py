@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lic.errors import LicError
 from lic.eval.results import RDResults
+from lic.extras import import_optional
 from lic.io.output import OutputFile
 
 AXIS_LABELS = {"psnr-rgb": "PSNR-RGB (dB)", "ms-ssim-rgb": "MS-SSIM (RGB)", "ms-ssim-db-rgb": "MS-SSIM-RGB (dB)"}
@@ -22,10 +23,9 @@ def plot_rd(curves: list[RDResults], outputs: list[Path], metric: str = "psnr-rg
     for out in outputs:
         if out.suffix.lower() not in FORMATS:
             raise LicError(f"{out}: unsupported chart format (use {', '.join(sorted(FORMATS))})")
-    import matplotlib
-
+    matplotlib = import_optional("matplotlib", "matplotlib", "plot", "lic plot")
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = import_optional("matplotlib.pyplot", "matplotlib", "plot", "lic plot")
 
     figure, axes = plt.subplots(figsize=(7, 5), dpi=120)
     skipped = []

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skimage.segmentation import felzenszwalb
 from torch import Tensor
 
+from lic.extras import import_optional
 from lic.models.blocks import RegionAdaptiveTransform
 
 SCALE = 100.0
@@ -26,8 +26,10 @@ SAMPLES = 256
 
 def segment_batch(x: Tensor) -> Tensor:
     """Integer segment labels ``[B, H, W]`` of a ``[B, 3, H, W]`` batch in ``[0, 1]``."""
+    segmentation = import_optional("skimage.segmentation", "scikit-image", "train",
+                                   "training with region masks (region-adaptive models)")
     pictures = (x.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    labels = [felzenszwalb(p, scale=SCALE, sigma=0.5, min_size=MIN_SIZE) for p in pictures]
+    labels = [segmentation.felzenszwalb(p, scale=SCALE, sigma=0.5, min_size=MIN_SIZE) for p in pictures]
     return torch.from_numpy(np.stack(labels).astype(np.int64))
 
 

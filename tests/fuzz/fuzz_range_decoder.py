@@ -28,7 +28,7 @@ def test_one_input(data: bytes) -> None:
     body = data[4:]
     size = len(body) // lanes
     chunks = [body[i * size : (i + 1) * size] for i in range(lanes)]
-    indexes = np.frombuffer(bytes((b % 3 for b in data[: count] or b"\0")), np.uint8).astype(np.int32)
+    indexes = np.frombuffer(bytes(b % 3 for b in data[: count] or b"\0"), np.uint8).astype(np.int32)
     indexes = np.resize(indexes, count)
     try:
         decoder = RangeDecoder(chunks, threads)

@@ -14,16 +14,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import range_decoder_tables  # noqa: E402
+from harness import range_decoder_tables
 
-from lic.codec.image import encode_image  # noqa: E402
-from lic.codec.overfit import encode_overfit  # noqa: E402
-from lic.codec.overfit_fit import FitConfig  # noqa: E402
+from lic.codec.image import encode_image
+from lic.codec.overfit import encode_overfit
+from lic.codec.overfit_fit import FitConfig
 from lic.codec.video import encode_video
 from lic.codec.video_info import VideoInfo
-from lic.entropy.range_coder import RangeEncoder  # noqa: E402
-from lic.models.overfit import OverfitShape  # noqa: E402
-from lic.models.weights import load_model  # noqa: E402
+from lic.entropy.range_coder import RangeEncoder
+from lic.models.overfit import OverfitShape
+from lic.models.weights import load_model
 
 CORPUS = Path(__file__).parent / "corpus"
 
