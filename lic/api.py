@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ from lic.models import DEFAULT_MODEL
 from lic.models.overfit import OverfitCodec
 from lic.models.weights import LoadedModel, load_model
 
-ImageLike = Union[np.ndarray, Image.Image, torch.Tensor]
+ImageLike = np.ndarray | Image.Image | torch.Tensor
 OutputKind = Literal["numpy", "pil", "torch"]
 
 
@@ -147,7 +147,8 @@ def _codec(model: str) -> Codec:
     return Codec(model)
 
 
-def compress(image: ImageLike, quality: float | None = None, model: str = DEFAULT_MODEL, bpp: float | None = None) -> bytes:
+def compress(image: ImageLike, quality: float | None = None, model: str = DEFAULT_MODEL,
+             bpp: float | None = None) -> bytes:
     """Compresses an image (numpy, PIL or torch) with a shipped model; see :class:`Codec`.
 
     Example:

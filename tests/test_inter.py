@@ -13,9 +13,9 @@ from lic.codec.video_info import VideoInfo
 from lic.codec.video_stream import frame_offsets
 from lic.errors import UnsupportedInputError
 from lic.format.sequence import FrameType, read_sequence_header
+from lic.models.rate import rate_bpp
 from lic.models.registry import get_spec
 from lic.models.weights import LoadedModel, save_weights
-from lic.train.loss import rate_bpp
 
 
 @pytest.fixture(scope="module")

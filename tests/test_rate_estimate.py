@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from lic.codec.container import read_image_stream
 from lic.codec.image import _to_tensor, encode_image
-from lic.codec.imageio import read_image
+from lic.format.container import read_image_stream
+from lic.io.imageio import read_image
+from lic.models.rate import rate_bpp
 from lic.models.weights import LoadedModel, load_model
-from lic.train.loss import rate_bpp
 
 
 @pytest.fixture(scope="module")

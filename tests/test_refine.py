@@ -12,8 +12,9 @@ from test_cli import run_lic
 
 from lic.codec.image import _to_tensor, decode_image, encode_image
 from lic.codec.refine import RefineConfig, lambda_at, refine_latent, training_lambdas
-from lic.codec.tiles import Box, crop_pixels
+from lic.codec.tiles import crop_pixels
 from lic.eval.metrics import psnr
+from lic.format.geometry import Box
 from lic.io.imageio import read_image
 from lic.models.rate import rate_bpp
 from lic.models.weights import load_model

@@ -5,19 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lic.codec.container import TILE_ALIGN, tile_count
-from lic.codec.tiles import (
-    DEFAULT_TILE_SIZE,
-    MARGIN,
-    MAX_TILES,
-    TILE_THRESHOLD,
-    Box,
-    choose_tile_size,
-    crop_pixels,
-    padded_size,
-    tiles_of,
-)
+from lic.codec.tiles import DEFAULT_TILE_SIZE, MARGIN, choose_tile_size, crop_pixels
 from lic.errors import UnsupportedInputError
+from lic.format.geometry import TILE_ALIGN, Box, padded_size, tile_count, tiles_of
+from lic.limits import MAX_TILES, TILE_THRESHOLD
 from lic.models.elic import ElicModel
 
 

@@ -46,8 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help=".lic file, or a folder of them")
     p.add_argument("-o", "--output", required=True,
                    help="output image (.png, .ppm, .bmp, .tiff, ...); output folder (PNG files) for a folder input; "
-                        "for video: .y4m, .mkv (lossless FFV1), .mp4 (H.264, for viewing) or a new folder of PNG frames")
+                        "for video: .y4m, .mkv (lossless FFV1), .mp4 (H.264, for viewing) "
+                        "or a new folder of PNG frames")
     p.add_argument("--threads", type=whole_number(1, 1024), default=None, help="decoder threads for the coder lanes")
-    p.add_argument("--frame", type=whole_number(0, (1 << 32) - 1), help="video: decode only frame N (from the nearest intra frame) to an image")
+    p.add_argument("--frame", type=whole_number(0, (1 << 32) - 1),
+                   help="video: decode only frame N (from the nearest intra frame) to an image")
     coding_options(p)
     p.set_defaults(func=run)

@@ -42,7 +42,7 @@ def check_ray_input(args: argparse.Namespace, folder: bool) -> None:
 
 
 @contextmanager
-def batch_runner(job: "BatchJob", workers: int | None, address: str | None) -> Iterator[BatchRunner]:
+def batch_runner(job: BatchJob, workers: int | None, address: str | None) -> Iterator[BatchRunner]:
     """Codes a batch locally with ``workers`` processes (``address`` ``None``) or as Ray tasks."""
     from lic.io.batch import run_batch
 

@@ -27,9 +27,8 @@ def check_image_model(name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``lic encode``: one image, a folder, or a video (by its input and ``--mode``)."""
-    from lic.io.imageio import image_format, read_image, save_image
-
     from lic.cli.video import cmd_encode_video
+    from lic.io.imageio import image_format, read_image, save_image
     from lic.io.videoio import is_video_path
     from lic.models import DEFAULT_MODEL, INR_MODEL, OVERFIT_MODEL
 
@@ -109,7 +108,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rate.add_argument("--bpp", type=finite_number, default=None,
                       help="target bits per pixel: the best quality whose file stays within it (by search)")
     p.add_argument("--model", default=None,
-                   help=f"model name (default {DEFAULT_MODEL} for images, {DEFAULT_VIDEO_MODEL} for video; see lic models)")
+                   help=f"model name (default {DEFAULT_MODEL} for images, {DEFAULT_VIDEO_MODEL} for video; "
+                        "see lic models)")
     p.add_argument("--intra-period", type=whole_number(1, (1 << 32) - 1), default=None, metavar="N",
                    help="video: an intra frame every N frames, P-frames between (default 8 with a video model; "
                         "1 codes every frame intra); with --mode inr, frames per fitted network (default 32)")

@@ -11,10 +11,9 @@ from lic.cli.common import read_stream
 
 def run(args: argparse.Namespace) -> int:
     """``lic info``: prints (or ``--json``) the header; every checksum is verified."""
+    from lic.cli.video import check_stream_kind, info_video
     from lic.format.container import read_image_stream
     from lic.format.header import FLOAT_PARAMETERS
-
-    from lic.cli.video import check_stream_kind, info_video
     from lic.models import OVERFIT_MODEL
 
     path = Path(args.input)

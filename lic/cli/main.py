@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"lic: error: {exc.filename or ''}: {exc.strerror or exc}\n")
         return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
+    except Exception as exc:
         if os.environ.get("LIC_DEBUG"):
             raise
         sys.stderr.write(f"lic: internal error: {type(exc).__name__}: {exc} (set LIC_DEBUG=1 for details)\n")

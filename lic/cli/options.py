@@ -9,7 +9,6 @@ from lic.cli.common import device_option, whole_number
 from lic.cli.distributed import ray_option
 
 
-
 def coding_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by encode and decode."""
     parser.add_argument("--weights", type=Path, help="weights file to use instead of the shipped one")

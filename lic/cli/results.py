@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lic.errors import LicError
+
+if TYPE_CHECKING:
+    from lic.eval.results import RDResults
 
 
 def collect_images(items: list[str]) -> list[Path]:
@@ -30,7 +34,7 @@ def write_results(results, output: str | None, force: bool) -> None:  # noqa: AN
         print(f"wrote {output}")
 
 
-def curve_source(item: str, dataset: str):  # noqa: ANN202
+def curve_source(item: str, dataset: str) -> RDResults:
     """A results file, or the key of a published curve shipped with lic."""
     from lic.eval.anchors import published_results
     from lic.eval.results import RDResults

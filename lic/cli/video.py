@@ -59,7 +59,8 @@ def cmd_encode_video(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     pixels = header.width * header.height * header.frame_count
     report(f"{args.output}: {header.frame_count} frames {header.width}x{header.height} at {float(header.fps):g} fps, "
-           f"{len(data):,} bytes, {len(data) * 8 / pixels:.4f} bpp, mean PSNR {sum(quality_db) / len(quality_db):.2f} dB, "
+           f"{len(data):,} bytes, {len(data) * 8 / pixels:.4f} bpp, "
+           f"mean PSNR {sum(quality_db) / len(quality_db):.2f} dB, "
            f"quality {header.quality:g}, {header.frame_count / seconds:.2f} frames/s", args.output, args.recon)
     return 0
 

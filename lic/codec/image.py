@@ -125,7 +125,8 @@ def encode_lanes(pixels: np.ndarray, model: LoadedModel, quality: float, lanes: 
 
 
 def encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile_size: int = 0,
-                   lanes: int | None = None, refine: RefineConfig | None = None) -> tuple[list[list[bytes]], np.ndarray]:
+                   lanes: int | None = None,
+                   refine: RefineConfig | None = None) -> tuple[list[list[bytes]], np.ndarray]:
     """The coded lanes of each tile of a picture and the decoder's exact output."""
     coded, reconstruction, _ = _encode_picture(pixels, model, quality, tile_size, lanes, refine)
     return coded, reconstruction
@@ -149,7 +150,8 @@ def synthesize_picture(y_hat: torch.Tensor, model: LoadedModel, quality: float, 
 
 
 def _encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile_size: int,
-                    lanes: int | None, refine: RefineConfig | None) -> tuple[list[list[bytes]], np.ndarray, torch.Tensor]:
+                    lanes: int | None,
+                    refine: RefineConfig | None) -> tuple[list[list[bytes]], np.ndarray, torch.Tensor]:
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
     height, width = pixels.shape[:2]

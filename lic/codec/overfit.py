@@ -80,7 +80,7 @@ def _groups(shape: OverfitShape) -> list[int]:
     return [0] * (2 * (shape.arm_layers + 1)) + [1] * (shape.grids - 1) + [2] * 8
 
 
-def _arm_model(network: ExactNetwork, codec: OverfitCodec) -> "_rans.ArmModel":
+def _arm_model(network: ExactNetwork, codec: OverfitCodec) -> _rans.ArmModel:
     c = codec.config
     return _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
                           c.scale_base, c.scale_step, c.scale_levels, c.mean_bits)
@@ -193,7 +193,7 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     header = ImageHeader(model=model.name, digest=model.digest, quality=quality, width=width, height=height,
                          colour=colour, tiles=(tuple(len(b) for b in lanes),))
     reconstruction = to_gray(best.reconstruction) if gray else best.reconstruction
-    group_exponent = {g: e for g, e in zip(_groups(shape), best.exponents)}
+    group_exponent = dict(zip(_groups(shape), best.exponents, strict=True))
     return OverfitEncoded(write_image_stream(header, [lanes]), header, reconstruction,
                           (group_exponent[0], group_exponent.get(1, 0), group_exponent[2]))
 

@@ -41,12 +41,12 @@ class QuantizedTensor:
     step: float
 
     @classmethod
-    def of(cls, values: Tensor, bits: int) -> "QuantizedTensor":
+    def of(cls, values: Tensor, bits: int) -> QuantizedTensor:
         """Rounds ``values`` to the uniform grid of :func:`quantization_step`."""
         return cls.with_step(values, quantization_step(values, bits))
 
     @classmethod
-    def with_step(cls, values: Tensor, step: float) -> "QuantizedTensor":
+    def with_step(cls, values: Tensor, step: float) -> QuantizedTensor:
         """Rounds ``values`` to multiples of ``step`` (a float32 number)."""
         return cls(torch.round(values.detach() / step).to(torch.int32).numpy(), step)
 

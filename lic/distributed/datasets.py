@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from ray.data import Dataset
 
 
-def encode_dataset(dataset: "Dataset", *, quality: float | None = None, bpp: float | None = None, refine: int = 0,
+def encode_dataset(dataset: Dataset, *, quality: float | None = None, bpp: float | None = None, refine: int = 0,
                    model: str = DEFAULT_MODEL, weights: Path | None = None, device: str = "cpu",
                    column: str = "image", output_column: str = "lic", workers: int | None = None,
-                   batch_size: int = 8) -> "Dataset":
+                   batch_size: int = 8) -> Dataset:
     """A ``ray.data.Dataset`` with ``output_column`` added: the ``.lic`` bytes of each row's ``column``.
 
     ``column`` holds ``HxWx3`` / ``HxW`` uint8 arrays (what ``ray.data.read_images`` gives)
@@ -50,8 +50,8 @@ def encode_dataset(dataset: "Dataset", *, quality: float | None = None, bpp: flo
     return _map(dataset, _Encoder, coder, column, output_column, workers, batch_size, device)
 
 
-def decode_dataset(dataset: "Dataset", *, weights: Path | None = None, device: str = "cpu", column: str = "lic",
-                   output_column: str = "image", workers: int | None = None, batch_size: int = 8) -> "Dataset":
+def decode_dataset(dataset: Dataset, *, weights: Path | None = None, device: str = "cpu", column: str = "lic",
+                   output_column: str = "image", workers: int | None = None, batch_size: int = 8) -> Dataset:
     """A ``ray.data.Dataset`` with ``output_column`` added: the decoded ``HxWx3`` (``HxW`` for
     grayscale) uint8 pixels of each row's ``.lic`` bytes in ``column``.
 
@@ -63,8 +63,8 @@ def decode_dataset(dataset: "Dataset", *, weights: Path | None = None, device: s
     return _map(dataset, _Decoder, coder, column, output_column, workers, batch_size, device)
 
 
-def _map(dataset: "Dataset", udf: type, coder: dict, column: str, output_column: str, workers: int | None,
-         batch_size: int, device: str) -> "Dataset":
+def _map(dataset: Dataset, udf: type, coder: dict, column: str, output_column: str, workers: int | None,
+         batch_size: int, device: str) -> Dataset:
     ray = import_ray()
     pool = ray.data.ActorPoolStrategy(size=workers) if workers else ray.data.ActorPoolStrategy(min_size=1)
     return dataset.map_batches(udf, fn_constructor_kwargs={"coder": coder, "column": column,

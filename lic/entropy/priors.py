@@ -91,7 +91,7 @@ class _TableOwner(nn.Module):
             )
         return self._tables
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
         for name in TABLE_BUFFERS:
             stored = state_dict.get(f"{prefix}model.{name}")
             if stored is not None:

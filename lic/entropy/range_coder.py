@@ -44,7 +44,7 @@ class CdfTables:
         return int(self.cdf.shape[0])
 
     @property
-    def native(self) -> "_rans.CdfTables":
+    def native(self) -> _rans.CdfTables:
         """The C++ object handed to the coder."""
         return self._native
 
@@ -98,7 +98,7 @@ class RangeDecoder:
         except ValueError as exc:
             raise CorruptStreamError(str(exc)) from None
 
-    def decode_arm(self, model: "_rans.ArmModel", heights: list[int], widths: list[int],
+    def decode_arm(self, model: _rans.ArmModel, heights: list[int], widths: list[int],
                    tables: CdfTables) -> np.ndarray:
         """Decodes latent grids (row-major, grid after grid) whose tables ``model`` predicts from
         already decoded neighbours (``lic/entropy/csrc/arm.hpp``); needs a single-lane decoder."""

@@ -63,7 +63,8 @@ def bd_psnr(test: RDCurve, anchor: RDCurve) -> float:
         order = np.argsort(log_rate)
         if np.any(np.diff(log_rate[order]) <= 0):
             raise ValueError(f"{curve.name}: rates must be distinct")
-        return PchipInterpolator(log_rate[order], np.asarray(curve.psnr)[order]), log_rate[order][0], log_rate[order][-1]
+        interpolator = PchipInterpolator(log_rate[order], np.asarray(curve.psnr)[order])
+        return interpolator, log_rate[order][0], log_rate[order][-1]
 
     _log_rate_of_quality(test), _log_rate_of_quality(anchor)  # same validity checks
     f_test, lo_t, hi_t = quality_of_log_rate(test)

@@ -111,7 +111,8 @@ class X265Codec(ClassicalCodec):
     description: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.description = (f"HEVC intra, libx265 through PyAV, preset {self.preset}, tune psnr, yuv444p full range BT.709, "
+        self.description = (f"HEVC intra, libx265 through PyAV, preset {self.preset}, tune psnr, "
+                            "yuv444p full range BT.709, "
                             "constant QP (quality = QP), raw Annex-B stream with its parameter sets")
 
     def missing(self) -> str | None:
@@ -132,7 +133,8 @@ class X265Codec(ClassicalCodec):
         context.pix_fmt = "yuv444p"
         context.time_base = Fraction(1, 25)
         context.color_range = 2  # full (JPEG) range
-        context.options = {"preset": self.preset, "tune": "psnr", "x265-params": f"qp={int(quality)}:keyint=1:log-level=none:"
+        context.options = {"preset": self.preset, "tune": "psnr",
+                           "x265-params": f"qp={int(quality)}:keyint=1:log-level=none:"
                            "range=full:colorprim=bt709:transfer=bt709:colormatrix=bt709"}
         frame = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(
             format="yuv444p", dst_colorspace="ITU709", dst_color_range="JPEG")
@@ -313,7 +315,8 @@ def classical_codecs(encoder_path: str | None = None, decoder_path: str | None =
                     lambda q: {"quality": int(q), "method": 6}, feature="webp"),
         PillowCodec("avif", "AVIF (Pillow, libavif, 4:4:4, speed 6), quality 5..95", _QUALITY_STEPS, ".avif",
                     "AVIF", lambda q: {"quality": int(q), "subsampling": "4:4:4", "speed": 6}, feature="avif"),
-        PillowCodec("jpeg2000", "JPEG 2000 (Pillow, OpenJPEG, irreversible 9/7 with colour transform), quality = compression ratio",
+        PillowCodec("jpeg2000",
+                    "JPEG 2000 (Pillow, OpenJPEG, irreversible 9/7 with colour transform), quality = compression ratio",
                     (200, 128, 96, 64, 48, 32, 24, 16, 12), ".jp2", "JPEG2000",
                     lambda q: {"quality_mode": "rates", "quality_layers": [float(q)], "irreversible": True,
                                "mct": 1},

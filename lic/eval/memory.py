@@ -37,7 +37,7 @@ class PeakMemory:
         self.cuda_mib = 0.0
         self.cpu_exact = False
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         try:
             _CLEAR_REFS.write_text("5")
             self.cpu_exact = True

@@ -48,6 +48,6 @@ def plot_rd(curves: list[RDResults], outputs: list[Path], metric: str = "psnr-rg
     figure.tight_layout()
     try:
         for out in outputs:
-            OutputFile(out, force).write(lambda file, fmt=out.suffix[1:].lower(): figure.savefig(file, format=fmt))
+            OutputFile(out, force).write(lambda file, fmt=out.suffix[1:].lower(): figure.savefig(file, format=fmt))  # noqa: B008 - bound now
     finally:
         plt.close(figure)

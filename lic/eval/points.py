@@ -72,7 +72,8 @@ class RDTable:
         if [entry["source"] for entry in self.per_image] != list(sources) or len(sources) != len(images):
             raise ValueError("every quality point must measure the same images in the same order")
         for entry, m in zip(self.per_image, images):
-            for key, value in zip(IMAGE_KEYS, (m.bpp, m.psnr, m.ms_ssim, m.encode_seconds, m.decode_seconds, m.peak_mib)):
+            values = (m.bpp, m.psnr, m.ms_ssim, m.encode_seconds, m.decode_seconds, m.peak_mib)
+            for key, value in zip(IMAGE_KEYS, values):
                 entry[key].append(value)
         ssim = mean_or_none([m.ms_ssim for m in images])
         point = {

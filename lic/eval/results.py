@@ -62,7 +62,7 @@ class RDResults:
         return json.dumps(body, indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, source: str = "results") -> "RDResults":
+    def from_json(cls, text: str, source: str = "results") -> RDResults:
         """Parses a results file; a malformed one raises :class:`LicError`."""
         try:
             body = json.loads(text)
@@ -79,7 +79,7 @@ class RDResults:
             raise LicError(f"{source}: not an RD results file (CompressAI layout: name, results.bpp, ...)") from None
 
     @classmethod
-    def read(cls, path: Path) -> "RDResults":
+    def read(cls, path: Path) -> RDResults:
         """Reads a results file from disk."""
         try:
             text = path.read_text()

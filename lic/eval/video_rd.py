@@ -99,7 +99,8 @@ def _table(points: list[tuple[float, list[ClipMeasurement]]]) -> dict[str, list]
 def _summary(name: str, quality: float, clips: list[ClipMeasurement]) -> str:
     return (f"{name} quality {quality:g}: {np.mean([c.bpp for c in clips]):.4f} bpp, "
             f"{np.mean([c.psnr_rgb for c in clips]):.2f} dB RGB, {np.mean([c.psnr_yuv for c in clips]):.2f} dB YUV, "
-            f"encode {np.mean([c.encode_fps for c in clips]):.2f} fps, decode {np.mean([c.decode_fps for c in clips]):.2f} fps")
+            f"encode {np.mean([c.encode_fps for c in clips]):.2f} fps, "
+            f"decode {np.mean([c.decode_fps for c in clips]):.2f} fps")
 
 
 def evaluate_video(model: LoadedModel, clips: list[Path], qualities: list[float], workdir: Path,
@@ -160,10 +161,11 @@ class LowDelayCodec:
 
     def _options(self, qp: int) -> dict[str, str]:
         if self.encoder == "libx265":
-            return {"preset": self.preset, "tune": "psnr", "x265-params": f"qp={qp}:keyint={self.gop}:min-keyint={self.gop}:bframes=0:"
+            return {"preset": self.preset, "tune": "psnr",
+                    "x265-params": f"qp={qp}:keyint={self.gop}:min-keyint={self.gop}:bframes=0:"
                     "scenecut=0:log-level=none"}
-        return {"preset": self.preset, "tune": "psnr", "qp": str(qp), "bf": "0", "g": str(self.gop), "keyint_min": str(self.gop),
-                "sc_threshold": "0"}
+        return {"preset": self.preset, "tune": "psnr", "qp": str(qp), "bf": "0", "g": str(self.gop),
+                "keyint_min": str(self.gop), "sc_threshold": "0"}
 
     def encode(self, clip: list[np.ndarray], fps: Fraction, qp: int) -> bytes:
         """Raw elementary stream of the clip."""
@@ -208,7 +210,6 @@ def bench_video(codec: LowDelayCodec, clips: list[Path], qps: list[float], workd
     """x264 / x265 on every clip at every QP, through a real file (odd sizes are cropped to even)."""
     sources = [load_clip(path, max_frames) for path in clips]
     points = []
-    period = 1
     for qp in qps:
         measured = []
         for path, (clip, fps) in zip(clips, sources):

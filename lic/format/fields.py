@@ -29,7 +29,7 @@ class Wire:
     from_wire: Callable[..., Any] | None = None
 
 
-def wire(format: str, *, to_wire: Callable[[Any], tuple] | None = None,  # noqa: A002
+def wire(format: str, *, to_wire: Callable[[Any], tuple] | None = None,
          from_wire: Callable[..., Any] | None = None, **field_options: Any) -> Any:
     """A dataclass field written in the header with struct ``format``."""
     return dataclasses.field(metadata={"wire": Wire(format, to_wire, from_wire)}, **field_options)

@@ -33,16 +33,16 @@ class Box:
         """Columns in the box."""
         return self.right - self.left
 
-    def grown(self, margin: int, height: int, width: int) -> "Box":
+    def grown(self, margin: int, height: int, width: int) -> Box:
         """The box with ``margin`` more on each side, clipped to ``height x width``."""
         return Box(max(0, self.top - margin), max(0, self.left - margin),
                    min(height, self.bottom + margin), min(width, self.right + margin))
 
-    def scaled(self, stride: int) -> "Box":
+    def scaled(self, stride: int) -> Box:
         """The box on a grid ``stride`` times coarser (all sides must be multiples of it)."""
         return Box(self.top // stride, self.left // stride, self.bottom // stride, self.right // stride)
 
-    def within(self, outer: "Box") -> tuple[slice, slice]:
+    def within(self, outer: Box) -> tuple[slice, slice]:
         """Row and column slices that select this box inside an array covering ``outer``."""
         return (slice(self.top - outer.top, self.bottom - outer.top),
                 slice(self.left - outer.left, self.right - outer.left))

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from lic.kernels.rounding import rescale_and_clamp
 
+
 @triton.jit
 def _fixed_rows_kernel(x_ptr, x_row_stride, x_col_stride, w_ptr, b_ptr, out_ptr, index_ptr, bounds_ptr, n_bounds,
                        rows, c_in, c_out, index_channels, lower, upper,

@@ -107,7 +107,8 @@ class SwinV2Block(nn.Module):
         mask = _shift_mask(hp, wp, w, shift, x.device) if shift else None
         windows = windows + self.norm1(self.attn(windows, mask))
         windows = windows + self.norm2(self.mlp(windows))
-        merged = windows.reshape(batch, hp // w, wp // w, w, w, dim).permute(0, 1, 3, 2, 4, 5).reshape(batch, hp, wp, dim)
+        merged = windows.reshape(batch, hp // w, wp // w, w, w, dim).permute(0, 1, 3, 2, 4, 5)
+        merged = merged.reshape(batch, hp, wp, dim)
         if shift:
             merged = torch.roll(merged, (shift, shift), dims=(1, 2))
         return merged[:, :height, :width].permute(0, 3, 1, 2).contiguous()

@@ -71,7 +71,7 @@ class ContextNetworks(Protocol):
 class FixedPointContextNetworks:
     """The context's convolution stacks in exact fixed point (see :mod:`lic.models.fixed_point`)."""
 
-    def __init__(self, context: "ChannelCheckerboardContext") -> None:
+    def __init__(self, context: ChannelCheckerboardContext) -> None:
         self.gaussian = context.gaussian
         self.channel_nets = [FixedPointNetwork(m) for m in context.channel_context]
         self.spatial_nets = [FixedPointNetwork(m) for m in context.spatial_context]

@@ -130,7 +130,8 @@ def _quantize_layer(conv: nn.Conv2d | nn.ConvTranspose2d, relu: bool, device: to
     weight = conv.weight.detach()
     if isinstance(conv, MaskedConv2d):
         weight = weight * conv.mask
-    bias = conv.bias.detach() if conv.bias is not None else torch.zeros(weight.shape[0 if isinstance(conv, nn.Conv2d) else 1])
+    outputs = weight.shape[0 if isinstance(conv, nn.Conv2d) else 1]
+    bias = conv.bias.detach() if conv.bias is not None else torch.zeros(outputs)
     transposed = isinstance(conv, nn.ConvTranspose2d)
     for name, value in (("stride", conv.stride), ("padding", conv.padding), ("dilation", conv.dilation)):
         if len(set(value)) != 1:

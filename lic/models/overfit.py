@@ -290,7 +290,7 @@ class OverfitCodec(nn.Module):
                                             self.latent_offset.cpu().numpy())
         return self._latent_tables
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # noqa: ANN001
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
         for name in ("latent_cdf", "latent_cdf_length", "latent_offset"):
             stored = state_dict.get(f"{prefix}{name}")
             if stored is not None:
@@ -316,7 +316,7 @@ class ExactNetwork:
     synthesis: list[FixedPointLayer]
 
     @classmethod
-    def of(cls, shape: OverfitShape, integers: list[np.ndarray], exponents: list[int]) -> "ExactNetwork":
+    def of(cls, shape: OverfitShape, integers: list[np.ndarray], exponents: list[int]) -> ExactNetwork:
         """From the stream's tensors (integers and step exponents, :meth:`OverfitNetwork.tensors` order).
 
         Raises:

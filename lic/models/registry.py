@@ -14,7 +14,7 @@ from torch import nn
 
 from lic.errors import UnknownModelError
 from lic.models.elic import ElicConfig, ElicModel
-from lic.models.inr import InrConfig, InrCodec
+from lic.models.inr import InrCodec, InrConfig
 from lic.models.inter import ElicVideoConfig, ElicVideoModel, InterConfig
 from lic.models.overfit import OverfitCodec, OverfitConfig
 

@@ -7,8 +7,9 @@ memory and back, so a fitting step is bound by memory traffic, not arithmetic.
 :func:`row_mlp` computes the same function chunk by chunk, keeps only its input for the
 backward pass and recomputes each chunk's activations there, so every intermediate stays in
 the cache: a full-resolution fitting step on a Kodak image went from 0.59 to 0.35 CPU
-seconds on one core (``benchmarks/overfit_step.py``, with and without ``--plain``). The results equal the plain layers' up to float
-summation order; the decoder never runs this (it uses the exact fixed-point path).
+seconds on one core (``benchmarks/overfit_step.py``, with and without ``--plain``). The
+results equal the plain layers' up to float summation order; the decoder never runs this
+(it uses the exact fixed-point path).
 """
 
 from __future__ import annotations

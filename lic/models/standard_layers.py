@@ -80,10 +80,11 @@ class _ResidualUnit(nn.Module):
 class AttentionBlock(nn.Module):
     """CompressAI's simplified attention block (Cheng et al. 2020): ``x + a(x) * sigmoid(b(x))``."""
 
-    def __init__(self, N: int) -> None:  # noqa: N803 - CompressAI's argument name
+    def __init__(self, N: int) -> None:
         super().__init__()
         self.conv_a = nn.Sequential(_ResidualUnit(N), _ResidualUnit(N), _ResidualUnit(N))
-        self.conv_b = nn.Sequential(_ResidualUnit(N), _ResidualUnit(N), _ResidualUnit(N), nn.Conv2d(N, N, kernel_size=1))
+        self.conv_b = nn.Sequential(_ResidualUnit(N), _ResidualUnit(N), _ResidualUnit(N),
+                                    nn.Conv2d(N, N, kernel_size=1))
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.conv_a(x) * torch.sigmoid(self.conv_b(x))

@@ -53,7 +53,7 @@ class LoadedModel:
         return default_quality(self.module.rate_levels)
 
     @classmethod
-    def from_module(cls, name: str, module: nn.Module, training: dict | None = None) -> "LoadedModel":
+    def from_module(cls, name: str, module: nn.Module, training: dict | None = None) -> LoadedModel:
         """Wraps an in-memory model; its digest is that of the file :func:`save_weights` would write."""
         tensors, metadata = _content(name, module, training)
         return cls(name, module.eval(), weights_digest(tensors, metadata), metadata)

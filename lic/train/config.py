@@ -109,7 +109,7 @@ class TrainConfig:
         return list(COMPRESSAI_MSE_LAMBDAS if self.distortion == "mse" else COMPRESSAI_MS_SSIM_LAMBDAS)
 
     @classmethod
-    def from_toml(cls, path: Path) -> "TrainConfig":
+    def from_toml(cls, path: Path) -> TrainConfig:
         """Reads a config; unknown keys are an error."""
         return config_from_values(cls, read_toml(path), path)
 

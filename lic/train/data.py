@@ -10,6 +10,7 @@ from PIL import Image
 
 from lic.io.imageio import list_images
 
+
 class CropCache:
     """Decodes every image once (RGB uint8) and serves random flipped crops.
 

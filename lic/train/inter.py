@@ -71,7 +71,7 @@ class InterTrainConfig:
             raise ValueError("crop must be a positive multiple of 64, steps and batch_size positive")
 
     @classmethod
-    def from_toml(cls, path: Path) -> "InterTrainConfig":
+    def from_toml(cls, path: Path) -> InterTrainConfig:
         """Reads a config; unknown keys are an error."""
         return config_from_values(cls, read_toml(path), path)
 

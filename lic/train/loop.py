@@ -184,7 +184,7 @@ class _Log:
         self.print = print if group.is_main else (lambda *a, **k: None)
         if group.is_main:
             new_log = not (out_dir / "log.csv").exists()
-            self.file = open(out_dir / "log.csv", "a", newline="")  # noqa: SIM115 - closed by close()
+            self.file = open(out_dir / "log.csv", "a", newline="")
             self.writer = csv.writer(self.file)
             if new_log:
                 self.writer.writerow(LOG_COLUMNS)
@@ -259,7 +259,8 @@ def _save_final(config: TrainConfig, run: _Run, group: ProcessGroup, out_dir: Pa
             "steps": run.step,
             "wall_seconds": round(run.wall, 1),
             "cpu_seconds": round(run.cpu, 1),
-            "device": f"{group.world} x {machine_description(device)}" if group.world > 1 else machine_description(device),
+            "device": (f"{group.world} x {machine_description(device)}" if group.world > 1
+                       else machine_description(device)),
             "torch": torch.__version__,
         }
         model = run.model.to(memory_format=torch.contiguous_format)
