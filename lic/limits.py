@@ -21,6 +21,9 @@ MIN_TILE = 256
 """Smallest tile side in pixels (tile sides are multiples of :data:`lic.format.geometry.TILE_ALIGN`)."""
 MAX_FRAMES = 1 << 20
 """Most frames of one video stream."""
+MAX_PIECE_PIXELS = 1 << 23
+"""Most padded pixels of one piece (an untiled picture, a tile or a video frame) that lic
+codes or decodes: the synthesis of a piece holds all of it in memory (about 3.4 GB at this size)."""
 
 # --- encoder choices ---
 TILE_THRESHOLD = 1 << 23

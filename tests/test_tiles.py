@@ -69,3 +69,11 @@ def test_box_margins_scale_and_select_the_tile_inside_its_context() -> None:
         np.testing.assert_array_equal(context[rows, cols], padded[tile.top : tile.bottom, tile.left : tile.right])
         small = tile.scaled(16)
         assert (small.height, small.width) == (tile.height // 16, tile.width // 16)
+
+
+@pytest.mark.parametrize(("width", "height", "tile_size"), [(4096, 2100, 0), (3072, 3072, 0), (8000, 8000, 4096)])
+def test_a_piece_above_the_memory_bound_is_refused(width: int, height: int, tile_size: int) -> None:
+    with pytest.raises(UnsupportedInputError, match="limit per piece"):
+        choose_tile_size(width, height, tile_size)
+    assert choose_tile_size(width, height) == DEFAULT_TILE_SIZE  # the automatic layout stays within it
+    choose_tile_size(3840, 2160, 0)  # a 4K frame is still one piece

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from lic.codec.refine import RefineConfig, refine_latent
-from lic.codec.tiles import MARGIN, choose_tile_size, crop_pixels
+from lic.codec.tiles import MARGIN, check_piece_size, choose_tile_size, crop_pixels
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError, ModelMismatchError, UnsupportedInputError
 from lic.format.container import ImageHeader, read_image_stream, write_image_stream
@@ -156,6 +156,7 @@ def _encode_picture(pixels: np.ndarray, model: LoadedModel, quality: float, tile
         raise UnsupportedInputError("expected an HxWx3 or HxW uint8 array")
     height, width = pixels.shape[:2]
     check_size(width, height)
+    check_piece_size(width, height, tile_size)
     quality = check_quality(model, quality)
     module = model.module
     device = next(module.parameters()).device
@@ -309,6 +310,7 @@ def decode_latent(tiles: list[list[bytes]], model: LoadedModel, quality: float, 
                   tile_size: int = 0, threads: int | None = None) -> torch.Tensor:
     """The decoded latent ``y_hat`` of a picture, tiles placed side by side."""
     check_size(width, height)
+    check_piece_size(width, height, tile_size)
     quality = check_quality(model, quality)
     module = model.module
     grid = tiles_of(width, height, tile_size)

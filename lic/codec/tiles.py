@@ -14,11 +14,22 @@ import numpy as np
 
 from lic.errors import UnsupportedInputError
 from lic.format.geometry import TILE_ALIGN, Box, padded_size
-from lic.limits import MAX_TILES, MIN_TILE, TILE_THRESHOLD
+from lic.limits import MAX_PIECE_PIXELS, MAX_TILES, MIN_TILE, TILE_THRESHOLD
 
 DEFAULT_TILE_SIZE = 2048
 MARGIN = 128
 """Pixels of context on each side of a tile for its analysis and synthesis."""
+
+
+def check_piece_size(width: int, height: int, tile_size: int) -> None:
+    """Refuses a layout whose largest piece exceeds :data:`~lic.limits.MAX_PIECE_PIXELS` padded pixels,
+    so that coding and decoding memory stay bounded whatever a header says (spec section 3.2)."""
+    padded_h, padded_w = padded_size(width, height)
+    piece_h, piece_w = (min(tile_size, padded_h), min(tile_size, padded_w)) if tile_size else (padded_h, padded_w)
+    if piece_h * piece_w > MAX_PIECE_PIXELS:
+        what = f"tiles of {tile_size}" if tile_size else "one piece"
+        raise UnsupportedInputError(f"a {width}x{height} picture in {what} exceeds lic's {MAX_PIECE_PIXELS:,}-pixel "
+                                    "limit per piece (decoder memory); code it in smaller tiles (--tile-size 2048)")
 
 
 def choose_tile_size(width: int, height: int, requested: int | None = None) -> int:
@@ -36,6 +47,7 @@ def choose_tile_size(width: int, height: int, requested: int | None = None) -> i
                                     f"not {requested}")
     if requested and -(-padded_h // requested) * -(-padded_w // requested) > MAX_TILES:
         raise UnsupportedInputError(f"tile size {requested} makes more than {MAX_TILES} tiles; use larger tiles")
+    check_piece_size(width, height, requested)
     return requested
 
 
