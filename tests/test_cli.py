@@ -142,7 +142,7 @@ def test_bad_streams(workdir: Path, case: str) -> None:
     assert_one_line_error(result, message)
     assert not (workdir / "out.png").exists()
     assert not list(workdir.glob(".out.png*")), "no temporary file left behind"
-    if case not in ("over_pixel_limit", "untiled_3072")::  # info reads headers only; limits apply to decoding
+    if case not in ("over_pixel_limit", "untiled_3072"):  # info reads headers only; limits apply to decoding
         assert_one_line_error(run_lic("info", "bad.lic", cwd=workdir), message)
 
 
