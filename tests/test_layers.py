@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "lic.errors": 0,
     "lic.limits": 0,
     "lic.hardware": 0,
+    "lic.extras": 0,
     "lic.format": 1,
     "lic.entropy": 2,
     "lic.kernels": 2,

@@ -14,19 +14,15 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from lic.errors import LicError
+from lic.extras import import_optional
 
 Item = TypeVar("Item")
 
-INSTALL_HINT = "pip install 'lic[ray]'"
 
 
 def import_ray() -> ModuleType:
     """The ``ray`` module; a :class:`LicError` naming the extra to install when it is missing."""
-    try:
-        import ray
-    except ImportError:
-        raise LicError(f"--ray needs Ray, which is not installed ({INSTALL_HINT})") from None
-    return ray
+    return import_optional("ray", "Ray", "ray", "--ray")
 
 
 @contextmanager
