@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from lic.errors import LicError
-from lic.io.output import is_stdio
+from lic.io.output import OutputFile, is_stdio
 from lic.limits import MAX_STREAM_BYTES
 
 EXIT_ERROR = 1
@@ -126,3 +126,16 @@ def load_image_stream_model(data: bytes, weights: Path | None, device: str):  # 
     header, _ = read_image_stream(data)  # damaged streams fail here, before torch is imported
     return load_stream_model(header.model, weights, device)
 
+
+
+def image_outputs(args: argparse.Namespace) -> tuple[OutputFile, OutputFile | None, str | None]:
+    """``(stream, recon, recon format)`` of an image encode (``-o`` and ``--recon``), checked and
+    reserved before any work, so an unwritable place or a bad format fails first."""
+    from lic.io.imageio import image_format
+
+    recon_format = None
+    if args.recon:
+        check_distinct_outputs(args.output, args.recon)
+        recon_format = image_format(args.recon)
+    out = OutputFile(args.output, args.force)
+    return out, OutputFile(args.recon, args.force) if args.recon else None, recon_format

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 from lic.cli.batch import run_batch
-from lic.cli.common import check_distinct_outputs, finite_number, frame_rate, report, whole_number
+from lic.cli.common import finite_number, frame_rate, image_outputs, report, whole_number
 from lic.cli.distributed import check_ray_input
 from lic.cli.options import coding_options
 from lic.errors import LicError
 from lic.eval.metrics import psnr
-from lic.io.output import OutputFile, is_stdio
+from lic.io.output import is_stdio
 
 
 def check_image_model(name: str) -> None:
@@ -28,7 +28,7 @@ def check_image_model(name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """``lic encode``: one image, a folder, or a video (by its input and ``--mode``)."""
     from lic.cli.video import cmd_encode_video
-    from lic.io.imageio import image_format, read_image, save_image
+    from lic.io.imageio import read_image, save_image
     from lic.io.videoio import is_video_path
     from lic.models import DEFAULT_MODEL, INR_MODEL, OVERFIT_MODEL
 
@@ -67,12 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return run_batch(args, "encode")
     if args.fps is not None:
         raise LicError("--fps is for video input")
-    recon_format = None
-    if args.recon:
-        check_distinct_outputs(args.output, args.recon)
-        recon_format = image_format(args.recon)
-    out = OutputFile(args.output, args.force)  # reserved now: an unwritable place fails before the work
-    recon = OutputFile(args.recon, args.force) if args.recon else None
+    out, recon, recon_format = image_outputs(args)
     pixels, _ = read_image(args.input)
     from lic.codec.image import encode_image_at
     from lic.codec.refine import RefineConfig

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from lic.cli.common import check_distinct_outputs, report
+from lic.cli.common import image_outputs, report
 from lic.errors import LicError
-from lic.io.output import OutputFile, is_stdio
+from lic.io.output import is_stdio
 
 PRESET_NAMES = ("fast", "medium", "slow")
 
@@ -51,17 +51,12 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     from lic.codec.overfit import encode_overfit
     from lic.codec.overfit_fit import PRESETS
     from lic.eval.metrics import psnr
-    from lic.io.imageio import image_format, read_image, save_image
+    from lic.io.imageio import read_image, save_image
     from lic.models import OVERFIT_MODEL
     from lic.models.weights import load_model
 
     check_overfit_options(args)
-    recon_format = None
-    if args.recon:
-        check_distinct_outputs(args.output, args.recon)
-        recon_format = image_format(args.recon)
-    out = OutputFile(args.output, args.force)  # reserved now: an unwritable place fails before the fit
-    recon = OutputFile(args.recon, args.force) if args.recon else None
+    out, recon, recon_format = image_outputs(args)
     pixels, _ = read_image(args.input)
     model = load_model(OVERFIT_MODEL, args.weights, args.device)
     fit = PRESETS[args.preset or "fast"]
