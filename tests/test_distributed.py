@@ -179,6 +179,8 @@ def test_eval_on_ray_gives_the_same_results_file(ray_runtime, tmp_path: Path, ti
             assert len(body["results"].pop(key)) == 2
             for entry in body["per_image"]:
                 assert len(entry.pop(key)) == 2
+        # where the timings were taken: the local process's threads, the Ray workers' one thread each
+        assert body["meta"].pop("device").endswith("torch threads")
         return body
 
     assert content("ray.json") == content("local.json")
