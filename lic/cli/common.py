@@ -139,3 +139,20 @@ def image_outputs(args: argparse.Namespace) -> tuple[OutputFile, OutputFile | No
         recon_format = image_format(args.recon)
     out = OutputFile(args.output, args.force)
     return out, OutputFile(args.recon, args.force) if args.recon else None, recon_format
+
+
+def finish_image_encode(args: argparse.Namespace, outputs: tuple[OutputFile, OutputFile | None, str | None],
+                        pixels: object, encoded: object, detail: str) -> None:
+    """Writes the stream and ``--recon`` reserved by :func:`image_outputs` and prints the result line
+    (size, bpp, PSNR, quality, then ``detail``)."""
+    from lic.eval.metrics import psnr
+    from lic.io.imageio import save_image
+
+    out, recon, recon_format = outputs
+    out.write(lambda file: file.write(encoded.data))
+    if recon:
+        recon.write(lambda file: save_image(file, encoded.reconstruction, recon_format))
+    h = encoded.header
+    report(f"{args.output}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
+           f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, {detail}",
+           args.output, args.recon)

@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 
 from lic.cli.batch import run_batch
-from lic.cli.common import finite_number, frame_rate, image_outputs, report, whole_number
+from lic.cli.common import finish_image_encode, finite_number, frame_rate, image_outputs, whole_number
 from lic.cli.distributed import check_ray_input
 from lic.cli.options import coding_options
 from lic.errors import LicError
-from lic.eval.metrics import psnr
 from lic.io.output import is_stdio
 
 
@@ -28,7 +27,7 @@ def check_image_model(name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """``lic encode``: one image, a folder, or a video (by its input and ``--mode``)."""
     from lic.cli.video import cmd_encode_video
-    from lic.io.imageio import read_image, save_image
+    from lic.io.imageio import read_image
     from lic.io.videoio import is_video_path
     from lic.models import DEFAULT_MODEL, INR_MODEL, OVERFIT_MODEL
 
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         return run_batch(args, "encode")
     if args.fps is not None:
         raise LicError("--fps is for video input")
-    out, recon, recon_format = image_outputs(args)
+    outputs = image_outputs(args)
     pixels, _ = read_image(args.input)
     from lic.codec.image import encode_image_at
     from lic.codec.refine import RefineConfig
@@ -77,13 +76,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     encoded = encode_image_at(pixels, model, args.quality, args.bpp, RefineConfig(args.refine), args.tile_size)
     seconds = time.perf_counter() - start
-    out.write(lambda file: file.write(encoded.data))
-    if recon:
-        recon.write(lambda file: save_image(file, encoded.reconstruction, recon_format))
-    h = encoded.header
-    report(f"{args.output}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
-           f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, {seconds:.2f} s",
-           args.output, args.recon)
+    finish_image_encode(args, outputs, pixels, encoded, f"{seconds:.2f} s")
     return 0
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from lic.cli.common import image_outputs, report
+from lic.cli.common import finish_image_encode, image_outputs
 from lic.errors import LicError
 from lic.io.output import is_stdio
 
@@ -50,13 +50,12 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
 
     from lic.codec.overfit import encode_overfit
     from lic.codec.overfit_fit import PRESETS
-    from lic.eval.metrics import psnr
-    from lic.io.imageio import read_image, save_image
+    from lic.io.imageio import read_image
     from lic.models import OVERFIT_MODEL
     from lic.models.weights import load_model
 
     check_overfit_options(args)
-    out, recon, recon_format = image_outputs(args)
+    outputs = image_outputs(args)
     pixels, _ = read_image(args.input)
     model = load_model(OVERFIT_MODEL, args.weights, args.device)
     fit = PRESETS[args.preset or "fast"]
@@ -70,13 +69,8 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    out.write(lambda file: file.write(encoded.data))
-    if recon:
-        recon.write(lambda file: save_image(file, encoded.reconstruction, recon_format))
-    h = encoded.header
-    report(f"{args.output}: {h.width}x{h.height} {h.colour.name}, {len(encoded.data):,} bytes, {encoded.bpp:.4f} bpp, "
-          f"PSNR {psnr(pixels, encoded.reconstruction):.2f} dB, quality {h.quality:g}, overfit "
-          f"{args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps), {seconds:.1f} s", args.output, args.recon)
+    finish_image_encode(args, outputs, pixels, encoded,
+                        f"overfit {args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps), {seconds:.1f} s")
     return 0
 
 
