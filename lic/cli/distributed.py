@@ -61,8 +61,12 @@ def batch_runner(job: BatchJob, workers: int | None, address: str | None) -> Ite
         yield lambda pairs, progress: run_batch_on_ray(job, pairs, digest, progress)
 
 
-def eval_on_ray(args: argparse.Namespace, model, images: list[Path], qualities: list[float]):  # noqa: ANN001,ANN201
-    """``lic eval --ray``: the RD results of ``model`` (the driver's copy), one bar over the points."""
+def eval_on_ray(args: argparse.Namespace, model, images: list[Path], qualities: list[float],  # noqa: ANN001,ANN201
+                fit=None, name: str | None = None):  # noqa: ANN001
+    """``lic eval --ray``: the RD results of ``model`` (the driver's copy), one bar over the points.
+
+    ``fit`` (a :class:`~lic.codec.overfit_fit.FitConfig`) codes each point with the overfit mode.
+    """
     from tqdm import tqdm
 
     from lic.codec.refine import RefineConfig
@@ -73,4 +77,4 @@ def eval_on_ray(args: argparse.Namespace, model, images: list[Path], qualities: 
             tqdm(total=len(images) * len(qualities), unit="point", desc="eval", file=sys.stderr) as bar:
         return evaluate_on_ray(model, args.weights, args.device, images, qualities,
                                progress=lambda line: bar.write(line, file=sys.stdout), advance=bar.update,
-                               refine=RefineConfig(args.refine))
+                               refine=RefineConfig(args.refine), fit=fit, name=name)

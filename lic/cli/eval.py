@@ -25,16 +25,14 @@ def run(args: argparse.Namespace) -> int:
         raise LicError("--workers goes with --ray (lic eval otherwise runs in one process)")
     check_ray_input(args, folder=True)
     images = collect_images(args.images)
-    encoder, name, extra = None, None, {}
+    encoder, fit, name, extra = None, None, None, {}
     device = args.device if args.ray is None else "cpu"
     if args.mode == "overfit":
-        if args.ray is not None:
-            raise LicError("--mode overfit does not run on --ray yet: run it without --ray")
         from lic.cli.overfit import overfit_encoder
 
         args.model = OVERFIT_MODEL
         model = load_model(args.model, args.weights, device)
-        encoder, name, extra = overfit_encoder(model, args.preset, args.fit_steps)
+        encoder, fit, name, extra = overfit_encoder(model, args.preset, args.fit_steps)
     elif args.preset or args.fit_steps:
         raise LicError("--preset and --fit-steps are for --mode overfit")
     else:
@@ -43,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         from lic.cli.distributed import eval_on_ray
 
-        results = eval_on_ray(args, model, images, qualities)
+        results = eval_on_ray(args, model, images, qualities, fit, name)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             results = evaluate(model, images, qualities, Path(tmp), progress=print, refine=RefineConfig(args.refine),

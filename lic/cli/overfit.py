@@ -46,10 +46,8 @@ def fit_progress(steps: int):  # noqa: ANN201
 
 def cmd_encode_overfit(args: argparse.Namespace) -> int:
     """Fits, codes and writes one image; the output appears only once complete (atomic write)."""
-    from dataclasses import replace
 
     from lic.codec.overfit import encode_overfit
-    from lic.codec.overfit_fit import PRESETS
     from lic.io.imageio import read_image
     from lic.models import OVERFIT_MODEL
     from lic.models.weights import load_model
@@ -58,9 +56,7 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     outputs = image_outputs(args)
     pixels, _ = read_image(args.input)
     model = load_model(OVERFIT_MODEL, args.weights, args.device)
-    fit = PRESETS[args.preset or "fast"]
-    if args.fit_steps is not None:
-        fit = replace(fit, steps=args.fit_steps, coarse_steps=0)
+    fit = preset_fit(args.preset, args.fit_steps)
     quality = model.default_quality if args.quality is None else args.quality
     bar, update = fit_progress(fit.steps + fit.coarse_steps)
     start = time.perf_counter()
@@ -74,18 +70,27 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     return 0
 
 
+def preset_fit(preset: str | None, steps: int | None):  # noqa: ANN201 - a FitConfig
+    """The fitting budget of ``--preset`` (default fast), or ``--fit-steps`` full-resolution steps alone."""
+    from dataclasses import replace
+
+    from lic.codec.overfit_fit import PRESETS
+
+    fit = PRESETS[preset or "fast"]
+    return fit if steps is None else replace(fit, steps=steps, coarse_steps=0)
+
+
 def overfit_encoder(model, preset: str | None, steps: int | None):  # noqa: ANN001, ANN201
-    """``(encode(pixels, quality), results name, metadata)`` of ``lic eval --mode overfit``."""
+    """``(encode(pixels, quality), fit, results name, metadata)`` of ``lic eval --mode overfit``."""
     import os
-    from dataclasses import asdict, replace
+    from dataclasses import asdict
 
     import torch
 
     from lic.codec.overfit import encode_overfit
-    from lic.codec.overfit_fit import PRESETS
 
     name = preset or "fast"
-    fit = PRESETS[name] if steps is None else replace(PRESETS[name], steps=steps, coarse_steps=0)
+    fit = preset_fit(preset, steps)
     meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),
             "load_average_at_start": list(os.getloadavg())}
-    return (lambda pixels, quality: encode_overfit(pixels, model, quality, fit)), f"lic-overfit-{name}", meta
+    return (lambda pixels, quality: encode_overfit(pixels, model, quality, fit)), fit, f"lic-overfit-{name}", meta

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lic.codec.refine import RefineConfig
 from lic.distributed.runtime import absolute, cluster_cpus, import_ray, run_tasks, task_failure
@@ -19,6 +20,9 @@ from lic.errors import LicError
 from lic.eval.points import ImageMeasurement, RDTable
 from lic.eval.results import RDResults
 from lic.models.weights import LoadedModel
+
+if TYPE_CHECKING:
+    from lic.codec.overfit_fit import FitConfig
 
 Point = tuple[int, int]
 """(quality index, image index)."""
@@ -38,15 +42,20 @@ def _worker_model(name: str, weights: Path | None, device: str, digest: bytes) -
 
 
 def _measure(name: str, weights: Path | None, device: str, digest: bytes, path: Path, quality: float,
-             refine: RefineConfig | None) -> tuple[ImageMeasurement, str] | str:
-    """One point, in a worker: the measurement and the worker's machine, or the reason it failed."""
+             refine: RefineConfig | None, fit: FitConfig | None) -> tuple[ImageMeasurement, str] | str:
+    """One point, in a worker: the measurement and the worker's machine, or the reason it failed.
+
+    With ``fit``, the image is coded by the overfit mode's fit (``model`` is the overfit codec).
+    """
+    from lic.codec.overfit import encode_overfit
     from lic.eval.rd import device_of, measure_image
     from lic.hardware import machine_description
 
     try:
         model = _worker_model(name, weights, device, digest)
+        encoder = None if fit is None else (lambda pixels, q: encode_overfit(pixels, model, q, fit))
         with tempfile.TemporaryDirectory(prefix="lic-eval-") as tmp:
-            measurement = measure_image(model, path, quality, Path(tmp), refine)
+            measurement = measure_image(model, path, quality, Path(tmp), refine, encoder)
         return measurement, machine_description(device_of(model))
     except LicError as exc:
         return str(exc)
@@ -57,11 +66,13 @@ def _measure(name: str, weights: Path | None, device: str, digest: bytes, path: 
 def evaluate_on_ray(model: LoadedModel, weights: Path | None, device: str, images: list[Path],
                     qualities: list[float], progress: Callable[[str], None] = lambda line: None,
                     advance: Callable[[int], None] = lambda n: None,
-                    refine: RefineConfig | None = None) -> RDResults:
+                    refine: RefineConfig | None = None, fit: FitConfig | None = None,
+                    name: str | None = None) -> RDResults:
     """:func:`lic.eval.rd.evaluate` as Ray tasks on the connected runtime.
 
     ``model`` is the driver's copy (its name and digest define the job; the workers load
-    ``weights`` on ``device`` and must reach the same digest). ``progress`` gets each
+    ``weights`` on ``device`` and must reach the same digest). ``fit`` codes every point with
+    the overfit mode (one fit per task, each on one CPU); ``name`` names the results. ``progress`` gets each
     quality's summary line, in quality order, as soon as its points are in; ``advance(1)``
     is called per point. The first failing point stops the evaluation with its reason.
     """
@@ -78,7 +89,7 @@ def evaluate_on_ray(model: LoadedModel, weights: Path | None, device: str, image
     def submit(point: Point):  # noqa: ANN202 - a Ray object reference
         q, i = point
         return task.remote(model.name, absolute(weights), device, model.digest, images[i].absolute(), qualities[q],
-                           refine)
+                           refine, fit)
 
     def done(point: Point, result: tuple[ImageMeasurement, str] | str | BaseException) -> None:
         if isinstance(result, BaseException):
@@ -97,4 +108,4 @@ def evaluate_on_ray(model: LoadedModel, weights: Path | None, device: str, image
 
     points = [(q, i) for q in range(len(qualities)) for i in range(len(images))]
     run_tasks(points, submit, done, in_flight=4 * cluster_cpus())
-    return rd_results(model, len(images), table, refine, "; ".join(sorted(machines)))
+    return rd_results(model, len(images), table, refine, "; ".join(sorted(machines)), name)
