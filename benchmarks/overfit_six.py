@@ -4,8 +4,9 @@ Each (image, quality) point is encoded to a real ``.lic`` file, read back, decod
 bit-exact against the encoder's reconstruction (as ``lic eval --mode overfit`` does for any one
 point); its figures go to ``WORKDIR/points/<image>-q<quality>.json`` as soon as it is done, so
 a rerun skips finished points. The summary (CompressAI layout: one point per quality, the mean
-over the images that have it, plus every image's own figures in ``meta.per_image``) is
-rewritten after each point.
+over the images that have it, plus every image's own figures in ``meta.per_image``) and one
+file per image (``OUTPUT-<image>.json``, for ``lic bdrate ANCHOR CURVE``) are rewritten after
+each point.
 
     nice -n 10 python benchmarks/overfit_six.py --preset fast -q 1 3 5 7 \\
         --workdir runs/overfit-fast -o benchmarks/results/overfit-fast-six.json
@@ -34,12 +35,20 @@ from lic.models.weights import load_model
 SIX = ("kodim01", "kodim04", "kodim08", "kodim14", "kodim19", "kodim23")
 
 
-def run_point(path: Path, quality: float, preset: str, steps: int | None, workdir: Path) -> dict:
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (restarts fitted in other processes)."""
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
+
+
+def run_point(path: Path, quality: float, preset: str, steps: int | None, workdir: Path, seed: int | None = None,
+              restarts: int | None = None) -> dict:
     """Encodes, decodes and measures one image at one quality."""
     from dataclasses import replace
 
     model = load_model("overfit")
     fit = PRESETS[preset] if steps is None else replace(PRESETS[preset], steps=steps, coarse_steps=0)
+    fit = replace(fit, seed=fit.seed if seed is None else seed, restarts=fit.restarts if restarts is None else restarts)
     pixels, _ = read_image(path)
     encoded = None
     load_before = os.getloadavg()
@@ -48,9 +57,9 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
 
     def encode() -> bytes:
         nonlocal encoded
-        start = time.process_time()
-        encoded = encode_overfit(pixels, model, quality, fit)
-        cpu["encode"] = time.process_time() - start
+        start = _cpu_seconds()
+        encoded = encode_overfit(pixels, model, quality, fit, workers=len(os.sched_getaffinity(0)))
+        cpu["encode"] = _cpu_seconds() - start
         return encoded.data
 
     def decode(data: bytes) -> np.ndarray:
@@ -66,9 +75,11 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
             "decoding_time": measurement.decode_seconds,
             "encoding_cpu_seconds": cpu["encode"], "decoding_cpu_seconds": cpu["decode"],
             "exact": bool(np.array_equal(decoded, encoded.reconstruction)),
-            "steps": fit.steps, "coarse_steps": fit.coarse_steps, "exponents": list(encoded.exponents),
+            "steps": fit.steps, "coarse_steps": fit.coarse_steps, "seed": fit.seed,
+            "exponents": list(encoded.exponents),
             "load_average_before": list(load_before),
-            "load_average_after": list(os.getloadavg()), "threads": torch.get_num_threads()}
+            "load_average_after": list(os.getloadavg()), "threads": torch.get_num_threads(),
+            "restarts": fit.restarts, "workers": len(os.sched_getaffinity(0))}
 
 
 def summary(points: list[dict], preset: str, qualities: list[float]) -> dict:
@@ -105,6 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="fast", choices=sorted(PRESETS))
     parser.add_argument("--steps", type=int, help="override the preset's steps")
+    parser.add_argument("--seed", type=int, help="override the preset's seed")
+    parser.add_argument("--restarts", type=int, help="override the preset's restarts")
     parser.add_argument("-q", "--qualities", type=float, nargs="+", default=[1.0, 3.0, 5.0, 7.0])
     parser.add_argument("--images", nargs="+", default=list(SIX))
     parser.add_argument("--kodak", default="../shared/datasets/kodak")
@@ -119,7 +132,8 @@ def main() -> None:
             if point_file.exists():
                 continue
             start = time.strftime("%H:%M:%S")
-            point = run_point(Path(args.kodak) / f"{image}.png", quality, args.preset, args.steps, args.workdir)
+            point = run_point(Path(args.kodak) / f"{image}.png", quality, args.preset, args.steps, args.workdir,
+                              args.seed, args.restarts)
             point_file.write_text(json.dumps(point, indent=2))
             print(f"{start} {image} q{quality:g}: {point['bpp']:.4f} bpp {point['psnr-rgb']:.2f} dB, encode "
                   f"{point['encoding_time']:.0f} s, decode {point['decoding_time']:.2f} s, exact {point['exact']}",
@@ -132,6 +146,10 @@ def write_summary(points_dir: Path, args: argparse.Namespace) -> None:
     """The summary of every finished point in ``points_dir`` (any process's) to ``args.output``."""
     points = [json.loads(f.read_text()) for f in sorted(points_dir.glob("*.json"))]
     args.output.write_text(json.dumps(summary(points, args.preset, args.qualities), indent=2) + "\n")
+    for image in {p["image"] for p in points}:  # one curve per image, for `lic bdrate ANCHOR CURVE`
+        mine = summary([p for p in points if p["image"] == image], args.preset, args.qualities)
+        path = args.output.with_name(f"{args.output.stem}-{Path(image).stem}.json")
+        path.write_text(json.dumps(mine, indent=2) + "\n")
 
 
 if __name__ == "__main__":

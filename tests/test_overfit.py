@@ -76,6 +76,26 @@ def test_grayscale_round_trip(model: LoadedModel) -> None:
     assert decoded.shape == (17, 23) and np.array_equal(decoded, result.reconstruction)
 
 
+def test_restarts_keep_the_best_coded_fit_wherever_they_run(model: LoadedModel) -> None:
+    pixels = _image(16, 24)
+    lmbda = model.module.config.lmbda(4.0)
+
+    def cost(result: OverfitEncoded) -> float:
+        mse = np.mean((result.reconstruction.astype(float) - pixels) ** 2) / 255**2
+        return mse + lmbda * len(result.data) * 8 / pixels[:, :, 0].size
+
+    singles = [encode_overfit(pixels, model, 4.0, FitConfig(steps=12, shape=SHAPE, seed=s)) for s in (3, 4)]
+    assert singles[0].data != singles[1].data
+    best = min(singles, key=cost)
+    steps: list[int] = []
+    restarted = encode_overfit(pixels, model, 4.0, FitConfig(steps=12, shape=SHAPE, seed=3, restarts=2),
+                               lambda p: steps.append(p.step))
+    assert restarted.data == best.data
+    assert steps == list(range(1, 25))  # one after another: the progress counts both fits
+    in_parallel = encode_overfit(pixels, model, 4.0, FitConfig(steps=12, shape=SHAPE, seed=3, restarts=2), workers=2)
+    assert in_parallel.data == best.data
+
+
 def _exact_arm(seed: int) -> ExactNetwork:
     rng = np.random.default_rng(seed)
     from lic.models.overfit import OverfitNetwork

@@ -136,3 +136,30 @@ def test_parallel_folder_encode(tmp_path: Path, tiny: list[str], stop: signal.Si
     assert not _hidden(tmp_path) and len(written) < 40  # stopped, not run to the end
     for path in written:
         read_image_stream(path.read_bytes())  # every file left is complete
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="restarts run in other processes only with 2 cores")
+@pytest.mark.parametrize("stop", SIGNALS, ids=lambda s: s.name)
+def test_overfit_encode_with_restarts_in_other_processes(tmp_path: Path, stop: signal.Signals) -> None:
+    noise_png(tmp_path / "in.png", (256, 384))
+    started: list[float] = []
+
+    def fitting_in_a_child() -> bool:  # a spawned candidate process, past its start-up
+        if not list(tmp_path.glob(".out.lic.*")) or not _descendants_of_lic():
+            return False
+        started.append(time.monotonic())
+        return started[-1] - started[0] > 3
+
+    def _descendants_of_lic() -> set[int]:
+        return {pid for pid in _descendants(os.getpid()) if "multiprocessing" in _cmdline(pid)}
+
+    _stop_when(["encode", "in.png", "-o", "out.lic", "--mode", "overfit"], tmp_path, fitting_in_a_child, stop,
+               whole_group=stop == signal.SIGINT)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""

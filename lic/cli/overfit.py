@@ -37,6 +37,8 @@ def fit_progress(steps: int):  # noqa: ANN201
     bar = tqdm(total=steps, unit="step", desc="fitting", file=sys.stderr, disable=None, leave=False)
 
     def update(progress) -> None:  # noqa: ANN001
+        if bar.total != progress.steps:  # restarts fitted one after another count all their steps
+            bar.total = progress.steps
         bar.update(1)
         if progress.step % 10 == 0 or progress.step == progress.steps:
             bar.set_postfix_str(f"{progress.bpp:.3f} bpp, {progress.psnr:.2f} dB", refresh=False)
@@ -61,12 +63,13 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     bar, update = fit_progress(fit.steps + fit.coarse_steps)
     start = time.perf_counter()
     try:
-        encoded = encode_overfit(pixels, model, quality, fit, update)
+        encoded = encode_overfit(pixels, model, quality, fit, update, usable_cores())
     finally:
         bar.close()
     seconds = time.perf_counter() - start
     finish_image_encode(args, outputs, pixels, encoded,
-                        f"overfit {args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps), {seconds:.1f} s")
+                        f"overfit {args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps"
+                        f"{f', best of {fit.restarts} fits' if fit.restarts > 1 else ''}), {seconds:.1f} s")
     return 0
 
 
@@ -93,4 +96,14 @@ def overfit_encoder(model, preset: str | None, steps: int | None):  # noqa: ANN0
     fit = preset_fit(preset, steps)
     meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),
             "load_average_at_start": list(os.getloadavg())}
-    return (lambda pixels, quality: encode_overfit(pixels, model, quality, fit)), fit, f"lic-overfit-{name}", meta
+    cores = usable_cores()
+    meta["workers"] = cores
+    return ((lambda pixels, quality: encode_overfit(pixels, model, quality, fit, workers=cores)), fit,
+            f"lic-overfit-{name}", meta)
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity), for fitting restarts at once."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from lic.codec.image import check_quality, to_gray
-from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_image
+from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_candidates
 from lic.codec.tensor_coding import ENTRY, QuantizedTensor, pull_tensors, push_tensors
 from lic.entropy import _rans
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
@@ -166,9 +166,24 @@ def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarr
     return exponents
 
 
+def _code_fitted(fitted: FittedImage, rgb: np.ndarray, lmbda: float, codec: OverfitCodec) -> tuple[float, _Coded]:
+    """The coded candidate and its measured ``MSE + lambda * bpp`` (payload bytes; the headers are the same)."""
+    grids = [torch.round(y).clamp(-LATENT_LIMIT, LATENT_LIMIT).to(torch.int32).numpy() for y in fitted.latents]
+    float_tensors = [t.detach() for t in fitted.network.tensors()]
+    coded = _code(float_tensors, _choose_steps(fitted, grids, rgb, lmbda, codec), fitted.network.shape, grids, codec)
+    mse = float(np.mean((coded.reconstruction.astype(np.float64) - rgb) ** 2)) / 255.0**2
+    bits = 8 * (len(coded.entries) + len(coded.lane))
+    return mse + lmbda * bits / (rgb.shape[0] * rgb.shape[1]), coded
+
+
 def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: FitConfig,
-                   progress: Callable[[FitProgress], None] | None = None) -> OverfitEncoded:
-    """Fits, quantizes and codes an ``HxWx3`` (RGB) or ``HxW`` (grayscale) uint8 image at ``quality``."""
+                   progress: Callable[[FitProgress], None] | None = None, workers: int = 1) -> OverfitEncoded:
+    """Fits, quantizes and codes an ``HxWx3`` (RGB) or ``HxW`` (grayscale) uint8 image at ``quality``.
+
+    With ``fit.restarts`` > 1 the image is fitted that many times (seeds ``fit.seed``, ``fit.seed + 1``,
+    ...), up to ``workers`` fits at once in separate processes, and the candidate whose coded stream has
+    the lowest ``MSE + lambda * bpp`` is kept. The result does not depend on ``workers``.
+    """
     codec = model.module
     if not isinstance(codec, OverfitCodec):
         raise UnsupportedInputError(f"model {model.name} is not the overfit codec")
@@ -181,10 +196,9 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     rgb = np.repeat(pixels[:, :, None], 3, axis=2) if gray else pixels
     fit = replace(fit, shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(width, height))))
     lmbda = codec.config.lmbda(quality)
-    fitted = fit_image(rgb, lmbda, fit, codec.config, progress)
-    grids = [torch.round(y).clamp(-LATENT_LIMIT, LATENT_LIMIT).to(torch.int32).numpy() for y in fitted.latents]
-    float_tensors = [t.detach() for t in fitted.network.tensors()]
-    best = _code(float_tensors, _choose_steps(fitted, grids, rgb, lmbda, codec), fit.shape, grids, codec)
+    candidates = [_code_fitted(f, rgb, lmbda, codec)
+                  for f in fit_candidates(rgb, lmbda, fit, codec.config, progress, workers)]
+    best = min(candidates, key=lambda candidate: candidate[0])[1]
     shape = fit.shape
     head = _SHAPE.pack(shape.grids, shape.arm_width, shape.arm_layers, shape.synthesis_width) + best.entries
     head += bytes(-len(head) % 4)

@@ -15,6 +15,8 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
 from __future__ import annotations
 
 import math
+import multiprocessing
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -39,6 +41,8 @@ class FitConfig:
         hard_fraction: share of the steps (at the end) with hard-rounded latents.
         shape: network sizes (grids chosen from the image size when 0).
         seed: seed of the initialisation and the noise.
+        restarts: independent fits (seeds ``seed``, ``seed + 1``, ...) of which the encoder keeps the
+            best coded one (:func:`fit_candidates`).
     """
 
     steps: int = 1000
@@ -49,12 +53,13 @@ class FitConfig:
     hard_fraction: float = 0.1
     shape: OverfitShape = field(default_factory=OverfitShape)
     seed: int = 0
+    restarts: int = 1
 
 
 PRESETS: dict[str, FitConfig] = {
-    "fast": FitConfig(steps=200, coarse_steps=800),
-    "medium": FitConfig(steps=800, coarse_steps=2000),
-    "slow": FitConfig(steps=3000, coarse_steps=5000),
+    "fast": FitConfig(steps=900, coarse_steps=600, restarts=2),
+    "medium": FitConfig(steps=2000, coarse_steps=1200, restarts=2),
+    "slow": FitConfig(steps=6000, coarse_steps=2500, restarts=2),
 }
 """Iteration budgets of ``--preset`` (measured times per Kodak image: docs/overfit.md)."""
 
@@ -120,6 +125,56 @@ def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitC
     network = OverfitNetwork(fit.shape) if start is None else start.network
     return _fit_phase(target, network, None if start is None else start.latents, lmbda, fit.steps, fit, config,
                       progress, total - fit.steps, total, hard=True)
+
+
+def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
+                   progress: Callable[[FitProgress], None] | None = None, workers: int = 1) -> list[FittedImage]:
+    """The ``fit.restarts`` fits of one image (seeds ``fit.seed, fit.seed + 1, ...``), each on one thread.
+
+    The first runs in this process and reports ``progress``; with ``workers`` > 1 the others run at the
+    same time in up to ``workers - 1`` spawned processes (a fit is a chain of small operations that more
+    threads do not speed up, so cores are spent on candidates), else one after another, with ``progress``
+    counting all their steps. The processes are terminated if this one is interrupted.
+    """
+    seeds = [replace(fit, seed=fit.seed + i, restarts=1) for i in range(max(1, fit.restarts))]
+    if workers <= 1 or len(seeds) == 1:
+        per = fit.steps + fit.coarse_steps
+        return [_fit_one_thread(pixels, lmbda, f, config, _offset(progress, i * per, per * len(seeds)))
+                for i, f in enumerate(seeds)]
+    pool = multiprocessing.get_context("spawn").Pool(min(workers - 1, len(seeds) - 1), _ignore_interrupts)
+    try:
+        pending = [pool.apply_async(_fit_one_thread, (pixels, lmbda, f, config)) for f in seeds[1:]]
+        first = _fit_one_thread(pixels, lmbda, seeds[0], config, progress)
+        others = [result.get() for result in pending]
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+    return [first, *others]
+
+
+def _ignore_interrupts() -> None:
+    """A candidate process leaves Ctrl-C to the encoder, which terminates it (no second traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _offset(progress: Callable[[FitProgress], None] | None, done: int,
+            total: int) -> Callable[[FitProgress], None] | None:
+    """``progress`` for one of several fits run in sequence (steps counted over all of them)."""
+    if progress is None:
+        return None
+    return lambda p: progress(FitProgress(done + p.step, total, p.bpp, p.psnr))
+
+
+def _fit_one_thread(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
+                    progress: Callable[[FitProgress], None] | None = None) -> FittedImage:
+    """:func:`fit_image` on one torch thread (the same floats wherever a candidate runs)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return fit_image(pixels, lmbda, fit, config, progress)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _half(target: Tensor) -> Tensor:
