@@ -28,7 +28,7 @@ from lic.codec.image import decode_image
 from lic.codec.overfit import encode_overfit
 from lic.codec.overfit_fit import PRESETS
 from lic.eval.points import measure_round_trip
-from lic.hardware import machine_description
+from lic.hardware import machine_description, usable_cores
 from lic.io.imageio import read_image
 from lic.models.weights import load_model
 
@@ -50,6 +50,7 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
     fit = PRESETS[preset] if steps is None else replace(PRESETS[preset], steps=steps, coarse_steps=0)
     fit = replace(fit, seed=fit.seed if seed is None else seed, restarts=fit.restarts if restarts is None else restarts)
     pixels, _ = read_image(path)
+    workers = usable_cores()
     encoded = None
     load_before = os.getloadavg()
 
@@ -58,7 +59,7 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
     def encode() -> bytes:
         nonlocal encoded
         start = _cpu_seconds()
-        encoded = encode_overfit(pixels, model, quality, fit, workers=len(os.sched_getaffinity(0)))
+        encoded = encode_overfit(pixels, model, quality, fit, workers=workers)
         cpu["encode"] = _cpu_seconds() - start
         return encoded.data
 
@@ -79,7 +80,7 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
             "exponents": list(encoded.exponents),
             "load_average_before": list(load_before),
             "load_average_after": list(os.getloadavg()), "threads": torch.get_num_threads(),
-            "restarts": fit.restarts, "workers": len(os.sched_getaffinity(0))}
+            "restarts": fit.restarts, "workers": workers}
 
 
 def summary(points: list[dict], preset: str, qualities: list[float]) -> dict:

@@ -1,7 +1,8 @@
-"""Describing the machine a timing or a training run was taken on."""
+"""The machine: describing the one a timing or a training run was taken on, and the cores a job may use."""
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
@@ -21,3 +22,8 @@ def machine_description(device: torch.device) -> str:
     except OSError:
         pass
     return f"{cpu}, {torch.get_num_threads()} torch threads"
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity; all cores where the OS cannot tell)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

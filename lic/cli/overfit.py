@@ -48,8 +48,8 @@ def fit_progress(steps: int):  # noqa: ANN201
 
 def cmd_encode_overfit(args: argparse.Namespace) -> int:
     """Fits, codes and writes one image; the output appears only once complete (atomic write)."""
-
     from lic.codec.overfit import encode_overfit
+    from lic.hardware import usable_cores
     from lic.io.imageio import read_image
     from lic.models import OVERFIT_MODEL
     from lic.models.weights import load_model
@@ -91,19 +91,13 @@ def overfit_encoder(model, preset: str | None, steps: int | None):  # noqa: ANN0
     import torch
 
     from lic.codec.overfit import encode_overfit
+    from lic.hardware import usable_cores
 
     name = preset or "fast"
     fit = preset_fit(preset, steps)
-    meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),
-            "load_average_at_start": list(os.getloadavg())}
     cores = usable_cores()
-    meta["workers"] = cores
+    meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),
+            "workers": cores, "load_average_at_start": list(os.getloadavg())}
     return ((lambda pixels, quality: encode_overfit(pixels, model, quality, fit, workers=cores)), fit,
             f"lic-overfit-{name}", meta)
 
-
-def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity), for fitting restarts at once."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
