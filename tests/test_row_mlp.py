@@ -1,4 +1,4 @@
-"""The chunked row MLP of the overfit fitting equals the plain layers, values and gradients."""
+"""The chunked row and context MLPs of the overfit fitting equal the plain layers, values and gradients."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lic.models.row_mlp import row_mlp
+from lic.models.overfit import CONTEXT
+from lic.models.row_mlp import context_mlp, context_rows, row_mlp
 
 
 def _plain(rows: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
@@ -41,3 +42,31 @@ def test_row_mlp_without_input_gradient() -> None:
     row_mlp(rows, [(weight, bias)], chunk=3).sum().backward()
     torch.testing.assert_close(weight.grad, rows.sum(0).expand(3, 4))
     torch.testing.assert_close(bias.grad, torch.full((3,), 10.0))
+
+
+@pytest.mark.parametrize(("height", "width", "chunk"), [(7, 9, 20), (5, 4, 1), (1, 6, 100)])
+def test_context_mlp_equals_the_row_mlp_of_the_stored_contexts(height: int, width: int, chunk: int) -> None:
+    """Bands of 2 lines, of 1 line (chunk under a line), and one band; gradients reach the grid and layers."""
+    torch.manual_seed(1)
+    grid = torch.randn(height, width, dtype=torch.float64, requires_grad=True)
+    layers = [(torch.randn(o, i, dtype=torch.float64, requires_grad=True),
+               torch.randn(o, dtype=torch.float64, requires_grad=True)) for i, o in ((16, 5), (5, 2))]
+    params = [grid, *(t for layer in layers for t in layer)]
+    out = context_mlp(grid, CONTEXT, layers, chunk)
+    expected = _plain(context_rows(grid, CONTEXT), layers)
+    torch.testing.assert_close(out, expected)
+    weights = torch.randn_like(out)
+    grads = torch.autograd.grad((out * weights).sum(), params)
+    expected_grads = torch.autograd.grad((expected * weights).sum(), params)
+    for got, want in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(got, want)
+    assert torch.autograd.gradcheck(lambda g, *flat: context_mlp(g, CONTEXT, list(zip(flat[0::2], flat[1::2])),
+                                                                 chunk), params)
+
+
+def test_context_rows_are_the_causal_neighbours() -> None:
+    grid = torch.arange(12.0).reshape(3, 4)
+    rows = context_rows(grid, ((0, -1), (-1, 0), (-1, 2)))
+    assert rows[5].tolist() == [4.0, 1.0, 3.0]  # (1, 1): left, above, above and two to the right
+    assert rows[0].tolist() == [0.0, 0.0, 0.0]  # outside the grid: zero
+    assert rows[7].tolist() == [6.0, 3.0, 0.0]

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, causal_rows, grid_sizes, laplace_bits
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, grid_sizes, laplace_bits
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,8 @@ def hard_round(y: Tensor) -> Tensor:
 def rd_terms(network: OverfitNetwork, rate_inputs: list[Tensor], synthesis_inputs: list[Tensor], target: Tensor,
              config: OverfitConfig) -> tuple[Tensor, Tensor]:
     """``(bits per pixel, MSE)`` of quantized latents (rate on ``rate_inputs``, image from ``synthesis_inputs``)."""
-    rows = torch.cat([causal_rows(g) for g in rate_inputs])
     values = torch.cat([g.reshape(-1) for g in rate_inputs])
-    params = network.arm_outputs(rows)
+    params = torch.cat([network.arm_outputs(g) for g in rate_inputs])
     pixels = target.shape[-1] * target.shape[-2]
     bpp = laplace_bits(values, params[:, 0], params[:, 1], config).sum() / pixels
     x = network.synthesize(network.features(synthesis_inputs))

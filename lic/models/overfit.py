@@ -34,7 +34,7 @@ from lic.entropy import _rans
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import CdfTables
 from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
-from lic.models.row_mlp import row_mlp
+from lic.models.row_mlp import context_mlp, context_rows, row_mlp
 
 CONTEXT: tuple[tuple[int, int], ...] = (
     *((-2, dx) for dx in range(-2, 3)),
@@ -43,7 +43,6 @@ CONTEXT: tuple[tuple[int, int], ...] = (
     (-3, 0),
 )
 """Causal neighbours ``(dy, dx)`` of a latent that the ARM reads, in this order (zero outside the grid)."""
-_PAD_TOP, _PAD_SIDE = 3, 3
 MAX_GRIDS = 8
 MAX_WIDTH = 64
 MAX_ARM_LAYERS = 4
@@ -130,10 +129,7 @@ def _bicubic_kernel() -> Tensor:
 
 def causal_rows(grid: Tensor) -> Tensor:
     """``[h*w, 16]`` contexts of a ``[h, w]`` grid, in :data:`CONTEXT` order (zero outside)."""
-    h, w = grid.shape
-    padded = F.pad(grid, (_PAD_SIDE, _PAD_SIDE, _PAD_TOP, 0))
-    taps = [padded[_PAD_TOP + dy : _PAD_TOP + dy + h, _PAD_SIDE + dx : _PAD_SIDE + dx + w] for dy, dx in CONTEXT]
-    return torch.stack(taps, dim=-1).reshape(h * w, len(CONTEXT))
+    return context_rows(grid, CONTEXT)
 
 
 class OverfitNetwork(nn.Module):
@@ -174,10 +170,10 @@ class OverfitNetwork(nn.Module):
             out += [conv.weight, conv.bias]
         return out
 
-    def arm_outputs(self, rows: Tensor) -> Tensor:
-        """``[N, 2]`` (mean, log-scale) of ``[N, 16]`` contexts."""
-        return row_mlp(rows, [(layer.weight[:, :, 0, 0], layer.bias) for layer in self.arm
-                              if isinstance(layer, nn.Conv2d)])
+    def arm_outputs(self, grid: Tensor) -> Tensor:
+        """``[h*w, 2]`` (mean, log-scale) of each latent of a ``[h, w]`` grid, from its causal context."""
+        return context_mlp(grid, CONTEXT, [(layer.weight[:, :, 0, 0], layer.bias) for layer in self.arm
+                                           if isinstance(layer, nn.Conv2d)])
 
     def features(self, grids: list[Tensor]) -> Tensor:
         """``[1, L, H, W]``: every grid (``[h_i, w_i]``, finest first) upsampled to full resolution."""
