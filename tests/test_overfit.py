@@ -22,7 +22,7 @@ from lic.codec.overfit_fit import FitConfig
 from lic.entropy import _rans
 from lic.errors import CorruptStreamError, LicError, UnsupportedStreamError
 from lic.format.container import read_image_stream, write_image_stream
-from lic.models.overfit import CONTEXT, ExactNetwork, OverfitShape, causal_rows
+from lic.models.overfit import CONTEXT, ExactNetwork, OverfitShape, causal_rows, symmetric_kernel
 from lic.models.weights import LoadedModel, load_model
 
 SHAPE = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8)
@@ -74,6 +74,20 @@ def test_grayscale_round_trip(model: LoadedModel) -> None:
     result = encode_overfit(pixels, model, 2.0, FitConfig(steps=5, shape=SHAPE))
     decoded, _ = decode_image(result.data, model)
     assert decoded.shape == (17, 23) and np.array_equal(decoded, result.reconstruction)
+
+
+def test_kernels_are_symmetric_and_streams_of_full_kernels_still_decode(model: LoadedModel) -> None:
+    """Bit 7 of the grids byte says the kernel form; streams written before the symmetric form decode."""
+    kernel = symmetric_kernel(torch.arange(10.0))[0, 0]
+    assert all(torch.equal(kernel, k) for k in (kernel.flip(0), kernel.flip(1), kernel.t()))
+    assert sorted(kernel.unique().tolist()) == list(range(10))
+    pixels = _image(16, 24)
+    for symmetric, first_byte in ((True, 0x80 | SHAPE.grids), (False, SHAPE.grids)):
+        shape = dataclasses.replace(SHAPE, symmetric_kernels=symmetric)
+        result = encode_overfit(pixels, model, 4.0, FitConfig(steps=5, shape=shape))
+        assert read_image_stream(result.data)[1][0][0][0] == first_byte
+        decoded, _ = decode_image(result.data, model)
+        assert np.array_equal(decoded, result.reconstruction)
 
 
 def test_restarts_keep_the_best_coded_fit_wherever_they_run(model: LoadedModel) -> None:
@@ -136,10 +150,12 @@ def _forge(data: bytes, lane0: bytes | None = None, lane1: bytes | None = None,
 @pytest.mark.parametrize("change, message", [
     (lambda lane: bytes([0]) + lane[1:], "grid count"),
     (lambda lane: bytes([9]) + lane[1:], "grid count"),
+    (lambda lane: bytes([0x80 | 0x10 | lane[0] & 0x0F]) + lane[1:], "grid count"),  # a bit beside the kernel form
     (lambda lane: lane[:1] + bytes([200]) + lane[2:], "ARM"),
     (lambda lane: lane[:3] + bytes([0]) + lane[4:], "synthesis width"),
     (lambda lane: lane[:4] + struct.pack("<f", 0.3) + lane[8:], "step"),
     (lambda lane: lane[:4] + struct.pack("<f", 2.0**-20) + lane[8:], "step"),
+    (lambda lane: lane[:4] + bytes([15]) + lane[5:], "step exponent above 14"),  # a 2-byte entry (e, table)
     (lambda lane: lane + bytes(4), "size"),
 ])
 def test_forged_parameter_headers_are_refused(model: LoadedModel, encoded, change, message: str) -> None:  # noqa: ANN001

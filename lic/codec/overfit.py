@@ -44,7 +44,10 @@ from lic.models.weights import LoadedModel
 MAX_PIXELS = 1 << 22
 """Largest overfit image (4 Mpixel, e.g. 2048x2048): fitting scales with the pixels, and the
 limit bounds a decoder's work and memory whatever a header claims."""
-_SHAPE = struct.Struct("<4B")  # grids, arm_width, arm_layers, synthesis_width
+_SHAPE = struct.Struct("<4B")  # grids (and kernel form), arm_width, arm_layers, synthesis_width
+_SYMMETRIC_FLAG = 0x80
+"""Bit 7 of the grids byte: symmetric upsampling kernels and 2-byte tensor entries (bitstream-spec.md section 6.1)."""
+_COMPACT_ENTRY = struct.Struct("<BB")  # step exponent e (step 2^-e), Gaussian table
 MAX_EXPONENT = 14
 """Steps are ``2^-e`` with ``0 <= e <= 14``: the fixed-point weights ``q * 2^(14 - e)`` are integers."""
 STEP_CANDIDATES = tuple(range(5, 13))
@@ -110,15 +113,23 @@ def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: Overfi
     tensors = _quantize(float_tensors, exponents)
     network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
     encoder = RangeEncoder(1)
-    entries = push_tensors(tensors, codec.prior, encoder)
+    entries = _stored_entries(push_tensors(tensors, codec.prior, encoder), shape)
     encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
     return _Coded(entries, encoder.finish()[0], network.reconstruct(grids), exponents)
 
 
-def _tensor_bits(tensors: list[QuantizedTensor], codec: OverfitCodec) -> int:
+def _tensor_bits(tensors: list[QuantizedTensor], shape: OverfitShape, codec: OverfitCodec) -> int:
+    """Bits of ``tensors`` in a stream of ``shape``: their integers and parameter-header entries."""
     encoder = RangeEncoder(1)
-    entries = push_tensors(tensors, codec.prior, encoder)
+    entries = _stored_entries(push_tensors(tensors, codec.prior, encoder), shape)
     return 8 * (len(entries) + len(encoder.finish()[0]))
+
+
+def _stored_entries(entries: bytes, shape: OverfitShape) -> bytes:
+    """Tensor entries as the stream stores them: 2-byte ``(e, table)`` in the symmetric form, else as given."""
+    if not shape.symmetric_kernels:
+        return entries
+    return b"".join(_COMPACT_ENTRY.pack(_exponent(step), table) for step, table in ENTRY.iter_unpack(entries))
 
 
 def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarray, lmbda: float,
@@ -150,7 +161,7 @@ def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarr
                 network = ExactNetwork.of(shape, [t.symbols for t in tensors], candidate)
             except InexactNetworkError:
                 continue
-            bits = _tensor_bits(members(tensors), codec)
+            bits = _tensor_bits(members(tensors), shape, codec)
             if group == 0:
                 encoder = RangeEncoder(1)
                 encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
@@ -200,7 +211,7 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
                   for f in fit_candidates(rgb, lmbda, fit, codec.config, progress, workers)]
     best = min(candidates, key=lambda candidate: candidate[0])[1]
     shape = fit.shape
-    head = _SHAPE.pack(shape.grids, shape.arm_width, shape.arm_layers, shape.synthesis_width) + best.entries
+    head = _pack_shape(shape) + best.entries
     head += bytes(-len(head) % 4)
     lanes = [head, best.lane]
     colour = ColourFormat.GRAY if gray else ColourFormat.RGB
@@ -212,20 +223,33 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
                           (group_exponent[0], group_exponent.get(1, 0), group_exponent[2]))
 
 
+def _pack_shape(shape: OverfitShape) -> bytes:
+    form = _SYMMETRIC_FLAG if shape.symmetric_kernels else 0
+    return _SHAPE.pack(shape.grids | form, shape.arm_width, shape.arm_layers, shape.synthesis_width)
+
+
 def read_shape(lane: bytes) -> tuple[OverfitShape, bytes]:
-    """The network sizes and tensor entries of an overfit stream's parameter header (lane 0)."""
+    """The network sizes and tensor entries (5-byte :data:`ENTRY` form) of an overfit stream's parameter header."""
     if len(lane) < _SHAPE.size:
         raise CorruptStreamError("damaged overfit parameter header")
-    shape = OverfitShape(*_SHAPE.unpack_from(lane))
+    grids, arm_width, arm_layers, synthesis_width = _SHAPE.unpack_from(lane)
+    shape = OverfitShape(grids & ~_SYMMETRIC_FLAG, arm_width, arm_layers, synthesis_width,
+                         bool(grids & _SYMMETRIC_FLAG))
     try:
         shape.validate()
     except ValueError as exc:
         raise CorruptStreamError(f"overfit parameter header: {exc}") from None
-    count = len(_groups(shape))
-    size = _SHAPE.size + ENTRY.size * count
+    entry = _COMPACT_ENTRY if shape.symmetric_kernels else ENTRY
+    size = _SHAPE.size + entry.size * len(_groups(shape))
     if len(lane) != size + (-size % 4) or any(lane[size:]):
         raise CorruptStreamError("overfit parameter header has the wrong size")
-    return shape, lane[_SHAPE.size : size]
+    entries = lane[_SHAPE.size : size]
+    if not shape.symmetric_kernels:
+        return shape, entries
+    compact = list(_COMPACT_ENTRY.iter_unpack(entries))
+    if any(e > MAX_EXPONENT for e, _ in compact):
+        raise CorruptStreamError(f"overfit parameter header: a step exponent above {MAX_EXPONENT}")
+    return shape, b"".join(ENTRY.pack(2.0**-e, table) for e, table in compact)
 
 
 def _exponent(step: float) -> int:

@@ -8,7 +8,8 @@ channel each) and three tiny networks fitted to it by the encoder:
   the latent's discretised Laplace distribution;
 * the **upsampler**: one learned ``8x8`` transposed-convolution kernel per level
   (bicubic-initialised) that doubles a stack of grids, coarse to fine, until every grid
-  is a channel at full resolution;
+  is a channel at full resolution; a kernel is symmetric (mirror and transpose), so
+  :data:`SYMMETRIC_VALUES` numbers define it;
 * the **synthesis**: ``1x1`` conv ``L -> width``, ReLU, ``1x1`` conv ``width -> 3``, then
   two residual ``3x3`` convs on the three colour channels (the second after a ReLU).
 
@@ -47,6 +48,8 @@ MAX_GRIDS = 8
 MAX_WIDTH = 64
 MAX_ARM_LAYERS = 4
 UPSAMPLING_KERNEL = 8
+SYMMETRIC_VALUES = 10
+"""Values of a symmetric kernel: a ``4x4`` quadrant symmetric about its diagonal."""
 _BICUBIC_2X = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
 
 
@@ -59,12 +62,15 @@ class OverfitShape:
         arm_width: hidden width of the ARM.
         arm_layers: hidden layers of the ARM (each ``1x1`` + ReLU; then a ``1x1`` to 2 outputs).
         synthesis_width: channels of the synthesis's hidden ``1x1`` layer.
+        symmetric_kernels: each upsampling kernel is :func:`symmetric_kernel` of 10 values (else
+            64 free values: streams written before the symmetric form).
     """
 
     grids: int = 7
     arm_width: int = 16
     arm_layers: int = 2
     synthesis_width: int = 40
+    symmetric_kernels: bool = True
 
     def validate(self) -> None:
         """Raises ``ValueError`` on shapes no encoder writes (bounds the decoder's allocations)."""
@@ -122,8 +128,27 @@ class OverfitConfig:
         return self.scale_base / 2**ACTIVATION_BITS, top / 2**ACTIVATION_BITS
 
 
-def _bicubic_kernel() -> Tensor:
+def _symmetric_index() -> Tensor:
+    """``[8, 8]`` index into the 10 values: ``(a, b) = (min(i, 7 - i), min(j, 7 - j))``, sorted, row-major."""
+    pairs = [(a, b) for a in range(4) for b in range(a, 4)]
+    fold = [min(i, UPSAMPLING_KERNEL - 1 - i) for i in range(UPSAMPLING_KERNEL)]
+    return torch.tensor([[pairs.index(tuple(sorted((fold[i], fold[j])))) for j in range(UPSAMPLING_KERNEL)]
+                         for i in range(UPSAMPLING_KERNEL)])
+
+
+_SYMMETRIC_INDEX = _symmetric_index()
+
+
+def symmetric_kernel(values: Tensor) -> Tensor:
+    """The ``[1, 1, 8, 8]`` kernel of 10 values (bitstream-spec.md section 6.2): same under mirror and transpose."""
+    return values[_SYMMETRIC_INDEX].reshape(1, 1, UPSAMPLING_KERNEL, UPSAMPLING_KERNEL)
+
+
+def _bicubic_kernel(symmetric: bool) -> Tensor:
+    """Bicubic 2x upsampling as a kernel's free values (10, or the whole ``[1, 1, 8, 8]``)."""
     k = torch.tensor(_BICUBIC_2X)
+    if symmetric:
+        return torch.tensor([float(k[a] * k[b]) for a in range(4) for b in range(a, 4)])
     return torch.outer(k, k).reshape(1, 1, UPSAMPLING_KERNEL, UPSAMPLING_KERNEL)
 
 
@@ -149,7 +174,8 @@ class OverfitNetwork(nn.Module):
         with torch.no_grad():
             self.arm[-1].weight.mul_(0.1)
             self.arm[-1].bias.copy_(torch.tensor([0.0, -1.0]))
-        self.upsampling = nn.ParameterList(nn.Parameter(_bicubic_kernel()) for _ in range(shape.grids - 1))
+        self.upsampling = nn.ParameterList(nn.Parameter(_bicubic_kernel(shape.symmetric_kernels))
+                                           for _ in range(shape.grids - 1))
         self.mix = nn.Conv2d(shape.grids, shape.synthesis_width, 1)
         self.to_rgb = nn.Conv2d(shape.synthesis_width, 3, 1)
         self.refine = nn.ModuleList(nn.Conv2d(3, 3, 3) for _ in range(2))
@@ -180,9 +206,14 @@ class OverfitNetwork(nn.Module):
         x = grids[-1][None, None]
         for i in range(len(grids) - 2, -1, -1):
             h, w = grids[i].shape
-            up = _upsample(x, self.upsampling[i])[:, :, :h, :w]
+            up = _upsample(x, self.kernel(i))[:, :, :h, :w]
             x = torch.cat([grids[i][None, None], up], dim=1)
         return x
+
+    def kernel(self, level: int) -> Tensor:
+        """The ``[1, 1, 8, 8]`` upsampling kernel into grid ``level``."""
+        values = self.upsampling[level]
+        return symmetric_kernel(values) if self.shape.symmetric_kernels else values
 
     def synthesize(self, features: Tensor) -> Tensor:
         """``[1, 3, H, W]`` image (before clamping) of the features."""
@@ -325,13 +356,15 @@ class ExactNetwork:
         Raises:
             InexactNetworkError: weights so large that a sum could leave the exact range.
         """
-        fixed = [_fixed(q, e, WEIGHT_BITS if q.ndim == 4 else WEIGHT_BITS + ACTIVATION_BITS)
-                 for q, e in zip(integers, exponents, strict=True)]
+        biases = [False, True] * (shape.arm_layers + 1) + [False] * (shape.grids - 1) + [False, True] * 4
+        fixed = [_fixed(q, e, WEIGHT_BITS + ACTIVATION_BITS if bias else WEIGHT_BITS)
+                 for q, e, bias in zip(integers, exponents, biases, strict=True)]
         arm = [FixedPointLayer(fixed[2 * i], fixed[2 * i + 1], 1, 0, 0, False, i < shape.arm_layers)
                for i in range(shape.arm_layers + 1)]
         pos = 2 * (shape.arm_layers + 1)
         zero = torch.zeros(1, dtype=torch.float64)
-        upsampling = [FixedPointLayer(fixed[pos + i], zero, 2, 3, 0, True, False) for i in range(shape.grids - 1)]
+        kernels = [symmetric_kernel(k) if shape.symmetric_kernels else k for k in fixed[pos : pos + shape.grids - 1]]
+        upsampling = [FixedPointLayer(k, zero, 2, 3, 0, True, False) for k in kernels]
         pos += shape.grids - 1
         relus = (True, False, False, False)
         synthesis = [FixedPointLayer(fixed[pos + 2 * i], fixed[pos + 2 * i + 1], 1, 0, 0, False, relus[i])

@@ -7,6 +7,7 @@ committed; rerun after a bitstream change.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -64,12 +65,16 @@ def main() -> None:
 
 
 def write_overfit_seeds(streams: Path, rng: np.random.Generator) -> None:
-    """Small overfit streams (``--mode overfit``, bitstream-spec.md section 6), RGB and grayscale."""
+    """Small overfit streams (``--mode overfit``, bitstream-spec.md section 6): RGB, grayscale, and one
+    with the full upsampling kernels of streams written before the symmetric form."""
     overfit = load_model("overfit")
-    fit = FitConfig(steps=10, shape=OverfitShape(grids=3, arm_width=4, arm_layers=1, synthesis_width=4))
+    shape = OverfitShape(grids=3, arm_width=4, arm_layers=1, synthesis_width=4)
+    fit = FitConfig(steps=10, shape=shape)
+    full = FitConfig(steps=10, shape=replace(shape, symmetric_kernels=False))
     seeds = {
         "overfit-rgb-24x40-q4.lic": encode_overfit(_image(rng, 24, 40), overfit, 4.0, fit),
         "overfit-gray-9x13-q1.lic": encode_overfit(_image(rng, 9, 13, gray=True), overfit, 1.0, fit),
+        "overfit-full-kernels-16x20-q2.lic": encode_overfit(_image(rng, 16, 20), overfit, 2.0, full),
     }
     for name, encoded in seeds.items():
         (streams / name).write_bytes(encoded.data)
