@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if "overfit_networks" in info:
         n = info["overfit_networks"]
         print(f"  overfit    {n['grids']} latent grids, ARM {n['arm_layers']}x{n['arm_width']}, "
-              f"synthesis width {n['synthesis_width']}")
+              f"synthesis width {n['synthesis_width']}, "
+              f"{'symmetric' if n['symmetric_kernels'] else 'full (earlier layout)'} upsampling kernels")
     print("  checksums  header ok, payload ok")
     return 0
 
