@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lic.codec.overfit import decode_overfit
+from lic.codec.pictures import check_quality, to_gray
 from lic.codec.refine import RefineConfig, refine_latent
 from lic.codec.tiles import MARGIN, check_piece_size, choose_tile_size, crop_pixels
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
@@ -75,19 +77,6 @@ def _to_tensor(pixels: np.ndarray, device: torch.device) -> torch.Tensor:
 
 def _to_rgb(x_hat: torch.Tensor) -> np.ndarray:
     return torch.round(x_hat[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """The grayscale output of an RGB-coded gray image: ``(R + G + B + 1) div 3`` (bitstream-spec.md §1)."""
-    return ((rgb.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
-
-
-def check_quality(model: LoadedModel, quality: float) -> float:
-    """Validates a quality for ``model`` (continuous, ``0 .. levels - 1``)."""
-    top = model.module.rate_levels - 1
-    if not 0.0 <= quality <= top:
-        raise UnsupportedInputError(f"quality must be between 0 and {top} for model {model.name}, not {quality:g}")
-    return float(np.float32(quality))
 
 
 def stream_flags(model: LoadedModel) -> int:
@@ -262,8 +251,6 @@ def decode_image(data: bytes, model: LoadedModel, threads: int | None = None) ->
     header, tiles = read_image_stream(data)
     check_model(header.model, header.digest, model, header.flags)
     if isinstance(model.module, OverfitCodec):
-        from lic.codec.overfit import decode_overfit  # here: lic.codec.overfit builds on this module
-
         return decode_overfit(header, tiles, model), header
     pixels = decode_picture(tiles, model, header.quality, header.width, header.height, header.colour,
                             header.tile_size, threads)

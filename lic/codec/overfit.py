@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from lic.codec.image import check_quality, to_gray
 from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_candidates
+from lic.codec.pictures import check_quality, to_gray
 from lic.codec.tensor_coding import ENTRY, QuantizedTensor, pull_tensors, push_tensors
 from lic.entropy import _rans
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from lic.codec import frames_mode, inr_mode  # noqa: F401  (registers the modes)
-from lic.codec.image import check_model, check_quality
+from lic.codec.image import check_model
 from lic.codec.inr import FitConfig
+from lic.codec.pictures import check_quality
 from lic.codec.refine import RefineConfig
 from lic.codec.video_info import VideoInfo
 from lic.codec.video_modes import video_mode, video_mode_for

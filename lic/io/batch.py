@@ -149,7 +149,7 @@ def output_is_current(job: BatchJob, target: Path) -> bool:
         header, _ = read_image_stream(data)
     except (LicError, OSError, SyntaxError, ValueError):
         return False
-    from lic.codec.image import check_quality
+    from lic.codec.pictures import check_quality
 
     model = _model_for(job, None)
     if (header.model, header.digest) != (model.name, model.digest):
