@@ -90,6 +90,25 @@ def test_kernels_are_symmetric_and_streams_of_full_kernels_still_decode(model: L
         assert np.array_equal(decoded, result.reconstruction)
 
 
+def test_hard_rounding_phase_moves_latents_at_its_own_rate() -> None:
+    """The hard phase's latent learning rate is FitConfig.hard_latent_lr (0: the networks alone adapt)."""
+    from lic.codec.overfit_fit import _fit_phase
+    from lic.models.overfit import OverfitConfig, OverfitNetwork, grid_sizes
+
+    torch.manual_seed(0)
+    target = torch.from_numpy(_image(8, 12)).permute(2, 0, 1)[None].float() / 255
+    start = [torch.randn(h, w) * 3 for h, w in grid_sizes(12, 8, SHAPE.grids)]
+    moved = []
+    for rate in (0.0, 0.1):
+        fit = FitConfig(steps=4, warmup=1, hard_fraction=1.0, hard_latent_lr=rate, shape=SHAPE)
+        network = OverfitNetwork(SHAPE)
+        before = [p.detach().clone() for p in network.parameters()]
+        fitted = _fit_phase(target, network, start, 1e-3, 4, fit, OverfitConfig(), None, 0, 4, hard=True)
+        moved.append(any(not torch.equal(a, b) for a, b in zip(fitted.latents, start)))
+        assert any(not torch.equal(a, b.detach()) for a, b in zip(before, network.parameters()))
+    assert moved == [False, True]
+
+
 def test_restarts_keep_the_best_coded_fit_wherever_they_run(model: LoadedModel) -> None:
     pixels = _image(16, 24)
     lmbda = model.module.config.lmbda(4.0)

@@ -9,7 +9,10 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
    the synthesis sees ``s_a(s_a(y) + u)``, the sharpness ``a`` annealed from 1 (nearly the
    identity) to 10 (nearly rounding);
 2. the last :attr:`FitConfig.hard_fraction` of the steps: hard rounding with straight-through
-   gradients at a tenth of the learning rate, so the networks adapt to the real latents.
+   gradients, the networks at a tenth of their learning rate and the latents at a hundredth of
+   theirs (:attr:`FitConfig.hard_lr`, :attr:`FitConfig.hard_latent_lr`), so the networks adapt to the real latents while
+   the latents barely move (at a tenth, latents crossing rounding borders made this phase
+   raise the RD cost it minimises: docs/overfit.md).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class FitConfig:
         coarse_steps: Adam steps at half resolution first (coarse-to-fine; 0: none).
         lr: peak learning rate of the networks.
         latent_lr: peak learning rate of the latents.
+        hard_lr: peak learning rate of the networks in the hard-rounding phase.
+        hard_latent_lr: peak learning rate of the latents in the hard-rounding phase.
         warmup: steps of linear warm-up.
         hard_fraction: share of the steps (at the end) with hard-rounded latents.
         shape: network sizes (grids chosen from the image size when 0).
@@ -49,6 +54,8 @@ class FitConfig:
     coarse_steps: int = 0
     lr: float = 2e-2
     latent_lr: float = 0.15
+    hard_lr: float = 2e-3
+    hard_latent_lr: float = 1.5e-3
     warmup: int = 50
     hard_fraction: float = 0.1
     shape: OverfitShape = field(default_factory=OverfitShape)
@@ -213,9 +220,10 @@ def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | 
     hard_from = int(steps * (1 - fit.hard_fraction)) if hard else steps
     for step in range(steps):
         decay = _schedule(step, steps, fit, hard_from)
-        optimizer.param_groups[0]["lr"] = fit.latent_lr * decay
-        optimizer.param_groups[1]["lr"] = fit.lr * decay
-        if step < hard_from:
+        soft = step < hard_from
+        optimizer.param_groups[0]["lr"] = (fit.latent_lr if soft else fit.hard_latent_lr) * decay
+        optimizer.param_groups[1]["lr"] = (fit.lr if soft else fit.hard_lr) * decay
+        if soft:
             sharpness = 1.0 + 9.0 * step / max(1, hard_from)
             noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in latents]
             synthesis_inputs = [soft_round(y, sharpness) for y in noisy]
@@ -233,9 +241,9 @@ def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | 
 
 
 def _schedule(step: int, steps: int, fit: FitConfig, hard_from: int) -> float:
-    """Learning-rate factor: linear warm-up, cosine decay; the hard phase restarts at 0.1 and decays again."""
+    """Learning-rate factor: linear warm-up, cosine decay; the hard phase (its own peak rates) decays again."""
     if step < fit.warmup:
         return (step + 1) / fit.warmup
     if step >= hard_from:
-        return 0.1 * 0.5 * (1 + math.cos(math.pi * (step - hard_from) / max(1, steps - hard_from)))
+        return 0.5 * (1 + math.cos(math.pi * (step - hard_from) / max(1, steps - hard_from)))
     return 0.5 * (1 + math.cos(math.pi * (step - fit.warmup) / max(1, hard_from - fit.warmup)))
