@@ -1,0 +1,152 @@
+"""Variants of the overfit fit's hard-rounding phase from one soft-rounding phase, each coded for real.
+
+    python benchmarks/overfit_hard_phase.py --image ../shared/datasets/kodak/kodim23.png -q 3 --seed 0
+
+Runs the ``fast`` preset's half-resolution phase and the soft-rounding part of its
+full-resolution phase once, then each variant of the hard phase from a copy of that state
+(networks, latents, Adam state), and prints one JSON line per variant: the float RD cost with
+hard-rounded latents before and after it, and the ``MSE + lambda * bpp`` of the stream the
+encoder would write (docs/overfit.md, "Where a fit loses"). One fit: no seed noise between rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from lic.codec.overfit import _code_fitted
+from lic.codec.overfit_fit import (
+    PRESETS,
+    FitConfig,
+    FittedImage,
+    _fit_phase,
+    _half,
+    _refine_from,
+    _schedule,
+    hard_round,
+    rd_terms,
+    soft_round,
+)
+from lic.models.overfit import OverfitCodec, OverfitNetwork, default_grids
+from lic.models.weights import load_model
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A hard phase: the latents' and networks' peak rates as fractions of the soft phase's, and its length."""
+
+    name: str
+    latent_factor: float
+    network_factor: float
+    length_factor: int = 1
+
+
+VARIANTS = (
+    Variant("none (round after the soft phase)", 0.0, 0.0, 0),
+    Variant("latents at 0.1x, networks at 0.1x (former)", 0.1, 0.1),
+    Variant("latents frozen, networks at 0.1x", 0.0, 0.1),
+    Variant("latents at 0.01x, networks at 0.1x (now)", 0.01, 0.1),
+    Variant("latents frozen, networks at 0.1x, 3x the steps", 0.0, 0.1, 3),
+)
+
+
+class SoftState:
+    """The networks, latents and optimizer after the soft-rounding phase, restorable for each variant."""
+
+    def __init__(self, target: torch.Tensor, lmbda: float, fit: FitConfig, codec: OverfitCodec) -> None:
+        config = codec.config
+        coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
+        torch.manual_seed(fit.seed)
+        coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape), None, lmbda, fit.coarse_steps, fit, config,
+                            None, 0, 1, hard=False)
+        start = _refine_from(coarse, fit.shape, target)
+        self.network = start.network
+        self.latents = [y.clone().requires_grad_(True) for y in start.latents]
+        self.optimizer = torch.optim.Adam([{"params": self.latents, "lr": fit.latent_lr},
+                                           {"params": self.network.parameters()}], lr=fit.lr)
+        self.hard_from = int(fit.steps * (1 - fit.hard_fraction))
+        for step in range(self.hard_from):
+            decay = _schedule(step, fit.steps, fit, self.hard_from)
+            self.optimizer.param_groups[0]["lr"] = fit.latent_lr * decay
+            self.optimizer.param_groups[1]["lr"] = fit.lr * decay
+            sharpness = 1.0 + 9.0 * step / max(1, self.hard_from)
+            noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in self.latents]
+            bpp, mse = rd_terms(self.network, noisy, [soft_round(y, sharpness) for y in noisy], target, config)
+            self.optimizer.zero_grad(set_to_none=True)
+            (mse + lmbda * bpp).backward()
+            self.optimizer.step()
+        self._saved = (copy.deepcopy(self.network.state_dict()), [y.detach().clone() for y in self.latents],
+                       copy.deepcopy(self.optimizer.state_dict()))
+
+    def restore(self) -> None:
+        """Back to the state the soft phase left."""
+        network, latents, optimizer = self._saved
+        self.network.load_state_dict(network)
+        with torch.no_grad():
+            for y, saved in zip(self.latents, latents, strict=True):
+                y.copy_(saved)
+        self.optimizer.load_state_dict(optimizer)
+        self.network.train()
+
+
+def hard_rd(state: SoftState, target: torch.Tensor, lmbda: float, codec: OverfitCodec) -> float:
+    """Float RD cost with the latents rounded."""
+    with torch.no_grad():
+        rounded = [torch.round(y) for y in state.latents]
+        bpp, mse = rd_terms(state.network, rounded, rounded, target, codec.config)
+    return float(mse + lmbda * bpp)
+
+
+def run_variant(state: SoftState, variant: Variant, target: torch.Tensor, pixels: np.ndarray, lmbda: float,
+                fit: FitConfig, codec: OverfitCodec) -> dict:
+    """One hard phase from the soft state; its float and coded RD costs."""
+    state.restore()
+    before = hard_rd(state, target, lmbda, codec)
+    steps = variant.length_factor * (fit.steps - state.hard_from)
+    for k in range(steps):
+        decay = 0.5 * (1 + math.cos(math.pi * k / steps))
+        state.optimizer.param_groups[0]["lr"] = fit.latent_lr * variant.latent_factor * decay
+        state.optimizer.param_groups[1]["lr"] = fit.lr * variant.network_factor * decay
+        rounded = [hard_round(y) for y in state.latents]
+        bpp, mse = rd_terms(state.network, rounded, rounded, target, codec.config)
+        state.optimizer.zero_grad(set_to_none=True)
+        (mse + lmbda * bpp).backward()
+        state.optimizer.step()
+    after = hard_rd(state, target, lmbda, codec)
+    fitted = FittedImage(state.network.eval(), [y.detach().clone() for y in state.latents])
+    coded_rd, coded = _code_fitted(fitted, pixels, lmbda, codec)
+    bits = 8 * (len(coded.entries) + len(coded.lane))
+    return {"variant": variant.name, "hard_steps": steps, "float_before": before, "float_after": after,
+            "coded_rd": coded_rd, "bpp": bits / (pixels.shape[0] * pixels.shape[1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--image", type=Path, required=True)
+    parser.add_argument("-q", "--quality", type=float, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    codec = load_model("overfit").module
+    pixels = np.asarray(Image.open(args.image).convert("RGB"))
+    target = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
+    lmbda = codec.config.lmbda(args.quality)
+    fit = replace(PRESETS["fast"], restarts=1, seed=args.seed)
+    fit = replace(fit, shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(pixels.shape[1],
+                                                                                          pixels.shape[0]))))
+    state = SoftState(target, lmbda, fit, codec)
+    for variant in VARIANTS:
+        result = run_variant(state, variant, target, pixels, lmbda, fit, codec)
+        print(json.dumps({"image": args.image.name, "quality": args.quality, "seed": args.seed, **result}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
