@@ -18,21 +18,28 @@ def _plain(rows: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]]) 
     return x
 
 
-@pytest.mark.parametrize("widths", [(7, 40, 3), (16, 16, 16, 2), (5, 1)])
-def test_row_mlp_matches_the_plain_layers_across_chunk_borders(widths: tuple[int, ...]) -> None:
-    torch.manual_seed(0)
-    rows = torch.randn(37, widths[0], dtype=torch.float64, requires_grad=True)
-    layers = [(torch.randn(o, i, dtype=torch.float64, requires_grad=True),
-               torch.randn(o, dtype=torch.float64, requires_grad=True)) for i, o in zip(widths, widths[1:])]
-    params = [rows, *(t for layer in layers for t in layer)]
-    out = row_mlp(rows, layers, chunk=8)  # 37 rows: four full chunks and a partial one
-    expected = _plain(rows, layers)
+def _layers(widths: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return [(torch.randn(o, i, dtype=torch.float64, requires_grad=True),
+             torch.randn(o, dtype=torch.float64, requires_grad=True)) for i, o in zip(widths, widths[1:])]
+
+
+def _assert_same_values_and_gradients(out: torch.Tensor, expected: torch.Tensor, params: list[torch.Tensor]) -> None:
     torch.testing.assert_close(out, expected)
     weights = torch.randn_like(out)
     grads = torch.autograd.grad((out * weights).sum(), params)
     expected_grads = torch.autograd.grad((expected * weights).sum(), params)
     for got, want in zip(grads, expected_grads, strict=True):
         torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("widths", [(7, 40, 3), (16, 16, 16, 2), (5, 1)])
+def test_row_mlp_matches_the_plain_layers_across_chunk_borders(widths: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    rows = torch.randn(37, widths[0], dtype=torch.float64, requires_grad=True)
+    layers = _layers(widths)
+    params = [rows, *(t for layer in layers for t in layer)]
+    out = row_mlp(rows, layers, chunk=8)  # 37 rows: four full chunks and a partial one
+    _assert_same_values_and_gradients(out, _plain(rows, layers), params)
     assert torch.autograd.gradcheck(lambda r, *flat: row_mlp(r, list(zip(flat[0::2], flat[1::2])), 8), params)
 
 
@@ -49,17 +56,10 @@ def test_context_mlp_equals_the_row_mlp_of_the_stored_contexts(height: int, widt
     """Bands of 2 lines, of 1 line (chunk under a line), and one band; gradients reach the grid and layers."""
     torch.manual_seed(1)
     grid = torch.randn(height, width, dtype=torch.float64, requires_grad=True)
-    layers = [(torch.randn(o, i, dtype=torch.float64, requires_grad=True),
-               torch.randn(o, dtype=torch.float64, requires_grad=True)) for i, o in ((16, 5), (5, 2))]
+    layers = _layers((16, 5, 2))
     params = [grid, *(t for layer in layers for t in layer)]
     out = context_mlp(grid, CONTEXT, layers, chunk)
-    expected = _plain(context_rows(grid, CONTEXT), layers)
-    torch.testing.assert_close(out, expected)
-    weights = torch.randn_like(out)
-    grads = torch.autograd.grad((out * weights).sum(), params)
-    expected_grads = torch.autograd.grad((expected * weights).sum(), params)
-    for got, want in zip(grads, expected_grads, strict=True):
-        torch.testing.assert_close(got, want)
+    _assert_same_values_and_gradients(out, _plain(context_rows(grid, CONTEXT), layers), params)
     assert torch.autograd.gradcheck(lambda g, *flat: context_mlp(g, CONTEXT, list(zip(flat[0::2], flat[1::2])),
                                                                  chunk), params)
 
