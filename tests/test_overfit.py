@@ -22,7 +22,8 @@ from lic.codec.overfit_fit import FitConfig
 from lic.entropy import _rans
 from lic.errors import CorruptStreamError, LicError, UnsupportedStreamError
 from lic.format.container import read_image_stream, write_image_stream
-from lic.models.overfit import CONTEXT, ExactNetwork, OverfitShape, causal_rows, symmetric_kernel
+from lic.models.overfit import CONTEXT, ExactNetwork, OverfitShape, symmetric_kernel
+from lic.models.row_mlp import context_rows
 from lic.models.weights import LoadedModel, load_model
 
 SHAPE = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8)
@@ -146,7 +147,7 @@ def test_cpp_arm_equals_the_fixed_point_reference(model: LoadedModel) -> None:
                          c.scale_base, c.scale_step, c.scale_levels, c.mean_bits)
     grid = np.random.default_rng(1).integers(-40, 40, (13, 17)).astype(np.int32)
     native = arm.outputs(13, 17, grid.reshape(-1))
-    a = (causal_rows(torch.from_numpy(grid).double()) * 4096).clamp(-2**24, 2**24)
+    a = (context_rows(torch.from_numpy(grid).double(), CONTEXT) * 4096).clamp(-2**24, 2**24)
     for layer in network.arm:
         a = layer.on_rows(a)
     assert np.array_equal(native, a.numpy().astype(np.int64))

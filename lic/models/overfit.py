@@ -9,7 +9,7 @@ channel each) and three tiny networks fitted to it by the encoder:
 * the **upsampler**: one learned ``8x8`` transposed-convolution kernel per level
   (bicubic-initialised) that doubles a stack of grids, coarse to fine, until every grid
   is a channel at full resolution; a kernel is symmetric (mirror and transpose), so
-  :data:`SYMMETRIC_VALUES` numbers define it;
+  10 numbers define it (:func:`symmetric_kernel`);
 * the **synthesis**: ``1x1`` conv ``L -> width``, ReLU, ``1x1`` conv ``width -> 3``, then
   two residual ``3x3`` convs on the three colour channels (the second after a ReLU).
 
@@ -35,7 +35,7 @@ from lic.entropy import _rans
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import CdfTables
 from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
-from lic.models.row_mlp import context_mlp, context_rows, row_mlp
+from lic.models.row_mlp import context_mlp, row_mlp
 
 CONTEXT: tuple[tuple[int, int], ...] = (
     *((-2, dx) for dx in range(-2, 3)),
@@ -48,8 +48,6 @@ MAX_GRIDS = 8
 MAX_WIDTH = 64
 MAX_ARM_LAYERS = 4
 UPSAMPLING_KERNEL = 8
-SYMMETRIC_VALUES = 10
-"""Values of a symmetric kernel: a ``4x4`` quadrant symmetric about its diagonal."""
 _BICUBIC_2X = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
 
 
@@ -150,11 +148,6 @@ def _bicubic_kernel(symmetric: bool) -> Tensor:
     if symmetric:
         return torch.tensor([float(k[a] * k[b]) for a in range(4) for b in range(a, 4)])
     return torch.outer(k, k).reshape(1, 1, UPSAMPLING_KERNEL, UPSAMPLING_KERNEL)
-
-
-def causal_rows(grid: Tensor) -> Tensor:
-    """``[h*w, 16]`` contexts of a ``[h, w]`` grid, in :data:`CONTEXT` order (zero outside)."""
-    return context_rows(grid, CONTEXT)
 
 
 class OverfitNetwork(nn.Module):
