@@ -22,7 +22,15 @@ import torch
 
 from lic.codec.overfit_fit import FitConfig, FitProgress, FittedImage, fit_candidates
 from lic.codec.pictures import check_quality, to_gray
-from lic.codec.tensor_coding import ENTRY, QuantizedTensor, pull_tensors, push_tensors
+from lic.codec.tensor_coding import (
+    ENTRY,
+    QuantizedTensor,
+    TensorEntry,
+    pack_entries,
+    pull_tensors,
+    push_tensors,
+    unpack_entries,
+)
 from lic.entropy import _rans
 from lic.entropy.range_coder import RangeDecoder, RangeEncoder
 from lic.errors import CorruptStreamError, UnsupportedInputError, UnsupportedStreamError
@@ -113,7 +121,7 @@ def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: Overfi
     tensors = _quantize(float_tensors, exponents)
     network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
     encoder = RangeEncoder(1)
-    entries = _stored_entries(push_tensors(tensors, codec.prior, encoder), shape)
+    entries = _pack_entries(push_tensors(tensors, codec.prior, encoder), shape)
     encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
     return _Coded(entries, encoder.finish()[0], network.reconstruct(grids), exponents)
 
@@ -121,15 +129,15 @@ def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: Overfi
 def _tensor_bits(tensors: list[QuantizedTensor], shape: OverfitShape, codec: OverfitCodec) -> int:
     """Bits of ``tensors`` in a stream of ``shape``: their integers and parameter-header entries."""
     encoder = RangeEncoder(1)
-    entries = _stored_entries(push_tensors(tensors, codec.prior, encoder), shape)
+    entries = _pack_entries(push_tensors(tensors, codec.prior, encoder), shape)
     return 8 * (len(entries) + len(encoder.finish()[0]))
 
 
-def _stored_entries(entries: bytes, shape: OverfitShape) -> bytes:
-    """Tensor entries as the stream stores them: 2-byte ``(e, table)`` in the symmetric form, else as given."""
+def _pack_entries(entries: list[TensorEntry], shape: OverfitShape) -> bytes:
+    """Tensor entries as the stream stores them: 2-byte ``(e, table)`` in the symmetric form, else 5-byte."""
     if not shape.symmetric_kernels:
-        return entries
-    return b"".join(_COMPACT_ENTRY.pack(_exponent(step), table) for step, table in ENTRY.iter_unpack(entries))
+        return pack_entries(entries)
+    return b"".join(_COMPACT_ENTRY.pack(_exponent(step), table) for step, table in entries)
 
 
 def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarray, lmbda: float,
@@ -228,8 +236,8 @@ def _pack_shape(shape: OverfitShape) -> bytes:
     return _SHAPE.pack(shape.grids | form, shape.arm_width, shape.arm_layers, shape.synthesis_width)
 
 
-def read_shape(lane: bytes) -> tuple[OverfitShape, bytes]:
-    """The network sizes and tensor entries (5-byte :data:`ENTRY` form) of an overfit stream's parameter header."""
+def read_shape(lane: bytes) -> tuple[OverfitShape, list[TensorEntry]]:
+    """The network sizes and tensor entries of an overfit stream's parameter header."""
     if len(lane) < _SHAPE.size:
         raise CorruptStreamError("damaged overfit parameter header")
     grids, arm_width, arm_layers, synthesis_width = _SHAPE.unpack_from(lane)
@@ -239,17 +247,17 @@ def read_shape(lane: bytes) -> tuple[OverfitShape, bytes]:
         shape.validate()
     except ValueError as exc:
         raise CorruptStreamError(f"overfit parameter header: {exc}") from None
-    entry = _COMPACT_ENTRY if shape.symmetric_kernels else ENTRY
-    size = _SHAPE.size + entry.size * len(_groups(shape))
+    count = len(_groups(shape))
+    size = _SHAPE.size + (_COMPACT_ENTRY.size if shape.symmetric_kernels else ENTRY.size) * count
     if len(lane) != size + (-size % 4) or any(lane[size:]):
         raise CorruptStreamError("overfit parameter header has the wrong size")
     entries = lane[_SHAPE.size : size]
     if not shape.symmetric_kernels:
-        return shape, entries
+        return shape, unpack_entries(entries, count, "overfit parameter header")
     compact = list(_COMPACT_ENTRY.iter_unpack(entries))
     if any(e > MAX_EXPONENT for e, _ in compact):
         raise CorruptStreamError(f"overfit parameter header: a step exponent above {MAX_EXPONENT}")
-    return shape, b"".join(ENTRY.pack(2.0**-e, table) for e, table in compact)
+    return shape, [TensorEntry(2.0**-e, table) for e, table in compact]
 
 
 def _exponent(step: float) -> int:
