@@ -6,7 +6,8 @@ Runs the ``fast`` preset's half-resolution phase and the soft-rounding part of i
 full-resolution phase once, then each variant of the hard phase from a copy of that state
 (networks, latents, Adam state), and prints one JSON line per variant: the float RD cost with
 hard-rounded latents before and after it, and the ``MSE + lambda * bpp`` of the stream the
-encoder would write (docs/overfit.md, "Where a fit loses"). One fit: no seed noise between rows.
+encoder would write (docs/overfit.md, "Where a fit loses"). One fit: no seed noise between rows;
+the row of the present settings writes the same stream as ``lic encode --mode overfit`` with that seed.
 """
 
 from __future__ import annotations
@@ -23,18 +24,7 @@ import torch
 from PIL import Image
 
 from lic.codec.overfit import _code_fitted
-from lic.codec.overfit_fit import (
-    PRESETS,
-    FitConfig,
-    FittedImage,
-    _fit_phase,
-    _half,
-    _refine_from,
-    _schedule,
-    hard_round,
-    rd_terms,
-    soft_round,
-)
+from lic.codec.overfit_fit import PRESETS, FitConfig, _fit_phase, _half, _Phase, _refine_from, _soft_steps, rd_terms
 from lic.models.overfit import OverfitCodec, OverfitNetwork, default_grids
 from lic.models.weights import load_model
 
@@ -59,7 +49,7 @@ VARIANTS = (
 
 
 class SoftState:
-    """The networks, latents and optimizer after the soft-rounding phase, restorable for each variant."""
+    """The fit after its soft-rounding steps (the encoder's own code), restorable for each variant."""
 
     def __init__(self, target: torch.Tensor, lmbda: float, fit: FitConfig, codec: OverfitCodec) -> None:
         config = codec.config
@@ -68,40 +58,29 @@ class SoftState:
         coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape), None, lmbda, fit.coarse_steps, fit, config,
                             None, 0, 1, hard=False)
         start = _refine_from(coarse, fit.shape, target)
-        self.network = start.network
-        self.latents = [y.clone().requires_grad_(True) for y in start.latents]
-        self.optimizer = torch.optim.Adam([{"params": self.latents, "lr": fit.latent_lr},
-                                           {"params": self.network.parameters()}], lr=fit.lr)
+        self.phase = _Phase.start(target, start.network, start.latents, fit)
         self.hard_from = int(fit.steps * (1 - fit.hard_fraction))
-        for step in range(self.hard_from):
-            decay = _schedule(step, fit.steps, fit, self.hard_from)
-            self.optimizer.param_groups[0]["lr"] = fit.latent_lr * decay
-            self.optimizer.param_groups[1]["lr"] = fit.lr * decay
-            sharpness = 1.0 + 9.0 * step / max(1, self.hard_from)
-            noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in self.latents]
-            bpp, mse = rd_terms(self.network, noisy, [soft_round(y, sharpness) for y in noisy], target, config)
-            self.optimizer.zero_grad(set_to_none=True)
-            (mse + lmbda * bpp).backward()
-            self.optimizer.step()
-        self._saved = (copy.deepcopy(self.network.state_dict()), [y.detach().clone() for y in self.latents],
-                       copy.deepcopy(self.optimizer.state_dict()))
+        _soft_steps(self.phase, lmbda, fit.steps, self.hard_from, fit, config, None, 0, 1)
+        self._saved = (copy.deepcopy(self.phase.network.state_dict()), [y.detach().clone() for y in self.phase.latents],
+                       copy.deepcopy(self.phase.optimizer.state_dict()))
 
     def restore(self) -> None:
         """Back to the state the soft phase left."""
         network, latents, optimizer = self._saved
-        self.network.load_state_dict(network)
+        self.phase.network.load_state_dict(network)
         with torch.no_grad():
-            for y, saved in zip(self.latents, latents, strict=True):
+            for y, saved in zip(self.phase.latents, latents, strict=True):
                 y.copy_(saved)
-        self.optimizer.load_state_dict(optimizer)
-        self.network.train()
+        # a copy: Adam keeps the loaded tensors (same dtype and device) and updates them in place
+        self.phase.optimizer.load_state_dict(copy.deepcopy(optimizer))
+        self.phase.network.train()
 
 
 def hard_rd(state: SoftState, target: torch.Tensor, lmbda: float, codec: OverfitCodec) -> float:
     """Float RD cost with the latents rounded."""
     with torch.no_grad():
-        rounded = [torch.round(y) for y in state.latents]
-        bpp, mse = rd_terms(state.network, rounded, rounded, target, codec.config)
+        rounded = [torch.round(y) for y in state.phase.latents]
+        bpp, mse = rd_terms(state.phase.network, rounded, rounded, target, codec.config)
     return float(mse + lmbda * bpp)
 
 
@@ -113,16 +92,10 @@ def run_variant(state: SoftState, variant: Variant, target: torch.Tensor, pixels
     steps = variant.length_factor * (fit.steps - state.hard_from)
     for k in range(steps):
         decay = 0.5 * (1 + math.cos(math.pi * k / steps))
-        state.optimizer.param_groups[0]["lr"] = fit.latent_lr * variant.latent_factor * decay
-        state.optimizer.param_groups[1]["lr"] = fit.lr * variant.network_factor * decay
-        rounded = [hard_round(y) for y in state.latents]
-        bpp, mse = rd_terms(state.network, rounded, rounded, target, codec.config)
-        state.optimizer.zero_grad(set_to_none=True)
-        (mse + lmbda * bpp).backward()
-        state.optimizer.step()
+        state.phase.step(fit.latent_lr * variant.latent_factor * decay, fit.lr * variant.network_factor * decay,
+                         lmbda, codec.config, None)
     after = hard_rd(state, target, lmbda, codec)
-    fitted = FittedImage(state.network.eval(), [y.detach().clone() for y in state.latents])
-    coded_rd, coded = _code_fitted(fitted, pixels, lmbda, codec)
+    coded_rd, coded = _code_fitted(state.phase.fitted(), pixels, lmbda, codec)
     bits = 8 * (len(coded.entries) + len(coded.lane))
     return {"variant": variant.name, "hard_steps": steps, "float_before": before, "float_after": after,
             "coded_rd": coded_rd, "bpp": bits / (pixels.shape[0] * pixels.shape[1])}

@@ -207,37 +207,75 @@ def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> Fi
     return FittedImage(network, [finest, *coarse.latents])
 
 
+@dataclass
+class _Phase:
+    """A fit in progress at one resolution: its target, networks, latents and their Adam optimizer."""
+
+    target: Tensor
+    network: OverfitNetwork
+    latents: list[Tensor]
+    optimizer: torch.optim.Adam
+
+    @classmethod
+    def start(cls, target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, fit: FitConfig) -> _Phase:
+        """A phase from ``latents`` (zero grids when None) and ``network``, with a fresh optimizer."""
+        height, width = target.shape[-2:]
+        if latents is None:
+            latents = [torch.zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
+        latents = [y.clone().requires_grad_(True) for y in latents]
+        optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr}, {"params": network.parameters()}],
+                                     lr=fit.lr)
+        return cls(target, network, latents, optimizer)
+
+    def step(self, latent_lr: float, network_lr: float, lmbda: float, config: OverfitConfig,
+             sharpness: float | None) -> tuple[Tensor, Tensor]:
+        """One Adam step on ``MSE + lambda * bpp``: soft rounding and noise at ``sharpness``, or hard
+        rounding (straight-through) when it is None. Returns the step's ``(bpp, MSE)``."""
+        self.optimizer.param_groups[0]["lr"] = latent_lr
+        self.optimizer.param_groups[1]["lr"] = network_lr
+        if sharpness is not None:
+            noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in self.latents]
+            synthesis_inputs = [soft_round(y, sharpness) for y in noisy]
+        else:
+            noisy = synthesis_inputs = [hard_round(y) for y in self.latents]
+        bpp, mse = rd_terms(self.network, noisy, synthesis_inputs, self.target, config)
+        self.optimizer.zero_grad(set_to_none=True)
+        (mse + lmbda * bpp).backward()
+        self.optimizer.step()
+        return bpp.detach(), mse.detach()
+
+    def fitted(self) -> FittedImage:
+        """The networks (in eval mode) and a detached copy of the latents."""
+        return FittedImage(self.network.eval(), [y.detach().clone() for y in self.latents])
+
+
+def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: FitConfig, config: OverfitConfig,
+                progress: Callable[[FitProgress], None] | None, done: int, total: int) -> None:
+    """Steps ``0 .. hard_from - 1`` of a phase of ``steps``: soft rounding, sharpness annealed 1 -> 10."""
+    for step in range(hard_from):
+        decay = _schedule(step, steps, fit, hard_from)
+        sharpness = 1.0 + 9.0 * step / max(1, hard_from)
+        bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, sharpness)
+        _report(progress, done + step + 1, total, bpp, mse)
+
+
 def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, lmbda: float, steps: int,
                fit: FitConfig, config: OverfitConfig, progress: Callable[[FitProgress], None] | None, done: int,
                total: int, hard: bool) -> FittedImage:
     """``steps`` Adam steps (warm-up, cosine decay; the hard-rounding phase at the end if ``hard``)."""
-    height, width = target.shape[-2:]
-    if latents is None:
-        latents = [torch.zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
-    latents = [y.clone().requires_grad_(True) for y in latents]
-    optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr}, {"params": network.parameters()}],
-                                 lr=fit.lr)
+    phase = _Phase.start(target, network, latents, fit)
     hard_from = int(steps * (1 - fit.hard_fraction)) if hard else steps
-    for step in range(steps):
+    _soft_steps(phase, lmbda, steps, hard_from, fit, config, progress, done, total)
+    for step in range(hard_from, steps):
         decay = _schedule(step, steps, fit, hard_from)
-        soft = step < hard_from
-        optimizer.param_groups[0]["lr"] = (fit.latent_lr if soft else fit.hard_latent_lr) * decay
-        optimizer.param_groups[1]["lr"] = (fit.lr if soft else fit.hard_lr) * decay
-        if soft:
-            sharpness = 1.0 + 9.0 * step / max(1, hard_from)
-            noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in latents]
-            synthesis_inputs = [soft_round(y, sharpness) for y in noisy]
-        else:
-            noisy = synthesis_inputs = [hard_round(y) for y in latents]
-        bpp, mse = rd_terms(network, noisy, synthesis_inputs, target, config)
-        loss = mse + lmbda * bpp
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if progress is not None:
-            psnr = 10 * math.log10(1 / max(float(mse.detach()), 1e-10))
-            progress(FitProgress(done + step + 1, total, float(bpp.detach()), psnr))
-    return FittedImage(network.eval(), [y.detach() for y in latents])
+        bpp, mse = phase.step(fit.hard_latent_lr * decay, fit.hard_lr * decay, lmbda, config, None)
+        _report(progress, done + step + 1, total, bpp, mse)
+    return phase.fitted()
+
+
+def _report(progress: Callable[[FitProgress], None] | None, step: int, total: int, bpp: Tensor, mse: Tensor) -> None:
+    if progress is not None:
+        progress(FitProgress(step, total, float(bpp), 10 * math.log10(1 / max(float(mse), 1e-10))))
 
 
 def _schedule(step: int, steps: int, fit: FitConfig, hard_from: int) -> float:
