@@ -148,6 +148,6 @@ class _ContextMLP(torch.autograd.Function):
             if grad_padded is not None:
                 per_tap = g.t().reshape(len(ctx.offsets), stop - start, w)
                 for t, (dy, dx) in enumerate(ctx.offsets):
-                    grad_padded[top + dy + start : top + dy + stop, left + dx : left + dx + w] += per_tap[t]
+                    grad_padded[top + dy + start : top + dy + stop, left + dx : left + dx + w].add_(per_tap[t])
         grad_grid = None if grad_padded is None else grad_padded[top : top + h, left : left + w]
         return (grad_grid, None, None, *grads)
