@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import multiprocessing.pool
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -147,7 +149,7 @@ def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: Ove
         per = fit.steps + fit.coarse_steps
         return [_fit_one_thread(pixels, lmbda, f, config, _offset(progress, i * per, per * len(seeds)))
                 for i, f in enumerate(seeds)]
-    pool = multiprocessing.get_context("spawn").Pool(min(workers - 1, len(seeds) - 1), _ignore_interrupts)
+    pool = _candidate_pool(min(workers - 1, len(seeds) - 1))
     try:
         pending = [pool.apply_async(_fit_one_thread, (pixels, lmbda, f, config)) for f in seeds[1:]]
         first = _fit_one_thread(pixels, lmbda, seeds[0], config, progress)
@@ -157,6 +159,22 @@ def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: Ove
         pool.terminate()
         pool.join()
     return [first, *others]
+
+
+def _candidate_pool(processes: int) -> multiprocessing.pool.Pool:
+    """Spawned processes that leave Ctrl-C (SIGINT, sent to the whole foreground group) to the encoder.
+
+    An ignored signal stays ignored through ``exec``, and Python keeps it so, so on the main thread
+    SIGINT is ignored while the processes are started (milliseconds): they ignore it from their first
+    instruction, even while still importing torch. The initializer covers callers on other threads.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return multiprocessing.get_context("spawn").Pool(processes, _ignore_interrupts)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return multiprocessing.get_context("spawn").Pool(processes, _ignore_interrupts)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _ignore_interrupts() -> None:
