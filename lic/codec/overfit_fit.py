@@ -5,9 +5,11 @@ networks of :class:`~lic.models.overfit.OverfitNetwork` with Adam (linear warm-u
 cosine decay). Quantization of the latents is approximated in two phases (C3, Kim et al.
 2024; Cool-chic, Ladune et al.):
 
-1. soft rounding ``s_a(y)`` with uniform noise: the rate is measured on ``s_a(y) + u`` and
-   the synthesis sees ``s_a(s_a(y) + u)``, the sharpness ``a`` annealed from 1 (nearly the
-   identity) to 10 (nearly rounding);
+1. soft rounding ``s_a(y)`` with Gaussian noise ``n``: the rate is measured on ``s_a(y) + n``
+   and the synthesis sees ``s_a(s_a(y) + n)``; the temperature ``1/a`` falls linearly from 0.35
+   to 0.08 and the noise's standard deviation from 0.22 to 0.15 (:attr:`FitConfig.temperature`,
+   :attr:`FitConfig.noise`, Cool-chic 5's values; the former sharpness 1 -> 10 with uniform noise
+   started nearly at the identity and fitted worse: docs/overfit.md);
 2. the last :attr:`FitConfig.hard_fraction` of the steps: hard rounding with straight-through
    gradients, the networks at a tenth of their learning rate and the latents at a hundredth of
    theirs (:attr:`FitConfig.hard_lr`, :attr:`FitConfig.hard_latent_lr`), so the networks adapt to the real latents while
@@ -44,6 +46,10 @@ class FitConfig:
         latent_lr: peak learning rate of the latents.
         hard_lr: peak learning rate of the networks in the hard-rounding phase.
         hard_latent_lr: peak learning rate of the latents in the hard-rounding phase.
+        temperature: soft-rounding temperature (1 / sharpness) at the first and the last
+            soft-rounding step of a phase, interpolated linearly.
+        noise: standard deviation of the Gaussian noise at the first and the last soft-rounding
+            step of a phase, interpolated linearly.
         warmup: steps of linear warm-up.
         hard_fraction: share of the steps (at the end) with hard-rounded latents.
         shape: network sizes (grids chosen from the image size when 0).
@@ -58,6 +64,8 @@ class FitConfig:
     latent_lr: float = 0.15
     hard_lr: float = 2e-3
     hard_latent_lr: float = 1.5e-3
+    temperature: tuple[float, float] = (0.35, 0.08)
+    noise: tuple[float, float] = (0.22, 0.15)
     warmup: int = 50
     hard_fraction: float = 0.1
     shape: OverfitShape = field(default_factory=OverfitShape)
@@ -225,6 +233,20 @@ def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> Fi
     return FittedImage(network, [finest, *coarse.latents])
 
 
+@dataclass(frozen=True)
+class SoftQuantization:
+    """How one soft-rounding step quantizes the latents: the rounding's sharpness and the noise's std."""
+
+    sharpness: float
+    noise: float
+
+    @classmethod
+    def at(cls, progress: float, fit: FitConfig) -> SoftQuantization:
+        """The annealed values ``progress`` (0 at the first soft step, towards 1 at the last) into a phase."""
+        (t0, t1), (n0, n1) = fit.temperature, fit.noise
+        return cls(1.0 / (t0 + (t1 - t0) * progress), n0 + (n1 - n0) * progress)
+
+
 @dataclass
 class _Phase:
     """A fit in progress at one resolution: its target, networks, latents and their Adam optimizer."""
@@ -246,14 +268,14 @@ class _Phase:
         return cls(target, network, latents, optimizer)
 
     def step(self, latent_lr: float, network_lr: float, lmbda: float, config: OverfitConfig,
-             sharpness: float | None) -> tuple[Tensor, Tensor]:
-        """One Adam step on ``MSE + lambda * bpp``: soft rounding and noise at ``sharpness``, or hard
+             soft: SoftQuantization | None) -> tuple[Tensor, Tensor]:
+        """One Adam step on ``MSE + lambda * bpp``: soft rounding and noise as ``soft`` says, or hard
         rounding (straight-through) when it is None. Returns the step's ``(bpp, MSE)``."""
         self.optimizer.param_groups[0]["lr"] = latent_lr
         self.optimizer.param_groups[1]["lr"] = network_lr
-        if sharpness is not None:
-            noisy = [soft_round(y, sharpness) + torch.rand_like(y) - 0.5 for y in self.latents]
-            synthesis_inputs = [soft_round(y, sharpness) for y in noisy]
+        if soft is not None:
+            noisy = [soft_round(y, soft.sharpness) + soft.noise * torch.randn_like(y) for y in self.latents]
+            synthesis_inputs = [soft_round(y, soft.sharpness) for y in noisy]
         else:
             noisy = synthesis_inputs = [hard_round(y) for y in self.latents]
         bpp, mse = rd_terms(self.network, noisy, synthesis_inputs, self.target, config)
@@ -269,11 +291,11 @@ class _Phase:
 
 def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: FitConfig, config: OverfitConfig,
                 progress: Callable[[FitProgress], None] | None, done: int, total: int) -> None:
-    """Steps ``0 .. hard_from - 1`` of a phase of ``steps``: soft rounding, sharpness annealed 1 -> 10."""
+    """Steps ``0 .. hard_from - 1`` of a phase of ``steps``: soft rounding and noise, annealed."""
     for step in range(hard_from):
         decay = _schedule(step, steps, fit, hard_from)
-        sharpness = 1.0 + 9.0 * step / max(1, hard_from)
-        bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, sharpness)
+        soft = SoftQuantization.at(step / max(1, hard_from), fit)
+        bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft)
         _report(progress, done + step + 1, total, bpp, mse)
 
 
