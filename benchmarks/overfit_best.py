@@ -22,7 +22,7 @@ import argparse
 import json
 from pathlib import Path
 
-from overfit_six import summary
+from overfit_six import write_curves
 
 from lic.models.weights import load_model
 
@@ -59,14 +59,10 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
     points = best_points(args.workdirs)
-    args.output.write_text(json.dumps(summary(points, args.preset, args.qualities), indent=2) + "\n")
+    write_curves(points, args.preset, args.qualities, args.output)
     for image in sorted({p["image"] for p in points}):
-        mine = summary([p for p in points if p["image"] == image], args.preset, args.qualities)
-        args.output.with_name(f"{args.output.stem}-{Path(image).stem}.json").write_text(
-            json.dumps(mine, indent=2) + "\n")
         print(image, [f"q{p['quality']:g}: {Path(p['from']).parent.parent.name}" for p in points
                       if p["image"] == image])
-
 
 if __name__ == "__main__":
     main()

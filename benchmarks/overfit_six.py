@@ -146,12 +146,16 @@ def main() -> None:
 def write_summary(points_dir: Path, args: argparse.Namespace) -> None:
     """The summary of every finished point in ``points_dir`` (any process's) to ``args.output``."""
     points = [json.loads(f.read_text()) for f in sorted(points_dir.glob("*.json"))]
-    args.output.write_text(json.dumps(summary(points, args.preset, args.qualities), indent=2) + "\n")
-    for image in {p["image"] for p in points}:  # one curve per image, for `lic bdrate ANCHOR CURVE`
-        mine = summary([p for p in points if p["image"] == image], args.preset, args.qualities)
-        path = args.output.with_name(f"{args.output.stem}-{Path(image).stem}.json")
-        path.write_text(json.dumps(mine, indent=2) + "\n")
+    write_curves(points, args.preset, args.qualities, args.output)
 
+
+def write_curves(points: list[dict], preset: str, qualities: list[float], output: Path) -> None:
+    """The summary of ``points`` to ``output`` and one curve per image to ``OUTPUT-<image>.json``
+    (for ``lic bdrate ANCHOR CURVE``)."""
+    output.write_text(json.dumps(summary(points, preset, qualities), indent=2) + "\n")
+    for image in sorted({p["image"] for p in points}):
+        mine = summary([p for p in points if p["image"] == image], preset, qualities)
+        output.with_name(f"{output.stem}-{Path(image).stem}.json").write_text(json.dumps(mine, indent=2) + "\n")
 
 if __name__ == "__main__":
     main()
