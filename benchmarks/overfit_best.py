@@ -22,7 +22,7 @@ import argparse
 import json
 from pathlib import Path
 
-from overfit_six import write_curves
+from overfit_six import write_results
 
 from lic.models.weights import load_model
 
@@ -51,7 +51,7 @@ def best_points(workdirs: list[Path]) -> list[dict]:
 
 
 def main() -> None:
-    """Writes the combined summary and one curve per image (``OUTPUT-<image>.json``)."""
+    """Writes the combined summary (mean curve and ``per_image``) and says which seed each point kept."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdirs", type=Path, nargs="+", help="overfit_six.py workdirs, one per seed")
     parser.add_argument("--preset", default="fast")
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
     points = best_points(args.workdirs)
-    write_curves(points, args.preset, args.qualities, args.output)
+    write_results(points, args.preset, args.qualities, args.output)
     for image in sorted({p["image"] for p in points}):
         print(image, [f"q{p['quality']:g}: {Path(p['from']).parent.parent.name}" for p in points
                       if p["image"] == image])

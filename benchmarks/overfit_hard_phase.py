@@ -24,8 +24,8 @@ import torch
 from PIL import Image
 
 from lic.codec.overfit import _code_fitted
-from lic.codec.overfit_fit import PRESETS, FitConfig, _fit_phase, _half, _Phase, _refine_from, _soft_steps, rd_terms
-from lic.models.overfit import OverfitCodec, OverfitNetwork, default_grids
+from lic.codec.overfit_fit import PRESETS, FitConfig, _Phase, _soft_steps, full_resolution_start, image_target, rd_terms
+from lic.models.overfit import OverfitCodec, default_grids
 from lic.models.weights import load_model
 
 
@@ -53,11 +53,7 @@ class SoftState:
 
     def __init__(self, target: torch.Tensor, lmbda: float, fit: FitConfig, codec: OverfitCodec) -> None:
         config = codec.config
-        coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
-        torch.manual_seed(fit.seed)
-        coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape), None, lmbda, fit.coarse_steps, fit, config,
-                            None, 0, 1, hard=False)
-        start = _refine_from(coarse, fit.shape, target)
+        start = full_resolution_start(target, lmbda, fit, config)
         self.phase = _Phase.start(target, start.network, start.latents, fit)
         self.hard_from = int(fit.steps * (1 - fit.hard_fraction))
         _soft_steps(self.phase, lmbda, fit.steps, self.hard_from, fit, config, None, 0, 1)
@@ -110,7 +106,7 @@ def main() -> None:
     torch.set_num_threads(1)
     codec = load_model("overfit").module
     pixels = np.asarray(Image.open(args.image).convert("RGB"))
-    target = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255
+    target = image_target(pixels)
     lmbda = codec.config.lmbda(args.quality)
     fit = replace(PRESETS["fast"], restarts=1, seed=args.seed)
     fit = replace(fit, shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(pixels.shape[1],

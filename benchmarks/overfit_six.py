@@ -4,9 +4,9 @@ Each (image, quality) point is encoded to a real ``.lic`` file, read back, decod
 bit-exact against the encoder's reconstruction (as ``lic eval --mode overfit`` does for any one
 point); its figures go to ``WORKDIR/points/<image>-q<quality>.json`` as soon as it is done, so
 a rerun skips finished points. The summary (CompressAI layout: one point per quality, the mean
-over the images that have it, plus every image's own figures in ``meta.per_image``) and one
-file per image (``OUTPUT-<image>.json``, for ``lic bdrate ANCHOR CURVE``) are rewritten after
-each point.
+over the images that have it, plus every image's own figures in ``per_image``, as ``lic eval``
+writes them, so ``lic bdrate --per-image ANCHOR SUMMARY`` compares image by image) is rewritten
+after each point.
 
     nice -n 10 python benchmarks/overfit_six.py --preset fast -q 1 3 5 7 \\
         --workdir runs/overfit-fast -o benchmarks/results/overfit-fast-six.json
@@ -87,7 +87,7 @@ def summary(points: list[dict], preset: str, qualities: list[float]) -> dict:
     """CompressAI-layout results of the finished points."""
     keys = ("bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time")
     results: dict[str, list] = {"quality": [], "images": [], **{k: [] for k in keys}}
-    per_image: dict[str, dict[str, list]] = {}
+    per_image: dict[str, dict[str, list]] = {}  # image -> its own lists, as lic eval's per_image entries
     for quality in qualities:
         done = [p for p in points if p["quality"] == quality]
         if not done:
@@ -97,7 +97,7 @@ def summary(points: list[dict], preset: str, qualities: list[float]) -> dict:
         for key in keys:
             results[key].append(float(np.mean([p[key] for p in done])))
     for p in sorted(points, key=lambda p: (p["image"], p["quality"])):
-        row = per_image.setdefault(p["image"], {k: [] for k in ("quality", *keys)})
+        row = per_image.setdefault(p["image"], {"source": p["image"], **{k: [] for k in ("quality", *keys)}})
         for key in ("quality", *keys):
             row[key].append(p[key])
     return {
@@ -107,8 +107,8 @@ def summary(points: list[dict], preset: str, qualities: list[float]) -> dict:
                        "results.images images; encode/decode wall-clock seconds per image (process CPU seconds "
                        "and the machine's load average in meta.per_point); reproduce: benchmarks/overfit_six.py",
         "results": results,
-        "meta": {"device": machine_description(torch.device("cpu")), "torch": torch.__version__,
-                 "per_image": per_image, "per_point": points},
+        "meta": {"device": machine_description(torch.device("cpu")), "torch": torch.__version__, "per_point": points},
+        "per_image": list(per_image.values()),
     }
 
 
@@ -146,16 +146,13 @@ def main() -> None:
 def write_summary(points_dir: Path, args: argparse.Namespace) -> None:
     """The summary of every finished point in ``points_dir`` (any process's) to ``args.output``."""
     points = [json.loads(f.read_text()) for f in sorted(points_dir.glob("*.json"))]
-    write_curves(points, args.preset, args.qualities, args.output)
+    write_results(points, args.preset, args.qualities, args.output)
 
 
-def write_curves(points: list[dict], preset: str, qualities: list[float], output: Path) -> None:
-    """The summary of ``points`` to ``output`` and one curve per image to ``OUTPUT-<image>.json``
-    (for ``lic bdrate ANCHOR CURVE``)."""
+def write_results(points: list[dict], preset: str, qualities: list[float], output: Path) -> None:
+    """The summary of ``points`` (mean curve and ``per_image``) to ``output``."""
     output.write_text(json.dumps(summary(points, preset, qualities), indent=2) + "\n")
-    for image in sorted({p["image"] for p in points}):
-        mine = summary([p for p in points if p["image"] == image], preset, qualities)
-        output.with_name(f"{output.stem}-{Path(image).stem}.json").write_text(json.dumps(mine, indent=2) + "\n")
+
 
 if __name__ == "__main__":
     main()

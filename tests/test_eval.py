@@ -186,6 +186,30 @@ def test_bdrate_between_files_and_against_published_curves(tmp_path: Path) -> No
     assert "not an RD results file" in run_lic("bdrate", "junk.json", cwd=tmp_path).stderr
 
 
+def test_bdrate_per_image_equals_the_bdrate_of_each_image_alone(tmp_path: Path) -> None:
+    images = _images(tmp_path / "images", 2, (64, 64))
+    qualities = {"jpeg": ["10", "30", "60", "90"], "webp": ["10", "30", "60", "90"]}
+    for codec, q in qualities.items():
+        assert run_lic("bench", codec, str(images), "-q", *q, "-o", f"{codec}.json", cwd=tmp_path).returncode == 0
+        for image in sorted(images.iterdir()):
+            assert run_lic("bench", codec, str(image), "-q", *q, "-o", f"{codec}-{image.stem}.json",
+                           cwd=tmp_path).returncode == 0
+    both = run_lic("bdrate", "--per-image", "jpeg.json", "webp.json", "--json", cwd=tmp_path)
+    assert both.returncode == 0, both.stderr
+    rows = json.loads(both.stdout)["rows"]
+    assert [row["image"] for row in rows] == ["img0.png", "img1.png", "mean of 2 images"]
+    for row in rows[:2]:
+        stem = Path(row["image"]).stem
+        alone = run_lic("bdrate", f"jpeg-{stem}.json", f"webp-{stem}.json", "--json", cwd=tmp_path)
+        assert row["bd_rate_percent"] == json.loads(alone.stdout)["rows"][0]["bd_rate_percent"]
+    assert rows[2]["bd_rate_percent"] == pytest.approx((rows[0]["bd_rate_percent"] + rows[1]["bd_rate_percent"]) / 2,
+                                                       abs=0.01)
+    text = run_lic("bdrate", "--per-image", "jpeg.json", "webp.json", cwd=tmp_path).stdout
+    assert "img1: webp vs jpeg" in text and "mean of 2 images" in text
+    disjoint = run_lic("bdrate", "--per-image", "jpeg-img0.json", "webp-img1.json", cwd=tmp_path)
+    assert disjoint.returncode == 1 and "no per-image results for the same images" in disjoint.stderr
+
+
 def test_plot_writes_png_and_svg(tmp_path: Path) -> None:
     result = run_lic("plot", "jpeg", "webp", "vtm", "-o", "rd.png", "rd.svg", "--title", "Kodak", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

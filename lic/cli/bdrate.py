@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from lic.cli.results import curve_source
 from lic.errors import LicError
@@ -28,6 +29,19 @@ def _bd_row(test, anchor, metric: str) -> dict:  # noqa: ANN001
     return row
 
 
+def _per_image_rows(test, anchor, metric: str) -> list[dict]:  # noqa: ANN001
+    """One row per image that both files measured (their ``per_image``), then the mean BD-rate."""
+    tests, anchors = test.images(), anchor.images()
+    shared = [source for source in anchors if source in tests]
+    if not shared:
+        raise LicError(f"{test.name} and {anchor.name} have no per-image results for the same images")
+    rows = [{**_bd_row(tests[source], anchors[source], metric), "image": source} for source in shared]
+    known = [row["bd_rate_percent"] for row in rows if row["bd_rate_percent"] is not None]
+    mean = {"test": test.name, "anchor": anchor.name, "image": f"mean of {len(known)} images",
+            "bd_rate_percent": round(sum(known) / len(known), 2) if known else None}
+    return [*rows, mean if known else {**mean, "error": "no image has overlapping curves"}]
+
+
 def run(args: argparse.Namespace) -> int:
     """``lic bdrate``: a table (or ``--json``) of BD-rate and BD-quality."""
     from lic.eval.anchors import published_results
@@ -44,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
             raise LicError("--anchor goes with a single results file; with several, the first is the anchor")
         anchors = [curve_source(args.curves[0], args.dataset)]
         tests = [curve_source(item, args.dataset) for item in args.curves[1:]]
-    rows = [_bd_row(test, anchor, args.metric) for test in tests for anchor in anchors]
+    if args.per_image:
+        rows = [row for test in tests for anchor in anchors for row in _per_image_rows(test, anchor, args.metric)]
+    else:
+        rows = [_bd_row(test, anchor, args.metric) for test in tests for anchor in anchors]
     if args.json:
         print(json.dumps({"metric": args.metric, "rows": rows}, indent=2))
         return 0
@@ -52,9 +69,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"BD-rate ({args.metric}; negative = fewer bits than the anchor at equal quality), "
           f"BD-{args.metric} (positive = better at equal rate)")
     for row in rows:
-        label = f"{row['test']} vs {row['anchor']}"
+        label = f"{row['test']} vs {row['anchor']}" if "image" not in row else \
+            f"{Path(row['image']).stem}: {row['test']} vs {row['anchor']}"
         if row["bd_rate_percent"] is None:
             print(f"  {label:44s}     n/a   ({row['error']})")
+            continue
+        if "quality_range" not in row:  # the mean of the per-image rows
+            print(f"  {label:44s} {row['bd_rate_percent']:+8.2f} %")
             continue
         lo, hi = row["quality_range"]
         warning = f"  WARNING: curves overlap on only {row['overlap']:.0%} of the test's range" \
@@ -76,5 +97,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--anchor", nargs="+", help="with one CURVE: only these published anchors")
     p.add_argument("--metric", default="psnr-rgb", choices=METRICS, help="quality metric (default psnr-rgb)")
     p.add_argument("--dataset", default="kodak", choices=["kodak"], help="dataset of the published curves")
+    p.add_argument("--per-image", action="store_true",
+                   help="one row per image both files measured (their per_image lists), and the mean")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)

@@ -129,18 +129,32 @@ def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitC
     With ``fit.coarse_steps``, the grids but the finest and the networks are first fitted to the
     image at half resolution (a quarter of the cost per step), then everything at full resolution.
     """
-    torch.manual_seed(fit.seed)
-    target = torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
+    target = image_target(pixels)
     total = fit.steps + fit.coarse_steps
-    start = None
+    start = full_resolution_start(target, lmbda, fit, config, progress, total)
+    return _fit_phase(target, start.network, start.latents, lmbda, fit.steps, fit, config, progress,
+                      total - fit.steps, total, hard=True)
+
+
+def image_target(pixels: np.ndarray) -> Tensor:
+    """An ``HxWx3`` uint8 image as the ``1x3xHxW`` float target of a fit (values 0..1)."""
+    return torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
+
+
+def full_resolution_start(target: Tensor, lmbda: float, fit: FitConfig, config: OverfitConfig,
+                          progress: Callable[[FitProgress], None] | None = None, total: int = 1) -> FittedImage:
+    """Seeds torch with ``fit.seed`` and returns what the full-resolution phase starts from: the
+    half-resolution fit of ``fit.coarse_steps`` (reported as the first steps of ``total``) refined
+    to full resolution, or fresh networks and zero grids without one."""
+    torch.manual_seed(fit.seed)
     if fit.coarse_steps and fit.shape.grids > 1:
         coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
         coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape), None, lmbda, fit.coarse_steps, fit, config,
                             progress, 0, total, hard=False)
-        start = _refine_from(coarse, fit.shape, target)
-    network = OverfitNetwork(fit.shape) if start is None else start.network
-    return _fit_phase(target, network, None if start is None else start.latents, lmbda, fit.steps, fit, config,
-                      progress, total - fit.steps, total, hard=True)
+        return _refine_from(coarse, fit.shape, target)
+    network = OverfitNetwork(fit.shape)
+    height, width = target.shape[-2:]
+    return FittedImage(network, [torch.zeros(h, w) for h, w in grid_sizes(width, height, fit.shape.grids)])
 
 
 def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,

@@ -52,6 +52,16 @@ class RDResults:
         """The (bpp, quality) curve for BD-rate computation."""
         return RDCurve(self.name, tuple(float(b) for b in self.results["bpp"]), tuple(self.metric(metric)))
 
+    def images(self) -> dict[str, RDResults]:
+        """One results object per ``per_image`` entry, keyed by its ``source`` (for per-image BD-rates)."""
+        split = {}
+        for entry in self.per_image:
+            source = str(entry.get("source", ""))
+            results = {str(k): list(v) for k, v in entry.items() if isinstance(v, list)}
+            if source and results.get("bpp"):
+                split[source] = RDResults(self.name, self.description, results)
+        return split
+
     def to_json(self) -> str:
         """Serialized file content."""
         body = {"name": self.name, "description": self.description, "results": self.results}
