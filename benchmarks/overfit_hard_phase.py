@@ -6,7 +6,7 @@ Runs the ``fast`` preset's half-resolution phase and the soft-rounding part of i
 full-resolution phase once, then each variant of the hard phase from a copy of that state
 (networks, latents, Adam state), and prints one JSON line per variant: the float RD cost with
 hard-rounded latents before and after it, and the ``MSE + lambda * bpp`` of the stream the
-encoder would write (docs/overfit.md, "Where a fit loses"). One fit: no seed noise between rows;
+encoder would write (docs/overfit-history.md, "Where a fit loses"). One fit: no seed noise between rows;
 the row of the present settings writes the same stream as ``lic encode --mode overfit`` with that seed.
 """
 

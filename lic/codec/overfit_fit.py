@@ -9,12 +9,12 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
    and the synthesis sees ``s_a(s_a(y) + n)``; the temperature ``1/a`` falls linearly from 0.35
    to 0.08 and the noise's standard deviation from 0.22 to 0.15 (:attr:`FitConfig.temperature`,
    :attr:`FitConfig.noise`, Cool-chic 5's values; the former sharpness 1 -> 10 with uniform noise
-   started nearly at the identity and fitted worse: docs/overfit.md);
+   started nearly at the identity and fitted worse: docs/overfit-history.md);
 2. the last :attr:`FitConfig.hard_fraction` of the steps: hard rounding with straight-through
    gradients, the networks at a tenth of their learning rate and the latents at a hundredth of
    theirs (:attr:`FitConfig.hard_lr`, :attr:`FitConfig.hard_latent_lr`), so the networks adapt to the real latents while
    the latents barely move (at a tenth, latents crossing rounding borders made this phase
-   raise the RD cost it minimises: docs/overfit.md).
+   raise the RD cost it minimises: docs/overfit-history.md).
 """
 
 from __future__ import annotations
