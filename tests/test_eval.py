@@ -208,6 +208,13 @@ def test_bdrate_per_image_equals_the_bdrate_of_each_image_alone(tmp_path: Path) 
     assert "img1: webp vs jpeg" in text and "mean of 2 images" in text
     disjoint = run_lic("bdrate", "--per-image", "jpeg-img0.json", "webp-img1.json", cwd=tmp_path)
     assert disjoint.returncode == 1 and "no per-image results for the same images" in disjoint.stderr
+    broken = json.loads((tmp_path / "webp.json").read_text())
+    broken["per_image"][0]["psnr-rgb"][1] = None
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    hostile = run_lic("bdrate", "--per-image", "jpeg.json", "broken.json", "--json", cwd=tmp_path)
+    assert hostile.returncode == 0, hostile.stderr
+    first = json.loads(hostile.stdout)["rows"][0]
+    assert first["bd_rate_percent"] is None and "not numbers" in first["error"]
 
 
 def test_plot_writes_png_and_svg(tmp_path: Path) -> None:

@@ -49,8 +49,11 @@ class RDResults:
         raise LicError(f"{self.name}: no {metric} values")
 
     def curve(self, metric: str = "psnr-rgb") -> RDCurve:
-        """The (bpp, quality) curve for BD-rate computation."""
-        return RDCurve(self.name, tuple(float(b) for b in self.results["bpp"]), tuple(self.metric(metric)))
+        """The (bpp, quality) curve for BD-rate computation; :class:`LicError` if a value is not a number."""
+        try:
+            return RDCurve(self.name, tuple(float(b) for b in self.results["bpp"]), tuple(self.metric(metric)))
+        except (TypeError, ValueError):
+            raise LicError(f"{self.name}: bpp or {metric} values that are not numbers") from None
 
     def images(self) -> dict[str, RDResults]:
         """One results object per ``per_image`` entry, keyed by its ``source`` (for per-image BD-rates)."""
