@@ -4,7 +4,7 @@
         --anchors benchmarks/results/six-vtm.json benchmarks/results/six-x265.json benchmarks/results/six-avif.json
 
 Prints a Markdown table: per image, the BD-rate (PSNR-RGB) against each anchor (both files'
-``per_image`` lists, as ``lic bdrate --per-image``), the encode CPU seconds of a point (all its
+``per_image`` lists: the rows of ``lic bdrate --per-image``), the encode CPU seconds of a point (all its
 fits; ``meta.per_point`` of ``overfit_six.py`` / ``overfit_best.py``) and the decode wall seconds;
 then the mean of the per-image BD-rates and the BD-rate of the mean curves (``lic bdrate``).
 """
@@ -14,21 +14,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from lic.eval.bdrate import bd_rate
+from lic.eval.bd_rows import bd_row, per_image_rows
 from lic.eval.results import RDResults
 
 
-def _bd(test: RDResults, anchor: RDResults) -> float | None:
-    try:
-        return bd_rate(test.curve(), anchor.curve())
-    except ValueError:
-        return None
-
-
-def _cell(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2f} %"
+def _cell(row: dict) -> str:
+    return "n/a" if row["bd_rate_percent"] is None else f"{row['bd_rate_percent']:+.2f} %"
 
 
 def table(curve: RDResults, anchors: list[RDResults]) -> list[str]:
@@ -37,24 +28,19 @@ def table(curve: RDResults, anchors: list[RDResults]) -> list[str]:
     header = ["image", *(f"vs {a.name}" for a in anchors), "encode CPU s per point (all fits)", "decode s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     mine = curve.images()
-    per_anchor: list[list[float]] = [[] for _ in anchors]
+    columns = [per_image_rows(curve, anchor, "psnr-rgb") for anchor in anchors]  # per image, then their mean
+    by_image = [{row["image"]: row for row in column[:-1]} for column in columns]
     for source, results in mine.items():
-        cells = []
-        for i, anchor in enumerate(anchors):
-            value = _bd(results, anchor.images()[source]) if source in anchor.images() else None
-            cells.append(_cell(value))
-            if value is not None:
-                per_anchor[i].append(value)
+        cells = [_cell(rows[source]) if source in rows else "n/a" for rows in by_image]
         cpu = [p["encoding_cpu_seconds"] for p in points if p["image"] == source]
         decode = results.results.get("decoding_time", [])
         cpu_cell = f"{min(cpu):.0f}–{max(cpu):.0f}" if cpu else "–"
         decode_cell = f"{min(decode):.2f}–{max(decode):.2f}" if decode else "–"
         lines.append(f"| {Path(source).stem} | " + " | ".join(cells) + f" | {cpu_cell} | {decode_cell} |")
-    means = [_cell(float(np.mean(v)) if v else None) for v in per_anchor]
-    lines.append(f"| mean of the {len(mine)} per-image BD-rates | " + " | ".join(means) + " | | |")
+    lines.append("| mean of the per-image BD-rates | " + " | ".join(_cell(column[-1]) for column in columns) + " | | |")
     complete = all(n == len(mine) for n in curve.results.get("images", []))  # every point over every image
-    whole = [_cell(_bd(curve, anchor)) if complete and set(anchor.images()) == set(mine) else "n/a (other images)"
-             for anchor in anchors]
+    whole = [_cell(bd_row(curve, anchor, "psnr-rgb")) if complete and set(anchor.images()) == set(mine)
+             else "n/a (other images)" for anchor in anchors]
     lines.append("| mean curves (`lic bdrate`) | " + " | ".join(whole) + " | | |")
     return lines
 

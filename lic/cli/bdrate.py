@@ -10,41 +10,10 @@ from lic.cli.results import curve_source
 from lic.errors import LicError
 
 
-def _bd_row(test, anchor, metric: str) -> dict:  # noqa: ANN001
-    """BD-rate, BD-quality (``None`` when the rate ranges do not overlap), the shared quality
-    range and its share of the test's range; or ``bd_rate_percent: None`` and the error."""
-    from lic.eval.bdrate import bd_psnr, bd_rate, overlap, overlap_fraction
-
-    row = {"test": test.name, "anchor": anchor.name}
-    try:
-        t, a = test.curve(metric), anchor.curve(metric)
-        row.update(bd_rate_percent=round(bd_rate(t, a), 2), quality_range=[round(v, 3) for v in overlap(t, a)],
-                   overlap=round(overlap_fraction(t, a), 3))
-    except (ValueError, LicError) as exc:
-        return {**row, "bd_rate_percent": None, "error": str(exc)}
-    try:
-        row["bd_psnr_db"] = round(bd_psnr(t, a), 3)
-    except ValueError:
-        row["bd_psnr_db"] = None
-    return row
-
-
-def _per_image_rows(test, anchor, metric: str) -> list[dict]:  # noqa: ANN001
-    """One row per image that both files measured (their ``per_image``), then the mean BD-rate."""
-    tests, anchors = test.images(), anchor.images()
-    shared = [source for source in anchors if source in tests]
-    if not shared:
-        raise LicError(f"{test.name} and {anchor.name} have no per-image results for the same images")
-    rows = [{**_bd_row(tests[source], anchors[source], metric), "image": source} for source in shared]
-    known = [row["bd_rate_percent"] for row in rows if row["bd_rate_percent"] is not None]
-    mean = {"test": test.name, "anchor": anchor.name, "image": f"mean of {len(known)} images",
-            "bd_rate_percent": round(sum(known) / len(known), 2) if known else None}
-    return [*rows, mean if known else {**mean, "error": "no image has overlapping curves"}]
-
-
 def run(args: argparse.Namespace) -> int:
     """``lic bdrate``: a table (or ``--json``) of BD-rate and BD-quality."""
     from lic.eval.anchors import published_results
+    from lic.eval.bd_rows import bd_row, per_image_rows
 
     if len(args.curves) == 1:
         published = published_results(args.dataset)
@@ -59,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
         anchors = [curve_source(args.curves[0], args.dataset)]
         tests = [curve_source(item, args.dataset) for item in args.curves[1:]]
     if args.per_image:
-        rows = [row for test in tests for anchor in anchors for row in _per_image_rows(test, anchor, args.metric)]
+        rows = [row for test in tests for anchor in anchors for row in per_image_rows(test, anchor, args.metric)]
     else:
-        rows = [_bd_row(test, anchor, args.metric) for test in tests for anchor in anchors]
+        rows = [bd_row(test, anchor, args.metric) for test in tests for anchor in anchors]
     if args.json:
         print(json.dumps({"metric": args.metric, "rows": rows}, indent=2))
         return 0
