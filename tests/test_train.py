@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import write_noise_images
 
 from lic.codec.image import decode_image, encode_image
@@ -110,3 +111,21 @@ def test_train_under_torchrun_with_two_processes(tmp_path: Path) -> None:
     assert "2 x cpu" in result.stdout
     model = load_model("elic-tiny", tmp_path / "run" / "elic-tiny.safetensors")
     assert json.loads(model.metadata["lic.training"])["device"].startswith("2 x ")
+
+
+def test_checkpoint_weights_equal_the_final_weights(tmp_path: Path) -> None:
+    """benchmarks/checkpoint_weights.py: a run's last checkpoint gives the tensors of its final file."""
+    images = write_noise_images(tmp_path / "images", 2, (64, 64), seed=2)
+    config_path = tmp_path / "run.toml"
+    config_path.write_text(f'model = "elic-tiny"\ntrain_dirs = ["{images}"]\nval_dir = ""\n'
+                           f'out_dir = "{tmp_path / "run"}"\nsteps = 2\nbatch_size = 1\ncrop = 64\n'
+                           'lambdas = [0.01, 0.05]\nwarmup = 1\ncheckpoint_every = 1\ndevice = "cpu"\n')
+    final = train(TrainConfig.from_toml(config_path))
+    out = tmp_path / "from-checkpoint.safetensors"
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "checkpoint_weights.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "run" / "checkpoint.safetensors"),
+                    "--config", str(config_path), "-o", str(out)], check=True, capture_output=True)
+    converted, shipped = load_model("elic-tiny", out), load_model("elic-tiny", final)
+    assert json.loads(converted.metadata["lic.training"])["steps"] == 2
+    for (name, a), (_, b) in zip(converted.module.state_dict().items(), shipped.module.state_dict().items()):
+        assert torch.equal(a, b), name
