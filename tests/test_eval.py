@@ -174,6 +174,13 @@ def test_bdrate_between_files_and_against_published_curves(tmp_path: Path) -> No
     assert pair.returncode == 0, pair.stderr
     row = json.loads(pair.stdout)["rows"][0]
     assert row["anchor"] == "jpeg" and row["test"] == "webp" and row["bd_rate_percent"] is not None, row
+    (tmp_path / "webp-again.json").write_bytes((tmp_path / "webp.json").read_bytes())
+    same = json.loads(run_lic("bdrate", "webp.json", "webp-again.json", "--json", cwd=tmp_path).stdout)["rows"][0]
+    assert (same["anchor"], same["test"]) == ("webp (webp)", "webp (webp-again)")  # same codec: told apart
+    assert same["bd_rate_percent"] == pytest.approx(0, abs=1e-9)
+    plotted = run_lic("plot", "webp.json", "webp-again.json", "-o", "two.svg", cwd=tmp_path)
+    assert plotted.returncode == 0, plotted.stderr
+    assert "webp (webp-again)" in (tmp_path / "two.svg").read_text()
     published = run_lic("bdrate", "webp", "--anchor", "jpeg", "vtm", "--json", cwd=tmp_path)
     rows = json.loads(published.stdout)["rows"]
     assert [r["anchor"] for r in rows] == ["JPEG", "VTM"]

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from lic.cli.results import curve_source
+from lic.cli.results import curve_source, curve_sources
 from lic.errors import LicError
 
 
@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.anchor:
             raise LicError("--anchor goes with a single results file; with several, the first is the anchor")
-        anchors = [curve_source(args.curves[0], args.dataset)]
-        tests = [curve_source(item, args.dataset) for item in args.curves[1:]]
+        anchor, *tests = curve_sources(args.curves, args.dataset)
+        anchors = [anchor]
     if args.per_image:
         rows = [row for test in tests for anchor in anchors for row in per_image_rows(test, anchor, args.metric)]
     else:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lic.cli.results import curve_source
+from lic.cli.results import curve_sources
 
 
 def run(args: argparse.Namespace) -> int:
     """``lic plot``: writes the chart files."""
     from lic.eval.plot import plot_rd
 
-    curves = [curve_source(item, args.dataset) for item in args.curves]
+    curves = curve_sources(args.curves, args.dataset)
     plot_rd(curves, [Path(o) for o in args.output], args.metric, args.title, args.force)
     for out in args.output:
         print(f"wrote {out}")

@@ -45,3 +45,19 @@ def curve_source(item: str, dataset: str) -> RDResults:
     if item in published:
         return published[item]
     raise LicError(f"{item}: no such file, and not a published curve ({', '.join(published)})")
+
+
+def curve_sources(items: list[str], dataset: str) -> list[RDResults]:
+    """:func:`curve_source` of each item; curves that share a name are told apart by their file's stem.
+
+    Two runs of one codec (``kodak-elic-s-run6.json`` and ``kodak-elic-s-run8.json``, both
+    ``lic-elic-s``) become ``lic-elic-s (kodak-elic-s-run6)`` and ``lic-elic-s (kodak-elic-s-run8)``
+    in a chart's legend and a BD-rate table.
+    """
+    from dataclasses import replace
+
+    curves = [curve_source(item, dataset) for item in items]
+    names = [curve.name for curve in curves]
+    return [replace(curve, name=f"{curve.name} ({Path(item).stem})")
+            if names.count(curve.name) > 1 and Path(item).exists() else curve
+            for curve, item in zip(curves, items)]
