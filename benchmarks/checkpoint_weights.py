@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-from safetensors import safe_open
 from safetensors.torch import load_file
 
 from lic.models.registry import get_spec
 from lic.models.weights import save_weights
 from lic.train.config import TrainConfig
+from lic.train.loop import checkpoint_progress, training_record
 
 
 def main() -> None:
@@ -32,18 +31,10 @@ def main() -> None:
     args = parser.parse_args()
 
     config = TrainConfig.from_toml(args.config)
-    with safe_open(str(args.checkpoint), "pt") as f:
-        record = f.metadata() or {}
     model = get_spec(config.model).build()
     model.load_state_dict(load_file(str(args.checkpoint)))
-    training = {
-        "config": config.to_dict(),
-        "steps": int(record.get("step", 0)),
-        "wall_seconds": float(record.get("wall_seconds", 0.0)),
-        "cpu_seconds": float(record.get("cpu_seconds", 0.0)),
-        "torch": torch.__version__,
-        "checkpoint": True,
-    }
+    step, wall, cpu = checkpoint_progress(args.checkpoint)
+    training = {**training_record(config, step, wall, cpu, device=None), "checkpoint": True}  # device not recorded
     digest = save_weights(config.model, model.eval(), args.output, training)
     print(f"wrote {args.output} (step {training['steps']}, {training['cpu_seconds']:.0f} CPU s, "
           f"digest {digest.hex()[:16]})")

@@ -24,14 +24,12 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lic.codec.overfit import decode_overfit
+from lic.codec.overfit import decode_overfit_latents
 from lic.format.container import read_image_stream
-from lic.models import overfit
 from lic.models.overfit import CONTEXT, OverfitConfig, laplace_bits
 from lic.models.row_mlp import context_rows, row_mlp
 from lic.models.weights import load_model
@@ -49,19 +47,8 @@ def stream_latents(path: Path) -> tuple[list[Tensor], OverfitConfig]:
     """The integer latent grids (finest first) of an overfit stream, and the codec's constants."""
     header, tiles = read_image_stream(path.read_bytes())
     model = load_model("overfit")
-    captured: list[list[np.ndarray]] = []
-    reconstruct = overfit.ExactNetwork.reconstruct
-
-    def capture(self: overfit.ExactNetwork, grids: list[np.ndarray]) -> np.ndarray:
-        captured.append([g.copy() for g in grids])
-        return reconstruct(self, grids)
-
-    overfit.ExactNetwork.reconstruct = capture  # type: ignore[method-assign]
-    try:
-        decode_overfit(header, tiles, model)
-    finally:
-        overfit.ExactNetwork.reconstruct = reconstruct  # type: ignore[method-assign]
-    return [torch.tensor(g, dtype=torch.float32) for g in captured[0]], model.module.config
+    _, grids = decode_overfit_latents(header, tiles, model)
+    return [torch.tensor(g, dtype=torch.float32) for g in grids], model.module.config
 
 
 def parent_rows(grids: list[Tensor], i: int, side: int) -> Tensor:

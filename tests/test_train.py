@@ -127,5 +127,7 @@ def test_checkpoint_weights_equal_the_final_weights(tmp_path: Path) -> None:
                     "--config", str(config_path), "-o", str(out)], check=True, capture_output=True)
     converted, shipped = load_model("elic-tiny", out), load_model("elic-tiny", final)
     assert json.loads(converted.metadata["lic.training"])["steps"] == 2
-    for (name, a), (_, b) in zip(converted.module.state_dict().items(), shipped.module.state_dict().items()):
-        assert torch.equal(a, b), name
+    ours, theirs = converted.module.state_dict(), shipped.module.state_dict()
+    assert ours.keys() == theirs.keys()
+    for name, tensor in ours.items():
+        assert torch.equal(tensor, theirs[name]), name

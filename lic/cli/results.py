@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,8 +55,6 @@ def curve_sources(items: list[str], dataset: str) -> list[RDResults]:
     ``lic-elic-s``) become ``lic-elic-s (kodak-elic-s-run6)`` and ``lic-elic-s (kodak-elic-s-run8)``
     in a chart's legend and a BD-rate table.
     """
-    from dataclasses import replace
-
     curves = [curve_source(item, dataset) for item in items]
     names = [curve.name for curve in curves]
     return [replace(curve, name=f"{curve.name} ({Path(item).stem})")

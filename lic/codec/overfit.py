@@ -269,6 +269,14 @@ def _exponent(step: float) -> int:
 
 def decode_overfit(header: ImageHeader, tiles: list[list[bytes]], model: LoadedModel) -> np.ndarray:
     """The pixels of an overfit stream's parsed container (header checked against ``model`` by the caller)."""
+    network, grids = decode_overfit_latents(header, tiles, model)
+    pixels = network.reconstruct(grids)
+    return to_gray(pixels) if header.colour == ColourFormat.GRAY else pixels
+
+
+def decode_overfit_latents(header: ImageHeader, tiles: list[list[bytes]],
+                           model: LoadedModel) -> tuple[ExactNetwork, list[np.ndarray]]:
+    """The exact networks and the integer latent grids (finest first) of an overfit stream's parsed container."""
     codec = model.module
     if len(tiles) != 1 or len(tiles[0]) != 2 or header.tile_size:
         raise CorruptStreamError("an overfit stream has one tile of two lanes")
@@ -293,5 +301,4 @@ def decode_overfit(header: ImageHeader, tiles: list[list[bytes]], model: LoadedM
     for h, w in sizes:
         grids.append(values[pos : pos + h * w].reshape(h, w))
         pos += h * w
-    pixels = network.reconstruct(grids)
-    return to_gray(pixels) if header.colour == ColourFormat.GRAY else pixels
+    return network, grids

@@ -79,6 +79,22 @@ def _load_val(config: TrainConfig, device: torch.device) -> list[torch.Tensor]:
     return images
 
 
+def checkpoint_progress(path: Path) -> tuple[int, float, float]:
+    """``(step, wall seconds, CPU seconds)`` a checkpoint of :func:`train` reached."""
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    # Checkpoints written before CPU time was recorded count their wall time instead.
+    cpu = float(meta.get("cpu_seconds", meta["wall_seconds"]))
+    return int(meta["step"]), float(meta["wall_seconds"]), cpu
+
+
+def training_record(config: TrainConfig, steps: int, wall: float, cpu: float, device: str | None) -> dict:
+    """The ``lic.training`` metadata of weights trained by ``config`` (``device`` left out when unknown)."""
+    record = {"config": config.to_dict(), "steps": steps, "wall_seconds": round(wall, 1),
+              "cpu_seconds": round(cpu, 1), "torch": torch.__version__}
+    return record if device is None else {**record, "device": device}
+
+
 class _Checkpoints:
     """Model + optimizer state in ``out_dir``, written atomically (rank 0 only)."""
 
@@ -90,16 +106,12 @@ class _Checkpoints:
 
     def load(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
              device: torch.device) -> tuple[int, float, float]:
-        with safe_open(str(self.out_dir / CHECKPOINT), "pt") as f:
-            meta = f.metadata()
         model.load_state_dict(load_file(str(self.out_dir / CHECKPOINT), device=str(device)))
         state = load_file(str(self.out_dir / OPTIMIZER), device=str(device))
         for prefix, optimizer in optimizers.items():
             restore_optimizer(optimizer, {k[len(prefix) + 1 :]: v for k, v in state.items()
                                           if k.startswith(prefix + ".")})
-        # Checkpoints written before CPU time was recorded count their wall time instead.
-        cpu = float(meta.get("cpu_seconds", meta["wall_seconds"]))
-        return int(meta["step"]), float(meta["wall_seconds"]), cpu
+        return checkpoint_progress(self.out_dir / CHECKPOINT)
 
     def save(self, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], step: int,
              wall: float, cpu: float) -> None:
@@ -253,16 +265,9 @@ def _save_final(config: TrainConfig, run: _Run, group: ProcessGroup, out_dir: Pa
     """Writes the final weights with the run's record in their metadata (rank 0)."""
     final = out_dir / f"{config.model}.safetensors"
     if group.is_main:
-        device = group.device
-        training = {
-            "config": config.to_dict(),
-            "steps": run.step,
-            "wall_seconds": round(run.wall, 1),
-            "cpu_seconds": round(run.cpu, 1),
-            "device": (f"{group.world} x {machine_description(device)}" if group.world > 1
-                       else machine_description(device)),
-            "torch": torch.__version__,
-        }
+        device = machine_description(group.device)
+        training = training_record(config, run.step, run.wall, run.cpu,
+                                   f"{group.world} x {device}" if group.world > 1 else device)
         model = run.model.to(memory_format=torch.contiguous_format)
         save_weights(config.model, model.cpu().eval(), final, training)
         log.print(f"wrote {final} ({run.step} steps, {run.step / max(run.wall, 1e-9):.2f} steps/s, "
