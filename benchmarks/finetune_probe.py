@@ -35,12 +35,13 @@ from torch import Tensor, nn
 
 from lic.eval.bdrate import RDCurve, bd_rate
 from lic.eval.metrics import psnr_from_mse
-from lic.io.imageio import list_images
+from lic.io.imageio import list_images, read_image
 from lic.models.context import round_ste
 from lic.models.layers import ResidualBottleneck
 from lic.models.rate import COMPRESSAI_MSE_LAMBDAS, rate_bpp
 from lic.models.weights import load_model
 from lic.train.data import CropCache
+from lic.train.loss import RateDistortionLoss
 
 MODES = ("all", "hard", "encoder", "decoder", "block", "post-filter")
 TRAINED = {"all": ("",), "hard": ("",), "encoder": ("g_a.", "gain."), "decoder": ("g_s.", "inverse_gain.")}
@@ -77,11 +78,9 @@ def harden_z(module: nn.Module) -> None:
 
 
 def load_rgb(path: Path) -> Tensor:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        array = np.asarray(image.convert("RGB"))
-    return torch.from_numpy(array.copy()).permute(2, 0, 1)[None].float().div(255)
+    """``[1, 3, H, W]`` in ``[0, 1]`` (:func:`lic.io.imageio.read_image`)."""
+    pixels, _ = read_image(path)
+    return torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float().div(255)
 
 
 def main() -> None:
@@ -114,7 +113,8 @@ def main() -> None:
     quantiles = [p for n, p in module.named_parameters() if n.endswith("quantiles")] if args.mode in TRAINED else []
     if args.mode == "hard":
         harden_z(module)
-    kodak = [load_rgb(p) for p in list_images(Path(args.kodak))[::4]]
+    kodak_paths = list_images(Path(args.kodak))[::4]
+    kodak = [load_rgb(p) for p in kodak_paths]
 
     def run(x: Tensor, quality: float, training: bool) -> tuple[Tensor, dict[str, Tensor]]:
         module.train(training and args.mode in TRAINED)
@@ -148,6 +148,8 @@ def main() -> None:
     optimizer = torch.optim.Adam(trained, lr=args.lr)
     aux_optimizer = torch.optim.Adam(quantiles, lr=1e-3) if quantiles else None
     data = CropCache(args.train_dirs, 256)
+    # With only new modules trained, the rate term carries no gradient: the loss is the distortion's.
+    loss_fn = RateDistortionLoss("mse")
     step, start = 0, time.process_time()
     while time.process_time() - start < args.cpu_seconds:
         for group in optimizer.param_groups:  # warm-up for the shipped parameters only; new modules start at args.lr
@@ -155,9 +157,7 @@ def main() -> None:
         level = int(rng.integers(module.rate_levels))
         x = data.batch(2, rng)
         x_hat, likelihoods = run(x, float(level), training=True)
-        loss = COMPRESSAI_MSE_LAMBDAS[level] * 255**2 * F.mse_loss(x_hat, x)
-        if args.mode in TRAINED:
-            loss = loss + rate_bpp(likelihoods, x.shape[0] * x.shape[2] * x.shape[3])
+        loss = loss_fn(x_hat, x, likelihoods, COMPRESSAI_MSE_LAMBDAS[level])["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if args.mode in TRAINED:
@@ -173,7 +173,7 @@ def main() -> None:
     after = curve(args.mode)
     result = {"mode": args.mode, "lr": args.lr, "cpu_seconds": round(cpu, 1), "steps": step,
               "trained_parameters": sum(p.numel() for p in trained),
-              "images": [p.name for p in list_images(Path(args.kodak))[::4]],
+              "images": [p.name for p in kodak_paths],
               "before": {"bpp": before.bpp, "psnr-rgb": before.psnr},
               "after": {"bpp": after.bpp, "psnr-rgb": after.psnr}, "bd_rate_percent": round(bd_rate(after, before), 2)}
     args.output.write_text(json.dumps(result, indent=2) + "\n")
