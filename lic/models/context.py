@@ -184,16 +184,31 @@ class ChannelCheckerboardContext(nn.Module):
         so its rounding matches the float32 coding path.
         """
         with torch.autocast(y.device.type, enabled=False):
-            return self._forward(y.float(), hyper.float(), refine)
+            y_hat, likelihoods, _ = self._forward(y.float(), hyper.float(), refine, relaxed=False)
+            return y_hat, likelihoods
+
+    def forward_relaxed(self, y: Tensor, hyper: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Coding-mode pass for latent refinement: ``(y_hat, likelihoods, relaxed_likelihoods)``.
+
+        ``likelihoods`` are those of the rounded ``y_hat`` (what coding costs);
+        ``relaxed_likelihoods`` those of ``y`` itself, whose rate grows smoothly as a
+        latent leaves its mean (the rounded rate is flat there, so steps on it drift).
+        """
+        with torch.autocast(y.device.type, enabled=False):
+            y_hat, likelihoods, relaxed = self._forward(y.float(), hyper.float(), None, relaxed=True)
+            assert relaxed is not None
+            return y_hat, likelihoods, relaxed
 
     def _with_position(self, hyper: Tensor) -> Tensor:
         return self.position(hyper) if self.position is not None else hyper
 
-    def _forward(self, y: Tensor, hyper: Tensor, refine: ParameterRefiner | None) -> tuple[Tensor, Tensor]:
+    def _forward(self, y: Tensor, hyper: Tensor, refine: ParameterRefiner | None,
+                 relaxed: bool) -> tuple[Tensor, Tensor, Tensor | None]:
         hyper = self._with_position(hyper)
         anchors = anchor_mask(y.shape[2], y.shape[3], y.device)
         decoded: list[Tensor] = []
         likelihoods: list[Tensor] = []
+        relaxed_likelihoods: list[Tensor] = []
         for k, y_k in enumerate(y.split(self.groups, dim=1)):
             channel = self._channel_ctx(k, decoded, hyper)
             zeros = y_k.new_zeros(y_k.shape[0], 2 * y_k.shape[1], *y_k.shape[2:])
@@ -209,8 +224,11 @@ class ChannelCheckerboardContext(nn.Module):
             y_hat_k = round_ste(y_k - means) + means
             rate_proxy = y_k + torch.empty_like(y_k).uniform_(-0.5, 0.5) if self.training else y_hat_k
             likelihoods.append(self.gaussian.likelihood(rate_proxy, scales, means))
+            if relaxed:
+                relaxed_likelihoods.append(self.gaussian.likelihood(y_k, scales, means))
             decoded.append(y_hat_k)
-        return torch.cat(decoded, dim=1), torch.cat(likelihoods, dim=1)
+        return (torch.cat(decoded, dim=1), torch.cat(likelihoods, dim=1),
+                torch.cat(relaxed_likelihoods, dim=1) if relaxed else None)
 
     def encode(self, y: Tensor, hyper: Tensor, encoder: RangeEncoder, refine: ParameterRefiner | None = None) -> Tensor:
         """Queues the symbols of ``y`` (batch of one) in decoding order; returns ``y_hat``."""

@@ -172,13 +172,24 @@ class ElicModel(nn.Module):
         """The latent ``y`` of ``x`` at ``quality`` (gain applied), before quantization."""
         return self.g_a(x) * self.gain.gain(quality)
 
-    def forward_latent(self, y: Tensor, quality: float) -> dict[str, Tensor | dict[str, Tensor]]:
+    def forward_latent(self, y: Tensor, quality: float,
+                       relaxed: bool = False) -> dict[str, Tensor | dict[str, Tensor]]:
         """Reconstruction and likelihoods from a latent ``y``: the differentiable model of
-        coding ``y``, used in training and by encode-time latent refinement."""
+        coding ``y``, used in training and by encode-time latent refinement.
+
+        ``relaxed`` (coding mode only) adds ``relaxed_likelihoods``: those of ``y``
+        itself rather than of its rounding (:meth:`ChannelCheckerboardContext.forward_relaxed`).
+        """
         hyper, z_likelihoods = self.hyper(y)
-        y_hat, y_likelihoods = self.context(y, hyper)
-        x_hat = self.g_s(y_hat * self.inverse_gain.gain(quality))
-        return {"x_hat": x_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+        out: dict[str, Tensor | dict[str, Tensor]] = {}
+        if relaxed:
+            y_hat, y_likelihoods, y_relaxed = self.context.forward_relaxed(y, hyper)
+            out["relaxed_likelihoods"] = {"y": y_relaxed, "z": z_likelihoods}
+        else:
+            y_hat, y_likelihoods = self.context(y, hyper)
+        out["x_hat"] = self.g_s(y_hat * self.inverse_gain.gain(quality))
+        out["likelihoods"] = {"y": y_likelihoods, "z": z_likelihoods}
+        return out
 
     def initialize_gains(self, lambdas: list[float]) -> None:
         """Spreads the gain units over the rate range before training.

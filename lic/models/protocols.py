@@ -53,8 +53,10 @@ class ImageModel(CodingModel, Protocol):
     def analyze(self, x: Tensor, quality: float) -> Tensor:
         """The latent ``y`` of ``x`` (``[1, 3, H, W]`` in 0..1, padded), before quantization."""
 
-    def forward_latent(self, y: Tensor, quality: float) -> dict[str, Tensor | dict[str, Tensor]]:
-        """Coding-mode reconstruction ``x_hat`` and ``likelihoods`` of a latent (for refinement)."""
+    def forward_latent(self, y: Tensor, quality: float,
+                       relaxed: bool = False) -> dict[str, Tensor | dict[str, Tensor]]:
+        """Coding-mode reconstruction ``x_hat`` and ``likelihoods`` of a latent (for refinement);
+        ``relaxed`` adds ``relaxed_likelihoods``, those of the unrounded latent."""
 
     def encode_latent(self, y: Tensor, encoder: RangeEncoder) -> Tensor:
         """Writes ``y`` (and its side information) to ``encoder``; returns the decoded latent ``y_hat``."""
