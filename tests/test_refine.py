@@ -11,7 +11,7 @@ import torch
 from test_cli import run_lic
 
 from lic.codec.image import _to_tensor, decode_image, encode_image
-from lic.codec.refine import RefineConfig, lambda_at, refine_latent, training_lambdas
+from lic.codec.refine import RefineConfig, lambda_at, refine_latent, refine_learning_rate, training_lambdas
 from lic.codec.tiles import crop_pixels
 from lic.eval.metrics import psnr
 from lic.format.geometry import Box
@@ -92,3 +92,28 @@ def test_refine_lowers_the_rd_cost_with_the_shipped_model() -> None:
     refined = encode_image(pixels, model, 3.0, refine=RefineConfig(steps=10))
     assert cost(refined) < cost(plain)
     assert lambda_at(model, 3.0) == pytest.approx(0.013)
+
+
+def test_relaxed_likelihoods_are_those_of_the_unrounded_latent(tiny_model) -> None:  # noqa: ANN001
+    """``forward_latent(relaxed=True)`` adds the likelihoods of ``y`` itself; the coded ones are
+    unchanged, and a latent already on the rounding grid has equal coded and relaxed likelihoods."""
+    module = tiny_model.module
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = module.analyze(x, 1.0)
+        plain = module.forward_latent(y, 1.0)
+        relaxed = module.forward_latent(y, 1.0, relaxed=True)
+        torch.testing.assert_close(relaxed["likelihoods"]["y"], plain["likelihoods"]["y"])
+        torch.testing.assert_close(relaxed["x_hat"], plain["x_hat"])
+        assert not torch.equal(relaxed["relaxed_likelihoods"]["y"], plain["likelihoods"]["y"])
+        assert "relaxed_likelihoods" not in plain
+        hyper, _ = module.hyper(y)
+        y_hat, coded, _ = module.context.forward_relaxed(y, hyper)
+        _, coded_again, relaxed_again = module.context.forward_relaxed(y_hat, hyper)
+        torch.testing.assert_close(relaxed_again, coded_again)
+
+
+def test_the_default_step_size_follows_lambda() -> None:
+    """0.01 at the middle trade-off (lambda 0.013), larger steps at higher qualities."""
+    assert refine_learning_rate(0.013) == pytest.approx(0.01)
+    assert refine_learning_rate(0.0035) < 0.004 < 0.2 < refine_learning_rate(0.18) < 0.3
