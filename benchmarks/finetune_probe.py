@@ -11,6 +11,10 @@ levels) before and after as a BD-rate. Modes:
 * ``hard``: every parameter, the rate measured on the coded values instead (``y`` and ``z`` rounded
   around their means/medians with straight-through gradients, as coding rounds them);
 * ``encoder`` / ``decoder``: only ``g_a`` and the gains / only ``g_s`` and the inverse gains;
+* ``encoder-relaxed``: only ``g_a`` and the gains, on encode-time refinement's objective
+  (:mod:`lic.codec.refine`): distortion of the rounded latent (straight-through) plus the rate of
+  the unrounded one, the rest of the model in its coding mode, so the decoder (and every stream it
+  reads) stays as shipped;
 * ``block``: only a new residual bottleneck inserted before the synthesis's last layer;
 * ``post-filter``: only a new 3-layer, 32-channel residual filter on the reconstruction.
 
@@ -43,8 +47,11 @@ from lic.models.weights import load_model
 from lic.train.data import CropCache
 from lic.train.loss import RateDistortionLoss
 
-MODES = ("all", "hard", "encoder", "decoder", "block", "post-filter")
-TRAINED = {"all": ("",), "hard": ("",), "encoder": ("g_a.", "gain."), "decoder": ("g_s.", "inverse_gain.")}
+MODES = ("all", "hard", "encoder", "encoder-relaxed", "decoder", "block", "post-filter")
+TRAINED = {"all": ("",), "hard": ("",), "encoder": ("g_a.", "gain."), "encoder-relaxed": ("g_a.", "gain."),
+           "decoder": ("g_s.", "inverse_gain.")}
+# Modes whose quantiles stay as shipped: the factorized prior is the decoder's.
+FROZEN_PRIOR = ("encoder-relaxed",)
 
 
 class PostFilter(nn.Module):
@@ -75,6 +82,15 @@ def harden_z(module: nn.Module) -> None:
     bottleneck = module.hyper.prior.trainable()
     bottleneck.quantize = lambda inputs, mode, means=None: round_ste(inputs - means) + means
     bottleneck.train = lambda mode=True: nn.Module.train(bottleneck, False)  # always the coded ("dequantize") path
+
+
+def relaxed_loss(module: nn.Module, x: Tensor, quality: float, lmbda: float) -> Tensor:
+    """Refinement's objective for a batch, with gradients into the analysis only (model in coding mode)."""
+    module.eval()
+    y = module.analyze(x, quality)
+    out = module.forward_latent(y, quality, relaxed=True)
+    distortion = lmbda * 255**2 * F.mse_loss(out["x_hat"].clamp(0, 1), x)
+    return distortion + rate_bpp(out["relaxed_likelihoods"], x.shape[0] * x.shape[2] * x.shape[3])
 
 
 def load_rgb(path: Path) -> Tensor:
@@ -110,7 +126,8 @@ def main() -> None:
                    and not n.endswith("quantiles")]
     else:
         trained = list(new.parameters())
-    quantiles = [p for n, p in module.named_parameters() if n.endswith("quantiles")] if args.mode in TRAINED else []
+    quantiles = [p for n, p in module.named_parameters() if n.endswith("quantiles")] \
+        if args.mode in TRAINED and args.mode not in FROZEN_PRIOR else []
     if args.mode == "hard":
         harden_z(module)
     kodak_paths = list_images(Path(args.kodak))[::4]
@@ -156,8 +173,11 @@ def main() -> None:
             group["lr"] = args.lr * min(1.0, (step + 1) / 50) if args.mode in TRAINED else args.lr
         level = int(rng.integers(module.rate_levels))
         x = data.batch(2, rng)
-        x_hat, likelihoods = run(x, float(level), training=True)
-        loss = loss_fn(x_hat, x, likelihoods, COMPRESSAI_MSE_LAMBDAS[level])["loss"]
+        if args.mode == "encoder-relaxed":
+            loss = relaxed_loss(module, x, float(level), COMPRESSAI_MSE_LAMBDAS[level])
+        else:
+            x_hat, likelihoods = run(x, float(level), training=True)
+            loss = loss_fn(x_hat, x, likelihoods, COMPRESSAI_MSE_LAMBDAS[level])["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if args.mode in TRAINED:

@@ -12,10 +12,11 @@ import numpy as np
 from PIL import Image
 
 from lic.models.weights import load_model
+from lic.train.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from gpu_train_chunk import chunk_steps, export  # noqa: E402
+from gpu_train_chunk import chunk_steps, export, weights_from_checkpoint  # noqa: E402
 
 
 def test_chunk_steps_fill_the_seconds_with_a_margin() -> None:
@@ -55,3 +56,8 @@ def test_a_tiny_cpu_chunk_exports_loadable_weights(tmp_path: Path) -> None:
     record = json.loads(load_model("elic-s", path=joined).metadata["lic.training"])
     assert record["config"]["steps"] == 2 and record["config"]["batch_size"] == 1
     assert (out / "log.csv").is_file()
+    # What a chunk cut short sends back: the checkpoint's model as a weights file that loads.
+    partial = weights_from_checkpoint(TrainConfig.from_toml(config), tmp_path / "run")
+    assert partial.name == "elic-s.step-2.safetensors"
+    assert json.loads(load_model("elic-s", path=partial).metadata["lic.training"])["steps"] == 2
+
