@@ -1,7 +1,7 @@
 """One training chunk on a lent GPU, sized to the seconds it has, with the weights sent back.
 
-    python benchmarks/gpu_train_chunk.py --config lic/models/pretrained/elic-s.run9.toml \
-        --seconds 420 --rate-from $OUT/gpu-check.json --export $OUT
+    python benchmarks/gpu_train_chunk.py --config benchmarks/gpu_run9.toml \
+        --seconds 420 --rate-from /tmp/gpu-check.json --export $OUT
 
 The learning-rate schedule spans ``steps``, so a chunk that stops early ends at a high rate. This
 script sets ``steps`` to what the GPU does in ``--seconds`` (steps per second from
@@ -69,13 +69,14 @@ def main() -> None:
     parser.add_argument("--export", type=Path, required=True)
     args = parser.parse_args()
     config = TrainConfig.from_toml(args.config)
-    rate = args.rate
+    measured = None
     if args.rate_from and args.rate_from.is_file():
         measured = json.loads(args.rate_from.read_text()).get("training", {}).get("steps_per_second")
-        rate = measured or rate
+    rate = measured or args.rate
     steps = chunk_steps(rate, args.seconds, args.safety, config.warmup)
     config = dataclasses.replace(config, steps=steps)
-    print(f"gpu_train_chunk: {rate:.2f} steps/s measured, {steps} steps planned in {args.seconds:.0f} s", flush=True)
+    print(f"gpu_train_chunk: {rate:.2f} steps/s ({'measured' if measured else '--rate'}), "
+          f"{steps} steps planned in {args.seconds:.0f} s", flush=True)
     began = time.perf_counter()
     out_dir = Path(config.out_dir)
     try:
