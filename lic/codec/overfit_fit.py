@@ -20,10 +20,6 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
 from __future__ import annotations
 
 import math
-import multiprocessing
-import multiprocessing.pool
-import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -32,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lic.codec.job_processes import JobProcesses
 from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, grid_sizes, laplace_bits
 
 
@@ -164,44 +161,16 @@ def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: Ove
     The first runs in this process and reports ``progress``; with ``workers`` > 1 the others run at the
     same time in up to ``workers - 1`` spawned processes (a fit is a chain of small operations that more
     threads do not speed up, so cores are spent on candidates), else one after another, with ``progress``
-    counting all their steps. The processes are terminated if this one is interrupted.
+    counting all their steps. The processes are killed if this one is stopped (:class:`JobProcesses`).
     """
     seeds = [replace(fit, seed=fit.seed + i, restarts=1) for i in range(max(1, fit.restarts))]
     if workers <= 1 or len(seeds) == 1:
         per = fit.steps + fit.coarse_steps
         return [_fit_one_thread(pixels, lmbda, f, config, _offset(progress, i * per, per * len(seeds)))
                 for i, f in enumerate(seeds)]
-    pool = _candidate_pool(min(workers - 1, len(seeds) - 1))
-    try:
-        pending = [pool.apply_async(_fit_one_thread, (pixels, lmbda, f, config)) for f in seeds[1:]]
+    with JobProcesses(_fit_one_thread, [(pixels, lmbda, f, config) for f in seeds[1:]], workers - 1) as others:
         first = _fit_one_thread(pixels, lmbda, seeds[0], config, progress)
-        others = [result.get() for result in pending]
-        pool.close()
-    finally:
-        pool.terminate()
-        pool.join()
-    return [first, *others]
-
-
-def _candidate_pool(processes: int) -> multiprocessing.pool.Pool:
-    """Spawned processes that leave Ctrl-C (SIGINT, sent to the whole foreground group) to the encoder.
-
-    An ignored signal stays ignored through ``exec``, and Python keeps it so, so on the main thread
-    SIGINT is ignored while the processes are started (milliseconds): they ignore it from their first
-    instruction, even while still importing torch. The initializer covers callers on other threads.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return multiprocessing.get_context("spawn").Pool(processes, _ignore_interrupts)
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return multiprocessing.get_context("spawn").Pool(processes, _ignore_interrupts)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _ignore_interrupts() -> None:
-    """A candidate process leaves Ctrl-C to the encoder, which terminates it (no second traceback)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return [first, *others.results()]
 
 
 def _offset(progress: Callable[[FitProgress], None] | None, done: int,

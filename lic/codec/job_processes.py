@@ -1,0 +1,136 @@
+"""Independent jobs run in spawned processes that a stopped encoder always ends at once.
+
+:class:`JobProcesses` starts its processes, hands each its share of the jobs through a pipe
+and collects the results in job order, while the caller works on something else (the
+overfit encoder fits its first candidate meanwhile). Leaving it by an exception (the
+:class:`~lic.cli.signals.Stopped` of SIGINT, SIGTERM or SIGHUP, a ``KeyboardInterrupt``, an
+error) kills every process with SIGKILL and reaps it, with nothing else to wait for. It
+replaces a ``multiprocessing.Pool``, whose ``terminate`` joins a task-handler thread, takes
+the task queue's lock and joins a worker-handler thread before it reaches the workers: a
+stopped ``lic encode --mode overfit`` hung for over 120 s on that path once in CI (SIGHUP
+while the candidate process was still starting, 2026-12-04; not reproduced here in 22 tries
+at delays from 0 to 3 s).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
+import pickle
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+_HELD = (signal.SIGTERM, signal.SIGHUP)
+"""Held while the processes start (:func:`_starting`)."""
+
+
+class JobProcesses:
+    """``function(*job)`` for every job, in up to ``processes`` spawned processes (a context manager).
+
+    Job ``i`` runs in process ``i % processes``, so which jobs share a process does not depend on
+    timing. The processes ignore SIGINT from their first instruction (Ctrl-C reaches the whole
+    foreground group; the caller decides: :func:`_starting`). ``function`` must be importable by name. Jobs and results
+    travel as plain pickles: torch's multiprocessing pickler would share tensors through the
+    sending process, which has exited by the time its last result is read.
+    """
+
+    def __init__(self, function: Callable[..., Any], jobs: Sequence[tuple], processes: int) -> None:
+        self._count = len(jobs)
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+        self._connections: list[multiprocessing.connection.Connection] = []
+        shares = [list(jobs[i::processes]) for i in range(min(processes, len(jobs)))]
+        try:
+            with _starting():
+                context = multiprocessing.get_context("spawn")  # forking a process running torch's pools can deadlock
+                for _ in shares:
+                    mine, theirs = context.Pipe()
+                    process = context.Process(target=_serve, args=(theirs,), daemon=True)
+                    self._processes.append(process)
+                    self._connections.append(mine)
+                    process.start()
+                    theirs.close()
+            for connection, share in zip(self._connections, shares, strict=True):
+                connection.send_bytes(pickle.dumps((function, share)))  # read once the process has imported lic
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> JobProcesses:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def results(self) -> list[Any]:
+        """Every job's result in job order; a job's exception is raised here."""
+        found: list[Any] = [None] * self._count
+        for index in range(self._count):
+            connection = self._connections[index % len(self._connections)]
+            try:
+                succeeded, value = pickle.loads(connection.recv_bytes())
+            except EOFError:
+                process = self._processes[index % len(self._processes)]
+                process.join(5)
+                raise RuntimeError(f"a worker process ended without its result (exit code {process.exitcode})") \
+                    from None
+            if not succeeded:
+                raise value
+            found[index] = value
+        return found
+
+    def close(self) -> None:
+        """Kills and reaps every process that is still running (idempotent)."""
+        for process in self._processes:
+            if process.pid is not None and process.exitcode is None:
+                process.kill()
+        for process in self._processes:
+            if process.pid is not None:
+                process.join()
+        for connection in self._connections:
+            connection.close()
+        self._processes, self._connections = [], []
+
+
+def _serve(connection: multiprocessing.connection.Connection) -> None:
+    """A worker process: runs its share of the jobs, sending back each result or exception."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # also when started from a thread other than the main one
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+    function, jobs = pickle.loads(connection.recv_bytes())
+    for job in jobs:
+        try:
+            reply = (True, function(*job))
+        except Exception as error:  # noqa: BLE001 - it is raised again in the caller
+            reply = (False, error)
+        try:
+            message = pickle.dumps(reply)
+        except Exception as error:  # noqa: BLE001 - an exception that cannot be pickled
+            message = pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")))
+        connection.send_bytes(message)
+
+
+@contextmanager
+def _starting() -> Iterator[None]:
+    """On the main thread: SIGINT ignored and SIGTERM, SIGHUP held while the processes start.
+
+    Held, a signal cannot fall between a process's creation and its registration (a process
+    this object does not know of could not be killed); it is delivered when this ends. The
+    processes inherit both: an ignored signal stays ignored through ``exec`` and Python keeps it
+    so (Ctrl-C never reaches them, even while they import torch), and :func:`_serve` releases the
+    held ones. Elsewhere a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        signal.signal(signal.SIGINT, previous)

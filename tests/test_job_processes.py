@@ -1,0 +1,59 @@
+"""JobProcesses (lic.codec.job_processes): results in job order, a job's exception raised in the
+caller, a dead process reported, and every process killed and reaped when the caller leaves by
+an exception, also while a process has not read its jobs yet."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from lic.codec.job_processes import JobProcesses
+
+
+def square_and_pid(value: int) -> tuple[int, int]:
+    return value * value, os.getpid()
+
+
+def fail(message: str) -> None:
+    raise ValueError(message)
+
+
+def die() -> None:
+    os._exit(7)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_results_come_in_job_order_from_a_fixed_share_of_processes() -> None:
+    with JobProcesses(square_and_pid, [(v,) for v in range(5)], processes=2) as jobs:
+        found = jobs.results()
+    assert [square for square, _ in found] == [0, 1, 4, 9, 16]
+    pids = [pid for _, pid in found]
+    assert pids[0] == pids[2] == pids[4] != pids[1] == pids[3] != os.getpid()  # job i in process i % 2
+
+
+def test_a_jobs_exception_is_raised_in_the_caller() -> None:
+    with JobProcesses(fail, [("no luck",)], processes=1) as jobs, pytest.raises(ValueError, match="no luck"):
+        jobs.results()
+
+
+def test_a_process_that_dies_is_reported_with_its_exit_code() -> None:
+    with JobProcesses(die, [()], processes=1) as jobs, pytest.raises(RuntimeError, match="exit code 7"):
+        jobs.results()
+
+
+def test_leaving_by_an_exception_kills_and_reaps_every_process() -> None:
+    big = bytes(8 << 20)  # larger than a pipe holds: sent only once the process has imported lic
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), JobProcesses(len, [(big,), (big,)], processes=2) as jobs:
+        pids = [process.pid for process in jobs._processes]
+        raise KeyboardInterrupt
+    assert time.monotonic() - started < 60
+    assert pids and not any(_alive(pid) for pid in pids)
