@@ -1,8 +1,8 @@
 """Triton kernels for the fixed-point networks that choose lic's probability tables.
 
 The hyper-synthesis and the channel/checkerboard context networks run in fixed point
-(``bitstream-spec.md`` section 3.1, :mod:`lic.models.fixed_point`); on CUDA these kernels
-compute them in place of torch's float64 convolutions:
+(``bitstream-spec.md`` section 3.1, :mod:`lic.models.fixed_point`); with ``LIC_KERNELS=1`` these
+kernels compute them in place of torch's float64 convolutions:
 
 * :mod:`lic.kernels.conv`: a convolution (plain, transposed or checkerboard-masked, any
   stride and zero padding) with the round-half-up rescale, the ReLU and the clamp fused;
@@ -23,9 +23,9 @@ rounding anywhere to reason about. The torch path holds the same integers in flo
 exact there because of the same ``2**53`` bound, so both paths give equal outputs; the
 tests in ``tests/test_kernels.py`` check that under the Triton interpreter.
 
-Selection (:mod:`lic.kernels.selection`): used on CUDA tensors, never on the CPU unless
-``LIC_KERNELS=1`` (with ``TRITON_INTERPRET=1``: the tests and ``benchmarks/gpu_check.py
---dry-run``); ``LIC_KERNELS=0`` forces the torch path. The bytes of a stream never depend
+Selection (:mod:`lic.kernels.selection`): used only with ``LIC_KERNELS=1`` (on the CPU also
+``TRITON_INTERPRET=1``: the tests and ``benchmarks/gpu_check.py --dry-run``), since on an H200
+they decoded slower than the torch path (docs/speed.md). The bytes of a stream never depend
 on the choice. This package imports only torch, triton and :mod:`lic.errors` (it sits
 below :mod:`lic.models`), and imports triton only when a kernel is first used.
 """

@@ -19,7 +19,7 @@ and every convolution algorithm that computes sums of products gives the same
 result; cuDNN (which may pick FFT or Winograd algorithms) is switched off while
 these networks run. ``bitstream-spec.md`` section 3.1 states the procedure.
 
-On CUDA (see :func:`lic.kernels.selection.kernels_enabled`) the layers run through the
+With ``LIC_KERNELS=1`` (see :func:`lic.kernels.selection.kernels_enabled`) the layers run through the
 Triton kernels of :mod:`lic.kernels` instead, on int64: the same integers, by construction.
 """
 
