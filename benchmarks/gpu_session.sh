@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The two calls of a GPU session (issue 17; docs/training.md section 9), run on the device machine
+# The calls of a GPU session (issue 17; docs/training.md sections 9 and 10), run on the device machine
 # from the repository root. Here first: python benchmarks/gpu_data.py, and the wheels the device
 # image lacks in .whl (compressai 1.2.8 cp312, pytorch-msssim 1.0.0; the device tool's README).
-#   call 1, carry [.whl, .gpudata/a]:  bash benchmarks/gpu_session.sh check [SECONDS]
-#   call 2 at once, carry [.whl, .gpudata/b]:  bash benchmarks/gpu_session.sh train SECONDS
+#   call 1, carry [.whl, .gpudata/a]:  bash benchmarks/gpu_session.sh check [SECONDS]   (or: stage)
+#   call 2 at once, carry [.whl, .gpudata/b]:  CONFIG=benchmarks/gpu_run11.toml bash benchmarks/gpu_session.sh train SECONDS
 # check: builds the coder, keeps part a of the photos in /tmp for call 2, runs gpu_check.py
-# (training steps/s first) into $OUT/gpu-check.json. train: trains benchmarks/gpu_run9.toml for
-# SECONDS on parts a and b, its schedule sized by call 1's steps/s, weights back in $OUT.
+# (training steps/s first) into $OUT/gpu-check.json. stage: the same without gpu_check.py (the
+# H200's 15.9 steps/s of 2026-12-04 then sizes the schedule). train: trains CONFIG (default
+# benchmarks/gpu_run9.toml, the run that has been done) for SECONDS on parts a and b, its schedule
+# sized by call 1's steps/s, weights back in $OUT.
 set -uo pipefail
 export PYTHONUNBUFFERED=1
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
@@ -16,6 +18,8 @@ if ! python3 -c "import lic.entropy._rans" 2>/dev/null; then
     python3 setup.py build_ext --inplace > "$OUT/build.log" 2>&1 || { tail -20 "$OUT/build.log"; exit 4; }
 fi
 case ${1:-} in
+stage)
+    mkdir -p /tmp/data && cp -r .gpudata/a/train /tmp/data/a && echo "staged $(ls /tmp/data/a | wc -l) photos" ;;
 check)
     mkdir -p /tmp/data && cp -r .gpudata/a/train /tmp/data/a
     nvidia-smi --query-gpu=name,memory.used,clocks.sm,temperature.gpu --format=csv
@@ -25,9 +29,10 @@ check)
     cp "$OUT/gpu-check.json" /tmp/gpu-check.json ;;
 train)
     [ -d .gpudata/a/train ] || { mkdir -p .gpudata/a && ln -sfn /tmp/data/a .gpudata/a/train; }
-    timeout -s INT $(( ${2:?seconds} + 90 )) python3 benchmarks/gpu_train_chunk.py --config benchmarks/gpu_run9.toml \
-        --seconds "$2" --rate-from /tmp/gpu-check.json --export "$OUT" > "$OUT/train.log" 2>&1
+    rate=(--rate 15.9); [ -f /tmp/gpu-check.json ] && rate=(--rate-from /tmp/gpu-check.json)
+    timeout -s INT $(( ${2:?seconds} + 90 )) python3 benchmarks/gpu_train_chunk.py --config "${CONFIG:-benchmarks/gpu_run9.toml}" \
+        --seconds "$2" "${rate[@]}" --export "$OUT" > "$OUT/train.log" 2>&1
     echo "gpu_train_chunk exit $?"; tail -c 4000 "$OUT/train.log"; ls -la "$OUT" ;;
 *)
-    echo "usage: bash benchmarks/gpu_session.sh check [SECONDS] | train SECONDS" >&2; exit 2 ;;
+    echo "usage: bash benchmarks/gpu_session.sh check [SECONDS] | stage | train SECONDS" >&2; exit 2 ;;
 esac
