@@ -4,12 +4,13 @@ an exception, also while a process has not read its jobs yet."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 
 import pytest
 
-from lic.codec.job_processes import JobProcesses
+from lic.codec.job_processes import JobProcesses, _serve
 
 
 def square_and_pid(value: int) -> tuple[int, int]:
@@ -57,3 +58,15 @@ def test_leaving_by_an_exception_kills_and_reaps_every_process() -> None:
         raise KeyboardInterrupt
     assert time.monotonic() - started < 60
     assert pids and not any(_alive(pid) for pid in pids)
+
+
+def test_a_process_whose_caller_is_gone_ends_quietly() -> None:
+    """The caller killed before it sent the jobs: the process reads end-of-file and returns, no traceback."""
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe()
+    process = context.Process(target=_serve, args=(theirs,))
+    process.start()
+    theirs.close()
+    mine.close()
+    process.join(60)
+    assert process.exitcode == 0

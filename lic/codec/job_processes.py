@@ -101,7 +101,10 @@ def _serve(connection: multiprocessing.connection.Connection) -> None:
     """A worker process: runs its share of the jobs, sending back each result or exception."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # also when started from a thread other than the main one
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
-    function, jobs = pickle.loads(connection.recv_bytes())
+    try:
+        function, jobs = pickle.loads(connection.recv_bytes())
+    except EOFError:  # the caller ended before it sent the jobs (killed, say): nothing to do
+        return
     for job in jobs:
         try:
             reply = (True, function(*job))
@@ -111,7 +114,10 @@ def _serve(connection: multiprocessing.connection.Connection) -> None:
             message = pickle.dumps(reply)
         except Exception as error:  # noqa: BLE001 - an exception that cannot be pickled
             message = pickle.dumps((False, RuntimeError(f"{type(error).__name__}: {error}")))
-        connection.send_bytes(message)
+        try:
+            connection.send_bytes(message)
+        except OSError:  # the caller is gone (a broken pipe): nobody wants the rest
+            return
 
 
 @contextmanager
