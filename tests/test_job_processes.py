@@ -1,12 +1,15 @@
 """JobProcesses (lic.codec.job_processes): results in job order, a job's exception raised in the
-caller, a dead process reported, and every process killed and reaped when the caller leaves by
-an exception, also while a process has not read its jobs yet."""
+caller, a dead process reported, every process killed and reaped when the caller leaves by an
+exception (also one raised while a process is still starting and has not read its jobs), and a
+worker whose caller is gone ending quietly."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +73,32 @@ def test_a_process_whose_caller_is_gone_ends_quietly() -> None:
     mine.close()
     process.join(60)
     assert process.exitcode == 0
+
+
+def _spawned_children() -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if int(stat[1]) == os.getpid() and stat[0] != "Z" and b"spawn_main" in command:
+            children.append(int(entry.name))
+    return children
+
+
+def test_a_stop_while_the_processes_start_kills_them() -> None:
+    """The stop lands while the jobs are still being sent (the processes are importing lic): none survives."""
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            JobProcesses(len, [(bytes(64 << 20),), (bytes(64 << 20),)], processes=2)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not _spawned_children()

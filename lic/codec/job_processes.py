@@ -2,11 +2,11 @@
 
 :class:`JobProcesses` starts its processes, hands each its share of the jobs through a pipe
 and collects the results in job order, while the caller works on something else (the
-overfit encoder fits its first candidate meanwhile). Leaving it by an exception (the
+overfit encoder fits its first candidate meanwhile). Leaving it, by an exception (the
 :class:`~lic.cli.signals.Stopped` of SIGINT, SIGTERM or SIGHUP, a ``KeyboardInterrupt``, an
-error) kills every process with SIGKILL and reaps it, with nothing else to wait for. It
-replaces a ``multiprocessing.Pool``, whose ``terminate`` joins a task-handler thread, takes
-the task queue's lock and joins a worker-handler thread before it reaches the workers: a
+error) or normally, kills every process still running with SIGKILL and reaps it, with nothing
+else to wait for. It replaces a ``multiprocessing.Pool``, whose ``terminate`` takes the task
+queue's lock and joins a worker-handler thread before it reaches the workers: a
 stopped ``lic encode --mode overfit`` hung for over 120 s on that path once in CI (SIGHUP
 while the candidate process was still starting, 2026-12-04; not reproduced here in 22 tries
 at delays from 0 to 3 s).
@@ -22,19 +22,24 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from multiprocessing import resource_tracker
 from types import TracebackType
 from typing import Any
 
 _HELD = (signal.SIGTERM, signal.SIGHUP)
 """Held while the processes start (:func:`_starting`)."""
 
+_STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Held while :meth:`JobProcesses.close` kills and reaps."""
+
 
 class JobProcesses:
     """``function(*job)`` for every job, in up to ``processes`` spawned processes (a context manager).
 
     Job ``i`` runs in process ``i % processes``, so which jobs share a process does not depend on
-    timing. The processes ignore SIGINT from their first instruction (Ctrl-C reaches the whole
-    foreground group; the caller decides: :func:`_starting`). ``function`` must be importable by name. Jobs and results
+    timing. Ctrl-C reaches the whole foreground group and the caller decides, so the processes
+    ignore SIGINT: from their first instruction when this is built on the main thread
+    (:func:`_starting`), else from :func:`_serve`. ``function`` must be importable by name. Jobs and results
     travel as plain pickles: torch's multiprocessing pickler would share tensors through the
     sending process, which has exited by the time its last result is read.
     """
@@ -45,6 +50,7 @@ class JobProcesses:
         self._connections: list[multiprocessing.connection.Connection] = []
         shares = [list(jobs[i::processes]) for i in range(min(processes, len(jobs)))]
         try:
+            resource_tracker.ensure_running()  # started inside _starting, it would unblock SIGTERM there
             with _starting():
                 context = multiprocessing.get_context("spawn")  # forking a process running torch's pools can deadlock
                 for _ in shares:
@@ -74,7 +80,7 @@ class JobProcesses:
             connection = self._connections[index % len(self._connections)]
             try:
                 succeeded, value = pickle.loads(connection.recv_bytes())
-            except EOFError:
+            except (EOFError, OSError):  # ended before or while sending its result
                 process = self._processes[index % len(self._processes)]
                 process.join(5)
                 raise RuntimeError(f"a worker process ended without its result (exit code {process.exitcode})") \
@@ -85,16 +91,20 @@ class JobProcesses:
         return found
 
     def close(self) -> None:
-        """Kills and reaps every process that is still running (idempotent)."""
-        for process in self._processes:
-            if process.pid is not None and process.exitcode is None:
-                process.kill()
-        for process in self._processes:
-            if process.pid is not None:
-                process.join()
-        for connection in self._connections:
-            connection.close()
-        self._processes, self._connections = [], []
+        """Kills and reaps every process that is still running (idempotent; stop signals held meanwhile)."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            for process in self._processes:
+                if process.pid is not None and process.exitcode is None:
+                    process.kill()
+            for process in self._processes:
+                if process.pid is not None:
+                    process.join()
+            for connection in self._connections:
+                connection.close()
+            self._processes, self._connections = [], []
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _serve(connection: multiprocessing.connection.Connection) -> None:
@@ -103,7 +113,7 @@ def _serve(connection: multiprocessing.connection.Connection) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
     try:
         function, jobs = pickle.loads(connection.recv_bytes())
-    except EOFError:  # the caller ended before it sent the jobs (killed, say): nothing to do
+    except (EOFError, OSError):  # the caller ended before or while sending the jobs (killed, say)
         return
     for job in jobs:
         try:
@@ -128,7 +138,8 @@ def _starting() -> Iterator[None]:
     this object does not know of could not be killed); it is delivered when this ends. The
     processes inherit both: an ignored signal stays ignored through ``exec`` and Python keeps it
     so (Ctrl-C never reaches them, even while they import torch), and :func:`_serve` releases the
-    held ones. Elsewhere a no-op.
+    held ones. A Ctrl-C in those few milliseconds is lost (ignored, not held: a held signal that
+    is ignored is discarded). Elsewhere a no-op.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -138,5 +149,5 @@ def _starting() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal is delivered here
