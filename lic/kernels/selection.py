@@ -6,15 +6,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
-
 from lic.errors import LicError
 
 ENVIRONMENT_VARIABLE = "LIC_KERNELS"
 
 
-def kernels_enabled(device: torch.device) -> bool:
-    """Whether tensors on ``device`` go through :mod:`lic.kernels`.
+def kernels_enabled() -> bool:
+    """Whether the fixed-point layers go through :mod:`lic.kernels` (on any device).
 
     ``LIC_KERNELS`` unset, ``auto`` or ``0``: never (the torch float64 path); ``1``: on every
     device, the CPU included (Triton runs CPU tensors only when ``TRITON_INTERPRET=1`` is set

@@ -175,7 +175,7 @@ class FixedPointNetwork:
 
     def __call__(self, x: Tensor) -> Tensor:
         a = _to_fixed(x)
-        if kernels_enabled(a.device):
+        if kernels_enabled():
             a = a.to(torch.int64)
             for layer in self.layers:
                 a = layer.kernel(a)
@@ -201,7 +201,7 @@ class FixedPointNetwork:
         torch path the tables are left to the caller (``None``).
         """
         a = _to_fixed(rows)
-        if kernels_enabled(a.device):
+        if kernels_enabled():
             a = a.to(torch.int64)
             for layer in self.layers[:-1]:
                 a = layer.kernel_on_rows(a)[0]
