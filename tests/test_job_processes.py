@@ -9,9 +9,9 @@ import multiprocessing
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
+from test_signals import _cmdline, _descendants, _running
 
 from lic.codec.job_processes import JobProcesses, _serve
 
@@ -26,13 +26,6 @@ def fail(message: str) -> None:
 
 def die() -> None:
     os._exit(7)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_results_come_in_job_order_from_a_fixed_share_of_processes() -> None:
@@ -60,7 +53,7 @@ def test_leaving_by_an_exception_kills_and_reaps_every_process() -> None:
         pids = [process.pid for process in jobs._processes]
         raise KeyboardInterrupt
     assert time.monotonic() - started < 60
-    assert pids and not any(_alive(pid) for pid in pids)
+    assert pids and not any(_running(pid) for pid in pids)
 
 
 def test_a_process_whose_caller_is_gone_ends_quietly() -> None:
@@ -73,19 +66,6 @@ def test_a_process_whose_caller_is_gone_ends_quietly() -> None:
     mine.close()
     process.join(60)
     assert process.exitcode == 0
-
-
-def _spawned_children() -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue
-        if int(stat[1]) == os.getpid() and stat[0] != "Z" and b"spawn_main" in command:
-            children.append(int(entry.name))
-    return children
 
 
 def test_a_stop_while_the_processes_start_kills_them() -> None:
@@ -101,4 +81,4 @@ def test_a_stop_while_the_processes_start_kills_them() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert not _spawned_children()
+    assert not [pid for pid in _descendants(os.getpid()) if _running(pid) and "spawn_main" in _cmdline(pid)]
