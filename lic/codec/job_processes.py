@@ -131,23 +131,38 @@ def _serve(connection: multiprocessing.connection.Connection) -> None:
 
 
 @contextmanager
-def _starting() -> Iterator[None]:
-    """On the main thread: SIGINT ignored and SIGTERM, SIGHUP held while the processes start.
+def children_ignore_sigint() -> Iterator[None]:
+    """Processes started inside ignore Ctrl-C from their first instruction (main thread only; else a no-op).
 
-    Held, a signal cannot fall between a process's creation and its registration (a process
-    this object does not know of could not be killed); it is delivered when this ends. The
-    processes inherit both: an ignored signal stays ignored through ``exec`` and Python keeps it
-    so (Ctrl-C never reaches them, even while they import torch), and :func:`_serve` releases the
-    held ones. A Ctrl-C in those few milliseconds is lost (ignored, not held: a held signal that
-    is ignored is discarded). Elsewhere a no-op.
+    An ignored signal stays ignored through ``exec`` and Python keeps it so, so they ignore it even
+    while they import torch: a Ctrl-C reaches the whole foreground group, and the parent decides. A
+    Ctrl-C to the parent in those few milliseconds is lost (a held signal that is ignored is discarded).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _starting() -> Iterator[None]:
+    """On the main thread: :func:`children_ignore_sigint`, and SIGTERM, SIGHUP held while the processes start.
+
+    Held, a signal cannot fall between a process's creation and its registration (a process
+    this object does not know of could not be killed); it is delivered when this ends, after
+    SIGINT's handler is back. The processes inherit the mask and :func:`_serve` releases it.
+    Elsewhere a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        with children_ignore_sigint():
+            yield
+    finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal is delivered here

@@ -20,15 +20,14 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from lic.codec.job_processes import children_ignore_sigint
 from lic.errors import LicError
 from lic.format.container import read_image_stream
 from lic.io import cleanup
@@ -212,20 +211,6 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     os._exit(128 + signum)
 
 
-@contextmanager
-def _children_ignore_sigint() -> Iterator[None]:
-    """Processes started inside ignore Ctrl-C from their first instruction (an ignored signal stays
-    ignored across exec), so a Ctrl-C while a worker starts up prints no traceback; the parent decides."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _process_task(task: tuple[BatchJob, Path, Path]) -> FileOutcome:
     if _WORKER_ERROR is not None:
         return FileOutcome(task[1], "failed", error=_WORKER_ERROR)
@@ -267,7 +252,7 @@ def run_batch(job: BatchJob, pairs: list[tuple[Path, Path]], workers: int,
             progress(1)
         return summary
     # "spawn": forking a process that already runs torch's thread pools can deadlock.
-    with _children_ignore_sigint():
+    with children_ignore_sigint():
         pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker_process, initargs=(job,))
     try:
         for outcome in pool.imap_unordered(_process_task, [(job, s, t) for s, t in pairs]):
