@@ -3,12 +3,12 @@
 # from the repository root. Here first: python benchmarks/gpu_data.py, and the wheels the device
 # image lacks in .whl (compressai 1.2.8 cp312, pytorch-msssim 1.0.0; the device tool's README).
 #   call 1, carry [.whl, .gpudata/a]:  bash benchmarks/gpu_session.sh check [SECONDS]   (or: stage)
-#   call 2 at once, carry [.whl, .gpudata/b]:  CONFIG=benchmarks/gpu_run11.toml bash benchmarks/gpu_session.sh train SECONDS
+#   call 2 at once, carry [.whl, .gpudata/b]:  bash benchmarks/gpu_session.sh train SECONDS
 # check: builds the coder, keeps part a of the photos in /tmp for call 2, runs gpu_check.py
 # (training steps/s first) into $OUT/gpu-check.json. stage: the same without gpu_check.py (the
-# H200's 15.9 steps/s of 2026-12-04 then sizes the schedule). train: trains CONFIG (default
-# benchmarks/gpu_run9.toml, the run that has been done) for SECONDS on parts a and b, its schedule
-# sized by call 1's steps/s, weights back in $OUT.
+# H200's 12.1 steps/s of run 11, 2026-12-04, then sizes the schedule). train: trains CONFIG (default
+# benchmarks/gpu_run12.toml, the next run; runs 9 and 11 were gpu_run9/11.toml) for SECONDS on parts
+# a and b, its schedule sized by call 1's steps/s, weights back in $OUT.
 set -uo pipefail
 export PYTHONUNBUFFERED=1
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
@@ -29,8 +29,8 @@ check)
     cp "$OUT/gpu-check.json" /tmp/gpu-check.json ;;
 train)
     [ -d .gpudata/a/train ] || { mkdir -p .gpudata/a && ln -sfn /tmp/data/a .gpudata/a/train; }
-    rate=(--rate 15.9); [ -f /tmp/gpu-check.json ] && rate=(--rate-from /tmp/gpu-check.json)
-    timeout -s INT $(( ${2:?seconds} + 90 )) python3 benchmarks/gpu_train_chunk.py --config "${CONFIG:-benchmarks/gpu_run9.toml}" \
+    rate=(--rate 12.1); [ -f /tmp/gpu-check.json ] && rate=(--rate-from /tmp/gpu-check.json)
+    timeout -s INT $(( ${2:?seconds} + 90 )) python3 benchmarks/gpu_train_chunk.py --config "${CONFIG:-benchmarks/gpu_run12.toml}" \
         --seconds "$2" "${rate[@]}" --export "$OUT" > "$OUT/train.log" 2>&1
     echo "gpu_train_chunk exit $?"; tail -c 4000 "$OUT/train.log"; ls -la "$OUT" ;;
 *)
