@@ -10,11 +10,16 @@ after each point.
 
     nice -n 10 python benchmarks/overfit_six.py --preset fast -q 1 3 5 7 \\
         --workdir runs/overfit-fast -o benchmarks/results/overfit-fast-six.json
+
+``--device cuda`` fits on a GPU (``lic encode --mode overfit --device cuda``; quantizing, coding and
+the decode check stay on the CPU): another float path than a CPU fit, so other streams of the same
+preset and seed; each point records where it was fitted (``fit_device``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -42,8 +47,8 @@ def _cpu_seconds() -> float:
 
 
 def run_point(path: Path, quality: float, preset: str, steps: int | None, workdir: Path, seed: int | None = None,
-              restarts: int | None = None) -> dict:
-    """Encodes, decodes and measures one image at one quality."""
+              restarts: int | None = None, device: str = "cpu") -> dict:
+    """Encodes (fitting on ``device``), decodes (on the CPU) and measures one image at one quality."""
     from dataclasses import replace
 
     model = load_model("overfit")
@@ -59,7 +64,7 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
     def encode() -> bytes:
         nonlocal encoded
         start = _cpu_seconds()
-        encoded = encode_overfit(pixels, model, quality, fit, workers=workers)
+        encoded = encode_overfit(pixels, model, quality, fit, workers=workers, device=device)
         cpu["encode"] = _cpu_seconds() - start
         return encoded.data
 
@@ -76,11 +81,13 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
             "decoding_time": measurement.decode_seconds,
             "encoding_cpu_seconds": cpu["encode"], "decoding_cpu_seconds": cpu["decode"],
             "exact": bool(np.array_equal(decoded, encoded.reconstruction)),
+            "reconstruction_sha256": hashlib.sha256(np.ascontiguousarray(encoded.reconstruction)).hexdigest(),
             "steps": fit.steps, "coarse_steps": fit.coarse_steps, "seed": fit.seed,
             "exponents": list(encoded.exponents),
             "load_average_before": list(load_before),
             "load_average_after": list(os.getloadavg()), "threads": torch.get_num_threads(),
-            "restarts": fit.restarts, "workers": workers}
+            "restarts": fit.restarts, "workers": workers,
+            "fit_device": machine_description(torch.device(device))}
 
 
 def summary(points: list[dict], preset: str, qualities: list[float]) -> dict:
@@ -122,6 +129,7 @@ def main() -> None:
     parser.add_argument("-q", "--qualities", type=float, nargs="+", default=[1.0, 3.0, 5.0, 7.0])
     parser.add_argument("--images", nargs="+", default=list(SIX))
     parser.add_argument("--kodak", default="../shared/datasets/kodak")
+    parser.add_argument("--device", default="cpu", help="where the fits run (cpu or cuda)")
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
@@ -134,8 +142,10 @@ def main() -> None:
                 continue
             start = time.strftime("%H:%M:%S")
             point = run_point(Path(args.kodak) / f"{image}.png", quality, args.preset, args.steps, args.workdir,
-                              args.seed, args.restarts)
-            point_file.write_text(json.dumps(point, indent=2))
+                              args.seed, args.restarts, args.device)
+            partial = point_file.with_suffix(".json.partial")  # queues beside this one read points/*.json
+            partial.write_text(json.dumps(point, indent=2))
+            partial.replace(point_file)
             print(f"{start} {image} q{quality:g}: {point['bpp']:.4f} bpp {point['psnr-rgb']:.2f} dB, encode "
                   f"{point['encoding_time']:.0f} s, decode {point['decoding_time']:.2f} s, exact {point['exact']}",
                   flush=True)

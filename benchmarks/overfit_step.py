@@ -6,7 +6,8 @@ Runs ``--steps`` Adam steps of the soft-rounding phase at full and at half resol
 torch thread, and prints process CPU seconds per step (and wall seconds, with the load
 average: CPU seconds are the figure to compare on a shared machine). ``--plain`` swaps
 :func:`lic.models.row_mlp.row_mlp` for the same layers through autograd (the previous code),
-so both are measured by the same script.
+so both are measured by the same script. ``--device cuda`` times the steps on a GPU (wall seconds
+are then the figure; the CPU seconds are the launching thread's).
 """
 
 from __future__ import annotations
@@ -37,11 +38,21 @@ def plain_mlp(rows: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]
 
 
 def seconds_per_step(target: torch.Tensor, steps: int) -> tuple[float, float]:
-    """``(CPU, wall)`` seconds per soft-rounding step on ``target`` (one warm-up step first)."""
+    """``(CPU, wall)`` seconds per soft-rounding step on ``target``'s device (one warm-up step first)."""
     fit = FitConfig(steps=steps, warmup=1)
-    _fit_phase(target, OverfitNetwork(fit.shape), None, 1e-3, 1, fit, OverfitConfig(), None, 0, 1, hard=False)
+
+    def network() -> OverfitNetwork:
+        return OverfitNetwork(fit.shape).to(target.device)
+
+    def synchronize() -> None:
+        if target.device.type == "cuda":
+            torch.cuda.synchronize(target.device)
+
+    _fit_phase(target, network(), None, 1e-3, 1, fit, OverfitConfig(), None, 0, 1, hard=False)
+    synchronize()
     cpu, wall = time.process_time(), time.perf_counter()
-    _fit_phase(target, OverfitNetwork(fit.shape), None, 1e-3, steps, fit, OverfitConfig(), None, 0, steps, hard=False)
+    _fit_phase(target, network(), None, 1e-3, steps, fit, OverfitConfig(), None, 0, steps, hard=False)
+    synchronize()
     return (time.process_time() - cpu) / steps, (time.perf_counter() - wall) / steps
 
 
@@ -50,16 +61,18 @@ def main() -> None:
     parser.add_argument("--image", type=Path, required=True)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--plain", action="store_true", help="measure the plain autograd layers instead")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.plain:
         overfit.row_mlp = plain_mlp
     pixels = np.asarray(Image.open(args.image).convert("RGB"))
-    target = torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0
+    target = (torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0).to(args.device)
     load = os.getloadavg()
     full = seconds_per_step(target, args.steps)
     half = seconds_per_step(_half(target), args.steps)
     print(json.dumps({"image": args.image.name, "mlp": "plain" if args.plain else "row_mlp", "threads": 1,
+                      "device": args.device,
                       "full_resolution": {"cpu_s": round(full[0], 4), "wall_s": round(full[1], 4)},
                       "half_resolution": {"cpu_s": round(half[0], 4), "wall_s": round(half[1], 4)},
                       "load_average": [load, os.getloadavg()]}))

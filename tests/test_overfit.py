@@ -130,6 +130,16 @@ def test_restarts_keep_the_best_coded_fit_wherever_they_run(model: LoadedModel) 
     assert in_parallel.data == best.data
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (gpu_session.sh overfit runs it)")
+def test_fit_on_cuda_decodes_exactly_on_the_cpu(model: LoadedModel) -> None:
+    pixels = _image(20, 36)
+    fit = FitConfig(steps=40, coarse_steps=20, shape=SHAPE, restarts=2)
+    result = encode_overfit(pixels, model, 5.0, fit, workers=2, device="cuda")
+    decoded, _ = decode_image(result.data, model)
+    assert np.array_equal(decoded, result.reconstruction)
+    assert np.mean((decoded.astype(float) - pixels.astype(float)) ** 2) < np.var(pixels.astype(float))
+
+
 def _exact_arm(seed: int) -> ExactNetwork:
     rng = np.random.default_rng(seed)
     from lic.models.overfit import OverfitNetwork

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from lic.models.overfit import CONTEXT
-from lic.models.row_mlp import context_mlp, context_rows, row_mlp
+from lic.models.row_mlp import CHUNK_ROWS, context_mlp, context_rows, default_chunk, row_mlp
 
 
 def _plain(rows: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
@@ -70,3 +70,9 @@ def test_context_rows_are_the_causal_neighbours() -> None:
     assert rows[5].tolist() == [4.0, 1.0, 3.0]  # (1, 1): left, above, above and two to the right
     assert rows[0].tolist() == [0.0, 0.0, 0.0]  # outside the grid: zero
     assert rows[7].tolist() == [6.0, 3.0, 0.0]
+
+
+def test_chunks_fit_a_cpu_cache_and_take_everything_at_once_elsewhere() -> None:
+    assert default_chunk(torch.empty(100_000, 16)) == CHUNK_ROWS
+    assert default_chunk(torch.empty(100_000, 16, device="meta")) >= 100_000  # a GPU: one chunk for every row
+    assert default_chunk(torch.empty(0, 16, device="meta")) == 1

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     """``lic eval``: RD points through real files, locally or on Ray."""
     from lic.codec.refine import RefineConfig
     from lic.eval.rd import evaluate
-    from lic.models.weights import load_model
+    from lic.models.weights import load_model, resolve_device
 
     if args.output:
         check_output(Path(args.output), args.force)
@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
         from lic.cli.overfit import overfit_encoder
 
         args.model = OVERFIT_MODEL
-        model = load_model(args.model, args.weights, device)
-        encoder, fit, name, extra = overfit_encoder(model, args.preset, args.fit_steps)
+        model = load_model(args.model, args.weights)  # tables only: the fits run on the device
+        encoder, fit, name, extra = overfit_encoder(model, args.preset, args.fit_steps, str(resolve_device(device)))
     elif args.preset or args.fit_steps:
         raise LicError("--preset and --fit-steps are for --mode overfit")
     else:

@@ -52,18 +52,19 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     from lic.hardware import usable_cores
     from lic.io.imageio import read_image
     from lic.models import OVERFIT_MODEL
-    from lic.models.weights import load_model
+    from lic.models.weights import load_model, resolve_device
 
     check_overfit_options(args)
     outputs = image_outputs(args)
     pixels, _ = read_image(args.input)
-    model = load_model(OVERFIT_MODEL, args.weights, args.device)
+    device = str(resolve_device(args.device))
+    model = load_model(OVERFIT_MODEL, args.weights)
     fit = preset_fit(args.preset, args.fit_steps)
     quality = model.default_quality if args.quality is None else args.quality
     bar, update = fit_progress(fit.steps + fit.coarse_steps)
     start = time.perf_counter()
     try:
-        encoded = encode_overfit(pixels, model, quality, fit, update, usable_cores())
+        encoded = encode_overfit(pixels, model, quality, fit, update, usable_cores(), device)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
@@ -83,21 +84,22 @@ def preset_fit(preset: str | None, steps: int | None):  # noqa: ANN201 - a FitCo
     return fit if steps is None else replace(fit, steps=steps, coarse_steps=0)
 
 
-def overfit_encoder(model, preset: str | None, steps: int | None):  # noqa: ANN001, ANN201
-    """``(encode(pixels, quality), fit, results name, metadata)`` of ``lic eval --mode overfit``."""
+def overfit_encoder(model, preset: str | None, steps: int | None, device: str = "cpu"):  # noqa: ANN001, ANN201
+    """``(encode(pixels, quality), fit, results name, metadata)`` of ``lic eval --mode overfit``; fits on ``device``."""
     import os
     from dataclasses import asdict
 
     import torch
 
     from lic.codec.overfit import encode_overfit
-    from lic.hardware import usable_cores
+    from lic.hardware import machine_description, usable_cores
 
     name = preset or "fast"
     fit = preset_fit(preset, steps)
     cores = usable_cores()
     meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),
-            "workers": cores, "load_average_at_start": list(os.getloadavg())}
-    return ((lambda pixels, quality: encode_overfit(pixels, model, quality, fit, workers=cores)), fit,
+            "workers": cores, "load_average_at_start": list(os.getloadavg()),
+            "fit_device": machine_description(torch.device(device))}
+    return ((lambda pixels, quality: encode_overfit(pixels, model, quality, fit, workers=cores, device=device)), fit,
             f"lic-overfit-{name}", meta)
 

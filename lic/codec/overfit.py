@@ -196,12 +196,15 @@ def _code_fitted(fitted: FittedImage, rgb: np.ndarray, lmbda: float, codec: Over
 
 
 def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: FitConfig,
-                   progress: Callable[[FitProgress], None] | None = None, workers: int = 1) -> OverfitEncoded:
+                   progress: Callable[[FitProgress], None] | None = None, workers: int = 1,
+                   device: str = "cpu") -> OverfitEncoded:
     """Fits, quantizes and codes an ``HxWx3`` (RGB) or ``HxW`` (grayscale) uint8 image at ``quality``.
 
     With ``fit.restarts`` > 1 the image is fitted that many times (seeds ``fit.seed``, ``fit.seed + 1``,
     ...), up to ``workers`` fits at once in separate processes, and the candidate whose coded stream has
-    the lowest ``MSE + lambda * bpp`` is kept. The result does not depend on ``workers``.
+    the lowest ``MSE + lambda * bpp`` is kept. The result does not depend on ``workers``. The fits run on
+    ``device`` (``lic encode --mode overfit --device cuda``); quantizing and coding run on the CPU, so the
+    stream decodes exactly anywhere, but a CUDA fit gives another stream than a CPU fit.
     """
     codec = model.module
     if not isinstance(codec, OverfitCodec):
@@ -216,7 +219,7 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     fit = replace(fit, shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(width, height))))
     lmbda = codec.config.lmbda(quality)
     candidates = [_code_fitted(f, rgb, lmbda, codec)
-                  for f in fit_candidates(rgb, lmbda, fit, codec.config, progress, workers)]
+                  for f in fit_candidates(rgb, lmbda, fit, codec.config, progress, workers, device)]
     best = min(candidates, key=lambda candidate: candidate[0])[1]
     shape = fit.shape
     head = _pack_shape(shape) + best.entries

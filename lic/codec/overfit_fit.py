@@ -120,17 +120,21 @@ def rd_terms(network: OverfitNetwork, rate_inputs: list[Tensor], synthesis_input
 
 
 def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
-              progress: Callable[[FitProgress], None] | None = None) -> FittedImage:
+              progress: Callable[[FitProgress], None] | None = None, device: str = "cpu") -> FittedImage:
     """Fits latents and networks of ``fit.shape`` to an ``HxWx3`` uint8 image at rate weight ``lmbda``.
 
     With ``fit.coarse_steps``, the grids but the finest and the networks are first fitted to the
     image at half resolution (a quarter of the cost per step), then everything at full resolution.
+    The fit runs on ``device`` (a CUDA fit takes other float paths than a CPU fit of the same seed,
+    so its stream differs, but the decoder reproduces it exactly on any machine); the result is on
+    the CPU, where the encoder quantizes and codes it.
     """
-    target = image_target(pixels)
+    target = image_target(pixels).to(device)
     total = fit.steps + fit.coarse_steps
     start = full_resolution_start(target, lmbda, fit, config, progress, total)
-    return _fit_phase(target, start.network, start.latents, lmbda, fit.steps, fit, config, progress,
-                      total - fit.steps, total, hard=True)
+    fitted = _fit_phase(target, start.network, start.latents, lmbda, fit.steps, fit, config, progress,
+                        total - fit.steps, total, hard=True)
+    return FittedImage(fitted.network.cpu(), [y.cpu() for y in fitted.latents])
 
 
 def image_target(pixels: np.ndarray) -> Tensor:
@@ -146,27 +150,29 @@ def full_resolution_start(target: Tensor, lmbda: float, fit: FitConfig, config: 
     torch.manual_seed(fit.seed)
     if fit.coarse_steps and fit.shape.grids > 1:
         coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
-        coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape), None, lmbda, fit.coarse_steps, fit, config,
-                            progress, 0, total, hard=False)
+        coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape).to(target.device), None, lmbda,
+                            fit.coarse_steps, fit, config, progress, 0, total, hard=False)
         return _refine_from(coarse, fit.shape, target)
-    network = OverfitNetwork(fit.shape)
+    network = OverfitNetwork(fit.shape).to(target.device)
     height, width = target.shape[-2:]
-    return FittedImage(network, [torch.zeros(h, w) for h, w in grid_sizes(width, height, fit.shape.grids)])
+    return FittedImage(network, [target.new_zeros(h, w) for h, w in grid_sizes(width, height, fit.shape.grids)])
 
 
 def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
-                   progress: Callable[[FitProgress], None] | None = None, workers: int = 1) -> list[FittedImage]:
+                   progress: Callable[[FitProgress], None] | None = None, workers: int = 1,
+                   device: str = "cpu") -> list[FittedImage]:
     """The ``fit.restarts`` fits of one image (seeds ``fit.seed, fit.seed + 1, ...``), each on one thread.
 
     The first runs in this process and reports ``progress``; with ``workers`` > 1 the others run at the
     same time in up to ``workers - 1`` spawned processes (a fit is a chain of small operations that more
     threads do not speed up, so cores are spent on candidates), else one after another, with ``progress``
     counting all their steps. The processes are killed if this one is stopped (:class:`JobProcesses`).
+    On a CUDA ``device`` the fits run one after another in this process, whatever ``workers`` says.
     """
     seeds = [replace(fit, seed=fit.seed + i, restarts=1) for i in range(max(1, fit.restarts))]
-    if workers <= 1 or len(seeds) == 1:
+    if workers <= 1 or len(seeds) == 1 or torch.device(device).type != "cpu":
         per = fit.steps + fit.coarse_steps
-        return [_fit_one_thread(pixels, lmbda, f, config, _offset(progress, i * per, per * len(seeds)))
+        return [_fit_one_thread(pixels, lmbda, f, config, _offset(progress, i * per, per * len(seeds)), device)
                 for i, f in enumerate(seeds)]
     with JobProcesses(_fit_one_thread, [(pixels, lmbda, f, config) for f in seeds[1:]], workers - 1) as others:
         first = _fit_one_thread(pixels, lmbda, seeds[0], config, progress)
@@ -182,12 +188,12 @@ def _offset(progress: Callable[[FitProgress], None] | None, done: int,
 
 
 def _fit_one_thread(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
-                    progress: Callable[[FitProgress], None] | None = None) -> FittedImage:
+                    progress: Callable[[FitProgress], None] | None = None, device: str = "cpu") -> FittedImage:
     """:func:`fit_image` on one torch thread (the same floats wherever a candidate runs)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return fit_image(pixels, lmbda, fit, config, progress)
+        return fit_image(pixels, lmbda, fit, config, progress, device)
     finally:
         torch.set_num_threads(threads)
 
@@ -202,7 +208,7 @@ def _half(target: Tensor) -> Tensor:
 def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> FittedImage:
     """A full-resolution start from a half-resolution fit: its grids become grids 1.., a zero grid 0."""
     height, width = target.shape[-2:]
-    network = OverfitNetwork(shape)
+    network = OverfitNetwork(shape).to(target.device)
     with torch.no_grad():
         network.arm.load_state_dict(coarse.network.arm.state_dict())
         for i, kernel in enumerate(coarse.network.upsampling):
@@ -212,7 +218,7 @@ def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> Fi
         network.mix.bias.copy_(coarse.network.mix.bias)
         for mine, theirs in ((network.to_rgb, coarse.network.to_rgb), *zip(network.refine, coarse.network.refine)):
             mine.load_state_dict(theirs.state_dict())
-    finest = torch.zeros(height, width)
+    finest = target.new_zeros(height, width)
     return FittedImage(network, [finest, *coarse.latents])
 
 
@@ -244,7 +250,7 @@ class _Phase:
         """A phase from ``latents`` (zero grids when None) and ``network``, with a fresh optimizer."""
         height, width = target.shape[-2:]
         if latents is None:
-            latents = [torch.zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
+            latents = [target.new_zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
         latents = [y.clone().requires_grad_(True) for y in latents]
         optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr}, {"params": network.parameters()}],
                                      lr=fit.lr)

@@ -19,16 +19,23 @@ import torch.nn.functional as F
 from torch import Tensor
 
 CHUNK_ROWS = 4096
-"""Rows per chunk: ``4096 x 40`` float32 activations are 640 KiB, within a core's L2 cache."""
+"""Rows per chunk on a CPU: ``4096 x 40`` float32 activations are 640 KiB, within a core's L2 cache."""
+
+
+def default_chunk(rows: Tensor) -> int:
+    """:data:`CHUNK_ROWS` on a CPU; on a GPU all of ``rows`` at once (``numel`` bounds the rows of a matrix and
+    the positions of a grid): there a chunk costs kernel launches and saves no cache."""
+    return CHUNK_ROWS if rows.device.type == "cpu" else max(1, rows.numel())
 
 Layer = tuple[Tensor, Tensor]
 """``(weight [out, in], bias [out])`` of one layer."""
 
 
-def row_mlp(rows: Tensor, layers: list[Layer], chunk: int = CHUNK_ROWS) -> Tensor:
-    """``[N, out]``: ``rows [N, in]`` through ``layers``, ReLU after every layer but the last."""
+def row_mlp(rows: Tensor, layers: list[Layer], chunk: int | None = None) -> Tensor:
+    """``[N, out]``: ``rows [N, in]`` through ``layers``, ReLU after every layer but the last (``chunk`` rows
+    at a time, :func:`default_chunk` when None)."""
     flat = [t for layer in layers for t in layer]
-    return _RowMLP.apply(rows, chunk, *flat)
+    return _RowMLP.apply(rows, default_chunk(rows) if chunk is None else chunk, *flat)
 
 
 def _forward_chunk(x: Tensor, layers: list[Layer]) -> list[Tensor]:
@@ -91,7 +98,7 @@ def context_rows(grid: Tensor, offsets: Offsets) -> Tensor:
     return _band(F.pad(grid, pads), offsets, pads, 0, h, w)
 
 
-def context_mlp(grid: Tensor, offsets: Offsets, layers: list[Layer], chunk: int = CHUNK_ROWS) -> Tensor:
+def context_mlp(grid: Tensor, offsets: Offsets, layers: list[Layer], chunk: int | None = None) -> Tensor:
     """``[h*w, out]``: :func:`context_rows` of ``grid`` through ``layers`` (ReLU after all but the last).
 
     Equal to ``row_mlp(context_rows(grid, offsets), layers)``, but the ``[h*w, len(offsets)]``
@@ -101,7 +108,7 @@ def context_mlp(grid: Tensor, offsets: Offsets, layers: list[Layer], chunk: int 
     overfit mode's 4-Mpixel limit); the step takes the same time.
     """
     flat = [t for layer in layers for t in layer]
-    return _ContextMLP.apply(grid, offsets, chunk, *flat)
+    return _ContextMLP.apply(grid, offsets, default_chunk(grid) if chunk is None else chunk, *flat)
 
 
 def _pads(offsets: Offsets) -> tuple[int, int, int, int]:
