@@ -26,8 +26,13 @@ from multiprocessing import resource_tracker
 from types import TracebackType
 from typing import Any
 
-_HELD = (signal.SIGTERM, signal.SIGHUP)
-"""Held while the processes start (:func:`_starting`)."""
+_FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
+"""Synchronous signals: holding them is meaningless (a fault while held kills the process)."""
+
+_HELD = frozenset(signal.valid_signals()) - {signal.SIGINT, signal.SIGKILL, signal.SIGSTOP} - _FAULTS
+"""Held while the processes start (:func:`_starting`): every signal whose handler could raise there
+(SIGTERM and SIGHUP, and a caller's own, such as a SIGALRM timeout), but SIGINT, which the processes
+ignore instead."""
 
 _STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """Held while :meth:`JobProcesses.close` kills and reaps."""
@@ -51,11 +56,11 @@ class JobProcesses:
         shares = [list(jobs[i::processes]) for i in range(min(processes, len(jobs)))]
         try:
             resource_tracker.ensure_running()  # started inside _starting, it would unblock SIGTERM there
-            with _starting():
+            with _starting() as mask:
                 context = multiprocessing.get_context("spawn")  # forking a process running torch's pools can deadlock
                 for _ in shares:
                     mine, theirs = context.Pipe()
-                    process = context.Process(target=_serve, args=(theirs,), daemon=True)
+                    process = context.Process(target=_serve, args=(theirs, mask), daemon=True)
                     self._processes.append(process)
                     self._connections.append(mine)
                     process.start()
@@ -107,10 +112,13 @@ class JobProcesses:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _serve(connection: multiprocessing.connection.Connection) -> None:
-    """A worker process: runs its share of the jobs, sending back each result or exception."""
+def _serve(connection: multiprocessing.connection.Connection, mask: set[signal.Signals]) -> None:
+    """A worker process: runs its share of the jobs, sending back each result or exception.
+
+    ``mask`` is the caller's signal mask before :func:`_starting` held the rest, restored here.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # also when started from a thread other than the main one
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     try:
         function, jobs = pickle.loads(connection.recv_bytes())
     except (EOFError, OSError):  # the caller ended before or while sending the jobs (killed, say)
@@ -149,20 +157,21 @@ def children_ignore_sigint() -> Iterator[None]:
 
 
 @contextmanager
-def _starting() -> Iterator[None]:
-    """On the main thread: :func:`children_ignore_sigint`, and SIGTERM, SIGHUP held while the processes start.
+def _starting() -> Iterator[set[signal.Signals]]:
+    """On the main thread: :func:`children_ignore_sigint`, and :data:`_HELD` held while the processes start.
 
     Held, a signal cannot fall between a process's creation and its registration (a process
-    this object does not know of could not be killed); it is delivered when this ends, after
-    SIGINT's handler is back. The processes inherit the mask and :func:`_serve` releases it.
-    Elsewhere a no-op.
+    this object does not know of could not be killed: in CI a SIGALRM whose handler raised
+    landed inside ``Process.start``, after the spawn, and left the child running); it is
+    delivered when this ends, after SIGINT's handler is back. Yields the mask from before, which
+    the processes, inheriting the hold, restore in :func:`_serve`. Elsewhere it holds nothing.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield signal.pthread_sigmask(signal.SIG_BLOCK, [])
         return
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         with children_ignore_sigint():
-            yield
+            yield held
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal is delivered here
