@@ -22,20 +22,11 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from multiprocessing import resource_tracker
 from types import TracebackType
 from typing import Any
 
-_FAULTS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
-"""Synchronous signals: holding them is meaningless (a fault while held kills the process)."""
-
-_HELD = frozenset(signal.valid_signals()) - {signal.SIGINT, signal.SIGKILL, signal.SIGSTOP} - _FAULTS
-"""Held while the processes start (:func:`_starting`): every signal whose handler could raise there
-(SIGTERM and SIGHUP, and a caller's own, such as a SIGALRM timeout), but SIGINT, which the processes
-ignore instead."""
-
-_STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-"""Held while :meth:`JobProcesses.close` kills and reaps."""
+_CAUGHT = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
+"""The signals a Python handler can be installed for: those :func:`_deferred` may put off."""
 
 
 class JobProcesses:
@@ -55,12 +46,11 @@ class JobProcesses:
         self._connections: list[multiprocessing.connection.Connection] = []
         shares = [list(jobs[i::processes]) for i in range(min(processes, len(jobs)))]
         try:
-            resource_tracker.ensure_running()  # started inside _starting, it would unblock SIGTERM there
-            with _starting() as mask:
+            with _starting():
                 context = multiprocessing.get_context("spawn")  # forking a process running torch's pools can deadlock
                 for _ in shares:
                     mine, theirs = context.Pipe()
-                    process = context.Process(target=_serve, args=(theirs, mask), daemon=True)
+                    process = context.Process(target=_serve, args=(theirs,), daemon=True)
                     self._processes.append(process)
                     self._connections.append(mine)
                     process.start()
@@ -96,9 +86,8 @@ class JobProcesses:
         return found
 
     def close(self) -> None:
-        """Kills and reaps every process that is still running (idempotent; stop signals held meanwhile)."""
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
-        try:
+        """Kills and reaps every process that is still running (idempotent; signals put off meanwhile)."""
+        with _deferred(_CAUGHT):
             for process in self._processes:
                 if process.pid is not None and process.exitcode is None:
                     process.kill()
@@ -108,17 +97,11 @@ class JobProcesses:
             for connection in self._connections:
                 connection.close()
             self._processes, self._connections = [], []
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _serve(connection: multiprocessing.connection.Connection, mask: set[signal.Signals]) -> None:
-    """A worker process: runs its share of the jobs, sending back each result or exception.
-
-    ``mask`` is the caller's signal mask before :func:`_starting` held the rest, restored here.
-    """
+def _serve(connection: multiprocessing.connection.Connection) -> None:
+    """A worker process: runs its share of the jobs, sending back each result or exception."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # also when started from a thread other than the main one
-    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     try:
         function, jobs = pickle.loads(connection.recv_bytes())
     except (EOFError, OSError):  # the caller ended before or while sending the jobs (killed, say)
@@ -144,7 +127,7 @@ def children_ignore_sigint() -> Iterator[None]:
 
     An ignored signal stays ignored through ``exec`` and Python keeps it so, so they ignore it even
     while they import torch: a Ctrl-C reaches the whole foreground group, and the parent decides. A
-    Ctrl-C to the parent in those few milliseconds is lost (a held signal that is ignored is discarded).
+    Ctrl-C to the parent in those few milliseconds is lost (an ignored signal is discarded).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -157,21 +140,41 @@ def children_ignore_sigint() -> Iterator[None]:
 
 
 @contextmanager
-def _starting() -> Iterator[set[signal.Signals]]:
-    """On the main thread: :func:`children_ignore_sigint`, and :data:`_HELD` held while the processes start.
+def _starting() -> Iterator[None]:
+    """On the main thread: :func:`children_ignore_sigint`, and every other signal put off while the processes start.
 
-    Held, a signal cannot fall between a process's creation and its registration (a process
-    this object does not know of could not be killed: in CI a SIGALRM whose handler raised
-    landed inside ``Process.start``, after the spawn, and left the child running); it is
-    delivered when this ends, after SIGINT's handler is back. Yields the mask from before, which
-    the processes, inheriting the hold, restore in :func:`_serve`. Elsewhere it holds nothing.
+    Put off, a signal cannot fall between a process's creation and its registration (a process
+    this object does not know of could not be killed: in CI a SIGALRM whose handler raised landed
+    inside ``Process.start``, after the spawn, and left the child running). Its handler runs
+    when this ends, after SIGINT's handler is back. Elsewhere a no-op.
+    """
+    with _deferred(_CAUGHT - {signal.SIGINT}), children_ignore_sigint():
+        yield
+
+
+@contextmanager
+def _deferred(signals: frozenset[int]) -> Iterator[None]:
+    """On the main thread: those of ``signals`` that have a Python handler, arriving inside, run it at the end.
+
+    A signal mask would not do: a signal sent to the process goes to any thread that does not
+    block it (torch's thread pools, say), and CPython then runs the handler on the main thread
+    whatever the main thread's mask (the first version held SIGTERM and SIGHUP with a mask; with
+    one other thread running, a stop still landed inside ``Process.start`` in 10 of 18 tries).
+    Each signal put off is raised again once, in the order they came, after the handlers are back.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        yield
         return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    pending: list[int] = []
+    previous = {}
+    for signum in sorted(signals):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            previous[signum] = signal.signal(signum, lambda number, frame: pending.append(number))
     try:
-        with children_ignore_sigint():
-            yield held
+        yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal is delivered here
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)  # its handler runs here, and what it raises leaves from here
