@@ -35,7 +35,7 @@ class JobProcesses:
     Job ``i`` runs in process ``i % processes``, so which jobs share a process does not depend on
     timing. Ctrl-C reaches the whole foreground group and the caller decides, so the processes
     ignore SIGINT: from their first instruction when this is built on the main thread
-    (:func:`_starting`), else from :func:`_serve`. ``function`` must be importable by name. Jobs and results
+    (:func:`starting_processes`), else from :func:`_serve`. ``function`` must be importable by name. Jobs and results
     travel as plain pickles: torch's multiprocessing pickler would share tensors through the
     sending process, which has exited by the time its last result is read.
     """
@@ -46,7 +46,7 @@ class JobProcesses:
         self._connections: list[multiprocessing.connection.Connection] = []
         shares = [list(jobs[i::processes]) for i in range(min(processes, len(jobs)))]
         try:
-            with _starting():
+            with starting_processes():
                 context = multiprocessing.get_context("spawn")  # forking a process running torch's pools can deadlock
                 for _ in shares:
                     mine, theirs = context.Pipe()
@@ -122,7 +122,7 @@ def _serve(connection: multiprocessing.connection.Connection) -> None:
 
 
 @contextmanager
-def children_ignore_sigint() -> Iterator[None]:
+def _children_ignore_sigint() -> Iterator[None]:
     """Processes started inside ignore Ctrl-C from their first instruction (main thread only; else a no-op).
 
     An ignored signal stays ignored through ``exec`` and Python keeps it so, so they ignore it even
@@ -140,15 +140,16 @@ def children_ignore_sigint() -> Iterator[None]:
 
 
 @contextmanager
-def _starting() -> Iterator[None]:
-    """On the main thread: :func:`children_ignore_sigint`, and every other signal put off while the processes start.
+def starting_processes() -> Iterator[None]:
+    """Wraps starting worker processes (main thread; elsewhere a no-op): they ignore Ctrl-C from their first
+    instruction (:func:`_children_ignore_sigint`), and every other signal with a Python handler is put off.
 
     Put off, a signal cannot fall between a process's creation and its registration (a process
-    this object does not know of could not be killed: in CI a SIGALRM whose handler raised landed
+    the caller does not know of could not be killed: in CI a SIGALRM whose handler raised landed
     inside ``Process.start``, after the spawn, and left the child running). Its handler runs
-    when this ends, after SIGINT's handler is back. Elsewhere a no-op.
+    when this ends, after SIGINT's handler is back.
     """
-    with _deferred(_CAUGHT - {signal.SIGINT}), children_ignore_sigint():
+    with _deferred(_CAUGHT - {signal.SIGINT}), _children_ignore_sigint():
         yield
 
 

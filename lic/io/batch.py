@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from lic.codec.job_processes import children_ignore_sigint
+from lic.codec.job_processes import starting_processes
 from lic.errors import LicError
 from lic.format.container import read_image_stream
 from lic.io import cleanup
@@ -251,19 +251,23 @@ def run_batch(job: BatchJob, pairs: list[tuple[Path, Path]], workers: int,
             summary.add(process_file(job, source, target))
             progress(1)
         return summary
-    # "spawn": forking a process that already runs torch's thread pools can deadlock.
-    with children_ignore_sigint():
-        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker_process, initargs=(job,))
+    pool = None
     try:
+        with starting_processes():  # a stop while the workers start is put off until the pool is known
+            # "spawn": forking a process that already runs torch's thread pools can deadlock.
+            pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker_process,
+                                                            initargs=(job,))
         for outcome in pool.imap_unordered(_process_task, [(job, s, t) for s, t in pairs]):
             summary.add(outcome)
             progress(1)
         pool.close()
     except BaseException:
-        pool.terminate()  # SIGTERM to every worker: each drops its in-flight file and exits
+        if pool is not None:
+            pool.terminate()  # SIGTERM to every worker: each drops its in-flight file and exits
         raise
     finally:
-        pool.join()
+        if pool is not None:
+            pool.join()
     return summary
 
 
