@@ -18,11 +18,14 @@ export PYTHONPATH=$PWD:/tmp/site
 if ! python3 -c "import lic.entropy._rans" 2>/dev/null; then
     python3 setup.py build_ext --inplace > "$OUT/build.log" 2>&1 || { tail -20 "$OUT/build.log"; exit 4; }
 fi
+stage_part_a() {  # keeps part a of the photos on the machine for a train call after this one
+    mkdir -p /tmp/data && cp -r .gpudata/a/train /tmp/data/a && echo "staged $(ls /tmp/data/a | wc -l) photos"
+}
 case ${1:-} in
 stage)
-    mkdir -p /tmp/data && cp -r .gpudata/a/train /tmp/data/a && echo "staged $(ls /tmp/data/a | wc -l) photos" ;;
+    stage_part_a ;;
 check)
-    mkdir -p /tmp/data && cp -r .gpudata/a/train /tmp/data/a
+    stage_part_a
     nvidia-smi --query-gpu=name,memory.used,clocks.sm,temperature.gpu --format=csv
     timeout -s INT "${2:-250}" python3 benchmarks/gpu_check.py --out "$OUT/gpu-check.json" --kodak .gpudata/a/kodak \
         --train-dir /tmp/data/a --sections training determinism speed > "$OUT/gpu-check.log" 2>&1
@@ -38,7 +41,7 @@ overfit)
     # overfit PRESET SECONDS: the six images at qualities 1 3 5 7, seeds 0 and 1, fitted on the GPU; one
     # queue per image and seed (12 processes, one GPU), each stopped after SECONDS; the finished points
     # (JSON and .lic, the recon PNGs stay) come back as one archive (docs/overfit.md, "Fitting on a GPU").
-    mkdir -p /tmp/data && cp -r .gpudata/a/train /tmp/data/a  # for a train call after this one
+    stage_part_a
     export OMP_NUM_THREADS=1
     python3 -m pytest -q -p no:cacheprovider tests/test_overfit.py -k cuda > "$OUT/overfit-test.log" 2>&1
     echo "CUDA overfit test exit $?"; tail -3 "$OUT/overfit-test.log"
