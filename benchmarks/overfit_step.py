@@ -1,13 +1,14 @@
-"""CPU seconds per fitting step of the overfit mode, with and without the chunked row MLP.
+"""CPU seconds per fitting step of the overfit mode, with the C++ fitting kernels or the torch path.
 
     python benchmarks/overfit_step.py --image ../shared/datasets/kodak/kodim23.png --steps 8
 
 Runs ``--steps`` Adam steps of the soft-rounding phase at full and at half resolution, one
 torch thread, and prints process CPU seconds per step (and wall seconds, with the load
-average: CPU seconds are the figure to compare on a shared machine). ``--plain`` swaps
-:func:`lic.models.row_mlp.row_mlp` for the same layers through autograd (the previous code),
-so both are measured by the same script. ``--device cuda`` times the steps on a GPU (wall seconds
-are then the figure; the CPU seconds are the launching thread's).
+average: CPU seconds are the figure to compare on a shared machine). ``--path torch`` turns
+the C++ kernels of the row/context MLPs (``lic.models.row_mlp``) and of the rate
+(``lic.models.overfit.laplace_rate``) off, so both are measured by the same script.
+``--device cuda`` times the steps on a GPU (wall seconds are then the figure; the CPU seconds
+are the launching thread's; a GPU always takes the torch path).
 """
 
 from __future__ import annotations
@@ -20,21 +21,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
-import lic.models.overfit as overfit
+import lic.codec.overfit_fit as overfit_fit
+import lic.models.row_mlp as row_mlp
 from lic.codec.overfit_fit import FitConfig, _fit_phase, _half
-from lic.models.overfit import OverfitConfig, OverfitNetwork
+from lic.models.overfit import OverfitConfig, OverfitNetwork, laplace_bits
 
 
-def plain_mlp(rows: torch.Tensor, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-    """The layers one by one through autograd (every activation kept in memory)."""
-    x = rows
-    for i, (weight, bias) in enumerate(layers):
-        x = F.linear(x, weight, bias)
-        x = F.relu(x) if i < len(layers) - 1 else x
-    return x
+def torch_rate(values: torch.Tensor, params: torch.Tensor, config: OverfitConfig) -> torch.Tensor:
+    """The rate as torch operations (what the C++ ``laplace_rate`` computes in one pass)."""
+    return laplace_bits(values, params[:, 0], params[:, 1], config).sum()
 
 
 def seconds_per_step(target: torch.Tensor, steps: int) -> tuple[float, float]:
@@ -60,18 +57,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", type=Path, required=True)
     parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--plain", action="store_true", help="measure the plain autograd layers instead")
+    parser.add_argument("--path", choices=("cpp", "torch"), default="cpp",
+                        help="the C++ fitting kernels (the encoder's) or the same functions as torch operations")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.plain:
-        overfit.row_mlp = plain_mlp
+    if args.path == "torch":
+        row_mlp._native = lambda t: False
+        overfit_fit.laplace_rate = torch_rate
     pixels = np.asarray(Image.open(args.image).convert("RGB"))
     target = (torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0).to(args.device)
     load = os.getloadavg()
     full = seconds_per_step(target, args.steps)
     half = seconds_per_step(_half(target), args.steps)
-    print(json.dumps({"image": args.image.name, "mlp": "plain" if args.plain else "row_mlp", "threads": 1,
+    print(json.dumps({"image": args.image.name, "path": args.path, "threads": 1,
                       "device": args.device,
                       "full_resolution": {"cpu_s": round(full[0], 4), "wall_s": round(full[1], 4)},
                       "half_resolution": {"cpu_s": round(half[0], 4), "wall_s": round(half[1], 4)},

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lic.codec.job_processes import JobProcesses
-from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, grid_sizes, laplace_bits
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, grid_sizes, laplace_rate
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def rd_terms(network: OverfitNetwork, rate_inputs: list[Tensor], synthesis_input
     values = torch.cat([g.reshape(-1) for g in rate_inputs])
     params = torch.cat([network.arm_outputs(g) for g in rate_inputs])
     pixels = target.shape[-1] * target.shape[-2]
-    bpp = laplace_bits(values, params[:, 0], params[:, 1], config).sum() / pixels
+    bpp = laplace_rate(values, params, config) / pixels
     x = network.synthesize(network.features(synthesis_inputs))
     return bpp, torch.mean((x - target) ** 2)
 

@@ -35,7 +35,7 @@ from lic.entropy import _rans
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import CdfTables
 from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
-from lic.models.row_mlp import context_mlp, row_mlp
+from lic.models.row_mlp import channel_mlp, context_mlp
 
 CONTEXT: tuple[tuple[int, int], ...] = (
     *((-2, dx) for dx in range(-2, 3)),
@@ -211,10 +211,10 @@ class OverfitNetwork(nn.Module):
     def synthesize(self, features: Tensor) -> Tensor:
         """``[1, 3, H, W]`` image (before clamping) of the features."""
         _, c, h, w = features.shape
-        rows = features.permute(0, 2, 3, 1).reshape(h * w, c)  # 1x1 convs as matrix products: faster on CPUs
-        rgb = row_mlp(rows, [(self.mix.weight[:, :, 0, 0], self.mix.bias),
-                             (self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)])
-        x = rgb.reshape(1, h, w, 3).permute(0, 3, 1, 2)
+        # The 1x1 convolutions as one MLP over the pixels (fused C++ on CPUs: lic.models.row_mlp).
+        rgb = channel_mlp(features.reshape(c, h * w), [(self.mix.weight[:, :, 0, 0], self.mix.bias),
+                                                       (self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)])
+        x = rgb.reshape(1, 3, h, w)
         x = x + self.refine[0](_pad_last(x))
         return x + self.refine[1](_pad_last(F.relu(x)))
 
@@ -245,6 +245,33 @@ def laplace_bits(values: Tensor, mean: Tensor, log_scale: Tensor, config: Overfi
     upper = _laplace_cdf(values + 0.5 - mean, scale)
     lower = _laplace_cdf(values - 0.5 - mean, scale)
     return -torch.log2((upper - lower).clamp_min(2.0**-16))
+
+
+def laplace_rate(values: Tensor, params: Tensor, config: OverfitConfig) -> Tensor:
+    """Total :func:`laplace_bits` of ``values [N]`` under ``params [N, 2]`` (mean, log-scale): one C++ pass
+    each way for float32 CPU tensors (the encoder's fit; ``lic/entropy/csrc/fit_rate.cpp``), the torch
+    expression elsewhere."""
+    if values.device.type == "cpu" and values.dtype == params.dtype == torch.float32:
+        low, high = config.log_scale_range()
+        return _LaplaceRate.apply(values, params, low, high)
+    return laplace_bits(values, params[:, 0], params[:, 1], config).sum()
+
+
+class _LaplaceRate(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, values: Tensor, params: Tensor, low: float, high: float) -> Tensor:  # noqa: ANN001
+        ctx.save_for_backward(values, params)
+        ctx.bounds = (low, high)
+        bits = _rans.laplace_rate(values.detach().contiguous().numpy(), params.detach().contiguous().numpy(), low, high)
+        return values.new_tensor(bits)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: ANN001
+        values, params = ctx.saved_tensors
+        grad_values, grad_params = _rans.laplace_rate_backward(values.detach().contiguous().numpy(),
+                                                               params.detach().contiguous().numpy(), *ctx.bounds,
+                                                               float(grad))
+        return torch.from_numpy(grad_values), torch.from_numpy(grad_params), None, None
 
 
 def _laplace_cdf(x: Tensor, scale: Tensor) -> Tensor:

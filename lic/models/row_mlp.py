@@ -1,15 +1,17 @@
-"""A small MLP over many feature rows, computed in cache-sized chunks (for fitting on CPUs).
+"""A small MLP over many feature rows, forward and backward, for fitting on CPUs.
 
 The overfit mode's networks apply a few narrow layers (widths 2..40) to every pixel or
 latent of an image: hundreds of thousands of rows. Through autograd each layer is a skinny
 matrix product plus a ReLU, and every intermediate ``[rows, width]`` tensor goes to main
 memory and back, so a fitting step is bound by memory traffic, not arithmetic.
-:func:`row_mlp` computes the same function chunk by chunk, keeps only its input for the
-backward pass and recomputes each chunk's activations there, so every intermediate stays in
-the cache: a full-resolution fitting step on a Kodak image went from 0.59 to 0.35 CPU
-seconds on one core (``benchmarks/overfit_step.py``, with and without ``--plain``). The
-results equal the plain layers' up to float summation order; the decoder never runs this
-(it uses the exact fixed-point path).
+
+:func:`row_mlp` and :func:`context_mlp` keep only their input for the backward pass and
+recompute the activations there. On float32 CPU tensors (the encoder's fit) both passes are
+C++ (``lic/entropy/csrc/fit_mlp.cpp``): blocks of 8 rows whose activations stay in
+registers, the entropy model's contexts gathered from the grid on the fly. Elsewhere (a GPU,
+float64) the same function runs as torch operations on chunks of rows, which is also the
+reference the C++ is tested against. The results equal the plain layers' up to float
+summation order; the decoder never runs this (it uses the exact fixed-point path).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lic.entropy import _rans
+
 CHUNK_ROWS = 4096
 """Rows per chunk on a CPU: ``4096 x 40`` float32 activations are 640 KiB, within a core's L2 cache."""
 
 
 def default_chunk(rows: Tensor) -> int:
-    """:data:`CHUNK_ROWS` on a CPU; on a GPU all of ``rows`` at once (``numel`` bounds the rows of a matrix and
+    """Rows per chunk of the torch path: :data:`CHUNK_ROWS` on a CPU (float64 there; float32 goes to the C++
+    kernels, which need no chunks); on a GPU all of ``rows`` at once (``numel`` bounds the rows of a matrix and
     the positions of a grid): there a chunk costs kernel launches and saves no cache."""
     return CHUNK_ROWS if rows.device.type == "cpu" else max(1, rows.numel())
 
@@ -33,9 +38,31 @@ Layer = tuple[Tensor, Tensor]
 
 def row_mlp(rows: Tensor, layers: list[Layer], chunk: int | None = None) -> Tensor:
     """``[N, out]``: ``rows [N, in]`` through ``layers``, ReLU after every layer but the last (``chunk`` rows
-    at a time, :func:`default_chunk` when None)."""
+    at a time on the torch path, :func:`default_chunk` when None)."""
     flat = [t for layer in layers for t in layer]
-    return _RowMLP.apply(rows, default_chunk(rows) if chunk is None else chunk, *flat)
+    return _RowMLP.apply(rows, default_chunk(rows) if chunk is None else chunk, False, *flat)
+
+
+def channel_mlp(planes: Tensor, layers: list[Layer], chunk: int | None = None) -> Tensor:
+    """``[out, N]``: :func:`row_mlp` of the columns of ``planes [in, N]`` (an image's channels, its pixels
+    flattened: ``1x1`` convolutions without moving the image to rows and back)."""
+    flat = [t for layer in layers for t in layer]
+    return _RowMLP.apply(planes, default_chunk(planes) if chunk is None else chunk, True, *flat)
+
+
+def _native(t: Tensor) -> bool:
+    """Whether the C++ kernels take ``t``: float32 on the CPU."""
+    return t.device.type == "cpu" and t.dtype == torch.float32
+
+
+def _arrays(flat: tuple[Tensor, ...]) -> list[tuple]:
+    """The layers as float32 ``(weight, bias)`` arrays for the C++ kernels."""
+    return [(w.detach().contiguous().numpy(), b.detach().contiguous().numpy()) for w, b in zip(flat[0::2], flat[1::2])]
+
+
+def _tensors(grads: list[tuple]) -> list[Tensor]:
+    """The C++ kernels' float64 ``(weight, bias)`` gradients as float32 tensors, flat."""
+    return [torch.from_numpy(g).float() for layer in grads for g in layer]
 
 
 def _forward_chunk(x: Tensor, layers: list[Layer]) -> list[Tensor]:
@@ -48,28 +75,40 @@ def _forward_chunk(x: Tensor, layers: list[Layer]) -> list[Tensor]:
 
 
 class _RowMLP(torch.autograd.Function):
+    """:func:`row_mlp` (``planar`` False) and :func:`channel_mlp` (``planar`` True: the rows are columns)."""
+
     @staticmethod
-    def forward(ctx, rows: Tensor, chunk: int, *flat: Tensor) -> Tensor:  # noqa: ANN001
-        layers = list(zip(flat[0::2], flat[1::2]))
-        out = rows.new_empty(rows.shape[0], layers[-1][0].shape[0])
-        for start in range(0, rows.shape[0], chunk):
-            out[start : start + chunk] = _forward_chunk(rows[start : start + chunk], layers)[-1]
+    def forward(ctx, rows: Tensor, chunk: int, planar: bool, *flat: Tensor) -> Tensor:  # noqa: ANN001
         ctx.save_for_backward(rows, *flat)
-        ctx.chunk = chunk
-        return out
+        ctx.chunk, ctx.planar = chunk, planar
+        if _native(rows):
+            return torch.from_numpy(_rans.mlp_forward(rows.detach().contiguous().numpy(), _arrays(flat), planar))
+        x = rows.t() if planar else rows
+        layers = list(zip(flat[0::2], flat[1::2]))
+        out = x.new_empty(x.shape[0], layers[-1][0].shape[0])
+        for start in range(0, x.shape[0], chunk):
+            out[start : start + chunk] = _forward_chunk(x[start : start + chunk], layers)[-1]
+        return out.t() if planar else out
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: ANN001
         rows, *flat = ctx.saved_tensors
+        if _native(rows):
+            grad_rows, grads = _rans.mlp_backward(rows.detach().contiguous().numpy(), _arrays(tuple(flat)),
+                                                  grad.contiguous().numpy(), ctx.needs_input_grad[0], ctx.planar)
+            return (None if grad_rows is None else torch.from_numpy(grad_rows), None, None, *_tensors(grads))
+        x, grad = (rows.t(), grad.t()) if ctx.planar else (rows, grad)
         layers = list(zip(flat[0::2], flat[1::2]))
-        grad_rows = torch.empty_like(rows) if ctx.needs_input_grad[0] else None
+        grad_rows = torch.empty_like(x) if ctx.needs_input_grad[0] else None
         grads = [torch.zeros_like(t) for t in flat]
-        for start in range(0, rows.shape[0], ctx.chunk):
-            outputs = _forward_chunk(rows[start : start + ctx.chunk], layers)
+        for start in range(0, x.shape[0], ctx.chunk):
+            outputs = _forward_chunk(x[start : start + ctx.chunk], layers)
             g = _backward_chunk(outputs, layers, grad[start : start + ctx.chunk], grads, grad_rows is not None)
             if grad_rows is not None:
                 grad_rows[start : start + ctx.chunk] = g
-        return (grad_rows, None, *grads)
+        if grad_rows is not None and ctx.planar:
+            grad_rows = grad_rows.t()
+        return (grad_rows, None, None, *grads)
 
 
 def _backward_chunk(outputs: list[Tensor], layers: list[Layer], grad: Tensor, grads: list[Tensor],
@@ -131,14 +170,17 @@ class _ContextMLP(torch.autograd.Function):
         layers = list(zip(flat[0::2], flat[1::2]))
         h, w = grid.shape
         pads = _pads(offsets)
-        padded = F.pad(grid, pads)
+        padded = F.pad(grid.detach(), pads)
         lines = max(1, chunk // max(1, w))
+        ctx.save_for_backward(padded, *flat)
+        ctx.offsets, ctx.pads, ctx.lines, ctx.size = offsets, pads, lines, (h, w)
+        if _native(grid):
+            return torch.from_numpy(_rans.context_mlp_forward(padded.numpy(), h, w, pads[0], pads[2], list(offsets),
+                                                              _arrays(flat)))
         out = grid.new_empty(h * w, layers[-1][0].shape[0])
         for start in range(0, h, lines):
             stop = min(h, start + lines)
             out[start * w : stop * w] = _forward_chunk(_band(padded, offsets, pads, start, stop, w), layers)[-1]
-        ctx.save_for_backward(padded, *flat)
-        ctx.offsets, ctx.pads, ctx.lines, ctx.size = offsets, pads, lines, (h, w)
         return out
 
     @staticmethod
@@ -146,6 +188,12 @@ class _ContextMLP(torch.autograd.Function):
         padded, *flat = ctx.saved_tensors
         layers = list(zip(flat[0::2], flat[1::2]))
         (h, w), (left, _, top, _) = ctx.size, ctx.pads
+        if _native(padded):
+            native_grad, grads = _rans.context_mlp_backward(padded.numpy(), h, w, left, top, list(ctx.offsets),
+                                                            _arrays(tuple(flat)), grad.contiguous().numpy(),
+                                                            ctx.needs_input_grad[0])
+            grad_grid = None if native_grad is None else torch.from_numpy(native_grad)[top : top + h, left : left + w]
+            return (grad_grid, None, None, *_tensors(grads))
         grad_padded = torch.zeros_like(padded) if ctx.needs_input_grad[0] else None
         grads = [torch.zeros_like(t) for t in flat]
         for start in range(0, h, ctx.lines):

@@ -4,6 +4,8 @@
 #include <pybind11/stl.h>
 
 #include "arm.hpp"
+#include "fit_mlp.hpp"
+#include "fit_rate.hpp"
 #include "overfit_synthesis.hpp"
 #include "rans.hpp"
 
@@ -11,6 +13,8 @@ namespace py = pybind11;
 using IntArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 using LongArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using FloatLayers = std::vector<std::pair<FloatArray, FloatArray>>;
 
 namespace {
 
@@ -42,6 +46,58 @@ lic::ConvLayer conv_layer(const DoubleArray& weight, const DoubleArray& bias) {
           std::vector<double>(bias.data(), bias.data() + bias.shape(0))};
 }
 
+
+std::vector<lic::FloatLayer> float_layers(const FloatLayers& layers) {
+  std::vector<lic::FloatLayer> out;
+  for (const auto& [weight, bias] : layers) {
+    if (weight.ndim() != 2 || bias.ndim() != 1 || bias.shape(0) != weight.shape(0))
+      throw std::invalid_argument("MLP layer: weight [out, in] and bias [out]");
+    out.push_back({static_cast<int>(weight.shape(0)), static_cast<int>(weight.shape(1)), weight.data(), bias.data()});
+  }
+  if (out.empty()) throw std::invalid_argument("an MLP needs at least one layer");
+  return out;
+}
+
+lic::DenseRows dense_rows(const FloatArray& rows, bool planar) {
+  if (rows.ndim() != 2) throw std::invalid_argument("rows must be [n, inputs] ([inputs, n] planar)");
+  return {rows.data(), rows.shape(planar ? 1 : 0), static_cast<int>(rows.shape(planar ? 0 : 1)), planar};
+}
+
+// A [rows, units] array, or [units, rows] when planar.
+py::array_t<float> row_array(int64_t rows, int64_t units, bool planar) {
+  return planar ? py::array_t<float>({units, rows}) : py::array_t<float>({rows, units});
+}
+
+lic::ContextRows context_rows(const FloatArray& padded, int64_t height, int64_t width, int64_t left, int64_t top,
+                              const std::vector<std::pair<int, int>>& offsets) {
+  if (padded.ndim() != 2) throw std::invalid_argument("the padded grid must be 2-D");
+  return {padded.data(), padded.shape(0), padded.shape(1), height, width, left, top, offsets};
+}
+
+void check_gradient(const FloatArray& grad, int64_t rows, int outputs, bool planar = false) {
+  if (grad.ndim() != 2 || grad.shape(planar ? 1 : 0) != rows || grad.shape(planar ? 0 : 1) != outputs)
+    throw std::invalid_argument("the output gradient must have the output's shape");
+}
+
+// Zeroed double gradients of each layer, and their data pointers.
+py::list layer_gradients(const std::vector<lic::FloatLayer>& layers, std::vector<double*>* weights,
+                         std::vector<double*>* biases) {
+  py::list out;
+  for (const lic::FloatLayer& layer : layers) {
+    py::array_t<double> w({layer.outputs, layer.inputs}), b(layer.outputs);
+    std::fill(w.mutable_data(), w.mutable_data() + w.size(), 0.0);
+    std::fill(b.mutable_data(), b.mutable_data() + b.size(), 0.0);
+    weights->push_back(w.mutable_data());
+    biases->push_back(b.mutable_data());
+    out.append(py::make_tuple(w, b));
+  }
+  return out;
+}
+
+void check_rate_shapes(const FloatArray& values, const FloatArray& params) {
+  if (values.ndim() != 1 || params.ndim() != 2 || params.shape(1) != 2 || params.shape(0) != values.shape(0))
+    throw std::invalid_argument("laplace_rate: values [n] and params [n, 2]");
+}
 }  // namespace
 
 PYBIND11_MODULE(_rans, m) {
@@ -146,6 +202,114 @@ PYBIND11_MODULE(_rans, m) {
       py::arg("grids"), py::arg("kernels"), py::arg("layers"),
       "RGB pixels of an overfit image's integer latent grids (bitstream-spec.md section 6.4)");
 
+  m.def(
+      "mlp_forward",
+      [](const FloatArray& rows, const FloatLayers& layers, bool planar) {
+        const auto native = float_layers(layers);
+        const lic::DenseRows r = dense_rows(rows, planar);
+        py::array_t<float> out = row_array(r.rows, native.back().outputs, planar);
+        float* dst = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::mlp_forward(r, native, dst);
+        }
+        return out;
+      },
+      py::arg("rows"), py::arg("layers"), py::arg("planar") = false,
+      "[n, out] float32: rows [n, in] through (weight [out, in], bias [out]) layers, ReLU between them "
+      "(planar: [in, n] -> [out, n])");
+  m.def(
+      "mlp_backward",
+      [](const FloatArray& rows, const FloatLayers& layers, const FloatArray& grad_out, bool input_gradient,
+         bool planar) {
+        const auto native = float_layers(layers);
+        const lic::DenseRows r = dense_rows(rows, planar);
+        check_gradient(grad_out, r.rows, native.back().outputs, planar);
+        std::vector<double*> gw, gb;
+        py::list grads = layer_gradients(native, &gw, &gb);
+        py::object grad_rows = py::none();
+        float* gi = nullptr;
+        if (input_gradient) {
+          py::array_t<float> g = row_array(r.rows, r.inputs, planar);
+          gi = g.mutable_data();
+          grad_rows = g;
+        }
+        {
+          py::gil_scoped_release release;
+          lic::mlp_backward(r, native, grad_out.data(), gi, gw, gb);
+        }
+        return py::make_tuple(grad_rows, grads);
+      },
+      py::arg("rows"), py::arg("layers"), py::arg("grad_out"), py::arg("input_gradient"), py::arg("planar") = false,
+      "(gradient of the rows or None, [(weight gradient, bias gradient)] as float64) of mlp_forward");
+  m.def(
+      "context_mlp_forward",
+      [](const FloatArray& padded, int64_t height, int64_t width, int64_t left, int64_t top,
+         const std::vector<std::pair<int, int>>& offsets, const FloatLayers& layers) {
+        const auto native = float_layers(layers);
+        const lic::ContextRows r = context_rows(padded, height, width, left, top, offsets);
+        py::array_t<float> out({height * width, static_cast<int64_t>(native.back().outputs)});
+        float* dst = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::mlp_forward(r, native, dst);
+        }
+        return out;
+      },
+      py::arg("padded"), py::arg("height"), py::arg("width"), py::arg("left"), py::arg("top"), py::arg("offsets"),
+      py::arg("layers"), "mlp_forward of each grid position's context, gathered from the zero-padded grid");
+  m.def(
+      "context_mlp_backward",
+      [](const FloatArray& padded, int64_t height, int64_t width, int64_t left, int64_t top,
+         const std::vector<std::pair<int, int>>& offsets, const FloatLayers& layers, const FloatArray& grad_out,
+         bool input_gradient) {
+        const auto native = float_layers(layers);
+        const lic::ContextRows r = context_rows(padded, height, width, left, top, offsets);
+        check_gradient(grad_out, height * width, native.back().outputs);
+        std::vector<double*> gw, gb;
+        py::list grads = layer_gradients(native, &gw, &gb);
+        py::object grad_padded = py::none();
+        float* gi = nullptr;
+        if (input_gradient) {
+          py::array_t<float> g({padded.shape(0), padded.shape(1)});
+          gi = g.mutable_data();
+          std::fill(gi, gi + g.size(), 0.0f);
+          grad_padded = g;
+        }
+        {
+          py::gil_scoped_release release;
+          lic::mlp_backward(r, native, grad_out.data(), gi, gw, gb);
+        }
+        return py::make_tuple(grad_padded, grads);
+      },
+      py::arg("padded"), py::arg("height"), py::arg("width"), py::arg("left"), py::arg("top"), py::arg("offsets"),
+      py::arg("layers"), py::arg("grad_out"), py::arg("input_gradient"),
+      "(gradient of the padded grid or None, [(weight gradient, bias gradient)]) of context_mlp_forward");
+
+  m.def(
+      "laplace_rate",
+      [](const FloatArray& values, const FloatArray& params, float low, float high) {
+        check_rate_shapes(values, params);
+        py::gil_scoped_release release;
+        return lic::laplace_rate(values.data(), params.data(), values.shape(0), low, high);
+      },
+      py::arg("values"), py::arg("params"), py::arg("low"), py::arg("high"),
+      "bits of values [n] under the discretised Laplace of params [n, 2] (mean, log scale clamped to low..high)");
+  m.def(
+      "laplace_rate_backward",
+      [](const FloatArray& values, const FloatArray& params, float low, float high, float scale) {
+        check_rate_shapes(values, params);
+        py::array_t<float> grad_values(values.shape(0)), grad_params({params.shape(0), params.shape(1)});
+        float* gv = grad_values.mutable_data();
+        float* gp = grad_params.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::laplace_rate_backward(values.data(), params.data(), values.shape(0), low, high, scale, gv, gp);
+        }
+        return py::make_tuple(grad_values, grad_params);
+      },
+      py::arg("values"), py::arg("params"), py::arg("low"), py::arg("high"), py::arg("scale"),
+      "(scale times) the gradient of laplace_rate: (values [n], params [n, 2])");
   py::class_<lic::ArmModel>(m, "ArmModel")
       .def(py::init([](const std::vector<std::tuple<LongArray, LongArray, bool>>& layers,
                        std::vector<int32_t> dy, std::vector<int32_t> dx, int64_t scale_base, int64_t scale_step,
