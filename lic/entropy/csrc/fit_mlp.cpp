@@ -21,12 +21,13 @@ LIC_INLINE Lanes get(const float* p) {
   return v;
 }
 LIC_INLINE void put(float* p, Lanes v) { __builtin_memcpy(p, &v, sizeof v); }
+
 // Blocks of a tile in the backward pass, and tiles between additions of the float gradient sums
 // (one per lane) into the double sums.
 constexpr int kTile = 8;
+constexpr int kFlushTiles = 8;
 // The widest layer these kernels take (inputs and outputs).
 constexpr int kMaxUnits = 64;
-constexpr int kFlushTiles = 8;
 
 struct Dense {
   const DenseRows& r;
@@ -117,10 +118,10 @@ Blocks activation_blocks(const std::vector<FloatLayer>& layers) {
   return acts;
 }
 
-// out[u] for u in [first, first + count) = sum over i of m[u][i] * x[i] (m: [units][inputs], x: [inputs]
-// blocks) plus init[u] (zero when null); four units at a time, so each block of x is loaded once for four
-// multiply-adds.
-inline __attribute__((always_inline)) void matrix_blocks(const float* m, int inputs, const float* init,
+// out[u] = init[u] (zero when null) + sum over i of m[u][i] * x[i] for each of the `units` rows of
+// m ([units][inputs]), x being `inputs` blocks; four units at a time, so each block of x is loaded once
+// for four multiply-adds.
+LIC_INLINE void matrix_blocks(const float* m, int inputs, const float* init,
                                                         const float* x, int units, Lanes* out) {
   int u = 0;
   for (; u + 4 <= units; u += 4) {
@@ -148,7 +149,7 @@ inline __attribute__((always_inline)) void matrix_blocks(const float* m, int inp
   }
 }
 
-inline __attribute__((always_inline)) void forward_block(const std::vector<FloatLayer>& layers, Blocks& acts) {
+LIC_INLINE void forward_block(const std::vector<FloatLayer>& layers, Blocks& acts) {
   Lanes sums[kMaxUnits];
   for (size_t l = 0; l < layers.size(); ++l) {
     const FloatLayer& layer = layers[l];
@@ -161,8 +162,7 @@ inline __attribute__((always_inline)) void forward_block(const std::vector<Float
 }
 
 template <class Source>
-inline __attribute__((always_inline)) void forward(const Source& source, const std::vector<FloatLayer>& layers,
-                                                   float* out) {
+LIC_INLINE void forward(const Source& source, const std::vector<FloatLayer>& layers, float* out) {
   Blocks acts = activation_blocks(layers);
   const int outputs = layers.back().outputs;
   const float* last = acts.back().data();
@@ -175,10 +175,9 @@ inline __attribute__((always_inline)) void forward(const Source& source, const s
 }
 
 template <class Source>
-inline __attribute__((always_inline)) void backward(const Source& source, const std::vector<FloatLayer>& layers,
-                                                    const float* grad_out, float* grad_input,
-                                                    const std::vector<double*>& grad_weights,
-                                                    const std::vector<double*>& grad_biases) {
+LIC_INLINE void backward(const Source& source, const std::vector<FloatLayer>& layers, const float* grad_out,
+                         float* grad_input, const std::vector<double*>& grad_weights,
+                         const std::vector<double*>& grad_biases) {
   const size_t L = layers.size();
   Blocks weight_sums, bias_sums;             // per lane float sums, [outputs][inputs][kLanes], [outputs][kLanes]
   std::vector<std::vector<float>> transposed;  // weights as [inputs][outputs]
