@@ -110,6 +110,41 @@ def test_hard_rounding_phase_moves_latents_at_its_own_rate() -> None:
     assert moved == [False, True]
 
 
+def test_the_divergence_guard_leaves_a_converging_fit_unchanged() -> None:
+    from lic.codec.overfit_fit import fit_image
+    from lic.models.overfit import OverfitConfig
+
+    pixels = _image(16, 20)
+    fit = FitConfig(steps=80, coarse_steps=30, shape=SHAPE)  # several guard windows in each phase
+    guarded = fit_image(pixels, 1e-3, fit, OverfitConfig())
+    plain = fit_image(pixels, 1e-3, dataclasses.replace(fit, rollback=0), OverfitConfig())
+    assert all(torch.equal(a, b) for a, b in zip(guarded.latents, plain.latents, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(guarded.network.tensors(), plain.network.tensors(), strict=True))
+
+
+def test_the_divergence_guard_restores_the_best_state_and_halves_the_rates() -> None:
+    from lic.codec.overfit_fit import GUARD_WINDOW, DivergenceGuard, _Phase
+    from lic.models.overfit import OverfitNetwork
+
+    target = torch.from_numpy(_image(8, 12)).permute(2, 0, 1)[None].float() / 255
+    phase = _Phase.start(target, OverfitNetwork(SHAPE), None, FitConfig(shape=SHAPE))
+    guard = DivergenceGuard(phase, rollback=2.0)
+    for _ in range(GUARD_WINDOW):
+        guard.observe(torch.tensor(1.0))  # the best window: its state is kept
+    good = [y.detach().clone() for y in phase.latents], [t.detach().clone() for t in phase.network.tensors()]
+    with torch.no_grad():  # the fit leaves its basin
+        for t in [*phase.latents, *phase.network.parameters()]:
+            t.add_(5.0)
+    for _ in range(GUARD_WINDOW):
+        guard.observe(torch.tensor(1.5))  # worse, within the factor: nothing happens
+    assert guard.factor == 1.0 and not torch.equal(phase.latents[0], good[0][0])
+    for _ in range(GUARD_WINDOW):
+        guard.observe(torch.tensor(1e6))
+    assert guard.factor == 0.5
+    assert all(torch.equal(a, b) for a, b in zip(phase.latents, good[0], strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(phase.network.tensors(), good[1], strict=True))
+
+
 def test_restarts_keep_the_best_coded_fit_wherever_they_run(model: LoadedModel) -> None:
     pixels = _image(16, 24)
     lmbda = model.module.config.lmbda(4.0)

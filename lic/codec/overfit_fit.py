@@ -19,6 +19,7 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,10 @@ class FitConfig:
         seed: seed of the initialisation and the noise.
         restarts: independent fits (seeds ``seed``, ``seed + 1``, ...) of which the encoder keeps the
             best coded one (:func:`fit_candidates`).
+        rollback: a soft-rounding phase whose loss, averaged over :data:`GUARD_WINDOW` steps, exceeds
+            this many times its best such average goes back to the state after that best window with
+            its learning rates halved (:class:`DivergenceGuard`; 0: never). A fit that does not
+            diverge never triggers it and ends at the same floats.
     """
 
     steps: int = 1000
@@ -68,6 +73,7 @@ class FitConfig:
     shape: OverfitShape = field(default_factory=OverfitShape)
     seed: int = 0
     restarts: int = 1
+    rollback: float = 2.0
 
 
 PRESETS: dict[str, FitConfig] = {
@@ -278,13 +284,63 @@ class _Phase:
         return FittedImage(self.network.eval(), [y.detach().clone() for y in self.latents])
 
 
+GUARD_WINDOW = 25
+"""Steps over which :class:`DivergenceGuard` averages the loss."""
+
+
+class DivergenceGuard:
+    """Watches a phase's loss and undoes a divergence (:attr:`FitConfig.rollback`).
+
+    Every :data:`GUARD_WINDOW` steps it compares the window's mean loss with the best window's: a new
+    best keeps a copy of the latents, networks and optimizer state; a mean above ``rollback`` times the
+    best restores that copy and halves :attr:`factor`, the learning rates' multiplier. High learning
+    rates can make a fit leave its basin for good (the loss a million times higher within 200 steps,
+    docs/overfit.md "Recipe and budget"); this brings it back at the cost of a copy per window.
+    """
+
+    def __init__(self, phase: _Phase, rollback: float) -> None:
+        self.phase, self.rollback = phase, rollback
+        self.factor = 1.0
+        self._sum: Tensor | float = 0.0
+        self._steps = 0
+        self._best = math.inf
+        self._saved: tuple[dict, list[Tensor], dict] | None = None
+
+    def observe(self, loss: Tensor) -> None:
+        """Counts one step's loss; at a window's end, keeps or restores the state."""
+        if self.rollback <= 0:
+            return
+        self._sum = self._sum + loss
+        self._steps += 1
+        if self._steps < GUARD_WINDOW:
+            return
+        mean = float(self._sum) / self._steps
+        self._sum, self._steps = 0.0, 0
+        if mean < self._best:
+            self._best = mean
+            latents = [y.detach().clone() for y in self.phase.latents]
+            self._saved = (copy.deepcopy(self.phase.network.state_dict()), latents,
+                           copy.deepcopy(self.phase.optimizer.state_dict()))
+        elif mean > self.rollback * self._best and self._saved is not None:
+            network, latents, optimizer = self._saved
+            self.phase.network.load_state_dict(network)
+            with torch.no_grad():
+                for y, saved in zip(self.phase.latents, latents, strict=True):
+                    y.copy_(saved)
+            self.phase.optimizer.load_state_dict(copy.deepcopy(optimizer))
+            self.factor *= 0.5
+
+
 def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: FitConfig, config: OverfitConfig,
                 progress: Callable[[FitProgress], None] | None, done: int, total: int) -> None:
-    """Steps ``0 .. hard_from - 1`` of a phase of ``steps``: soft rounding and noise, annealed."""
+    """Steps ``0 .. hard_from - 1`` of a phase of ``steps``: soft rounding and noise, annealed, under a
+    :class:`DivergenceGuard`."""
+    guard = DivergenceGuard(phase, fit.rollback)
     for step in range(hard_from):
-        decay = _schedule(step, steps, fit, hard_from)
+        decay = _schedule(step, steps, fit, hard_from) * guard.factor
         soft = SoftQuantization.at(step / max(1, hard_from), fit)
         bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft)
+        guard.observe(mse + lmbda * bpp)
         _report(progress, done + step + 1, total, bpp, mse)
 
 
