@@ -15,6 +15,9 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
    theirs (:attr:`FitConfig.hard_lr`, :attr:`FitConfig.hard_latent_lr`), so the networks adapt to the real latents while
    the latents barely move (at a tenth, latents crossing rounding borders made this phase
    raise the RD cost it minimises: docs/overfit-history.md).
+
+A :class:`DivergenceGuard` watches the soft-rounding steps and takes a fit that leaves its basin
+back to its best state with smaller steps (:attr:`FitConfig.rollback`).
 """
 
 from __future__ import annotations
