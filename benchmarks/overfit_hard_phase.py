@@ -13,7 +13,6 @@ the row of the present settings writes the same stream as ``lic encode --mode ov
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 from dataclasses import dataclass, replace
@@ -57,18 +56,11 @@ class SoftState:
         self.phase = _Phase.start(target, start.network, start.latents, fit)
         self.hard_from = int(fit.steps * (1 - fit.hard_fraction))
         _soft_steps(self.phase, lmbda, fit.steps, self.hard_from, fit, config, None, 0, 1)
-        self._saved = (copy.deepcopy(self.phase.network.state_dict()), [y.detach().clone() for y in self.phase.latents],
-                       copy.deepcopy(self.phase.optimizer.state_dict()))
+        self._saved = self.phase.snapshot()
 
     def restore(self) -> None:
         """Back to the state the soft phase left."""
-        network, latents, optimizer = self._saved
-        self.phase.network.load_state_dict(network)
-        with torch.no_grad():
-            for y, saved in zip(self.phase.latents, latents, strict=True):
-                y.copy_(saved)
-        # a copy: Adam keeps the loaded tensors (same dtype and device) and updates them in place
-        self.phase.optimizer.load_state_dict(copy.deepcopy(optimizer))
+        self.phase.restore(self._saved)
         self.phase.network.train()
 
 

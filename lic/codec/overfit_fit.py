@@ -245,6 +245,15 @@ class SoftQuantization:
         return cls(1.0 / (t0 + (t1 - t0) * progress), n0 + (n1 - n0) * progress)
 
 
+@dataclass(frozen=True)
+class PhaseState:
+    """A fit's state at one step: the networks' and the optimizer's state dicts and the latents."""
+
+    network: dict
+    latents: list[Tensor]
+    optimizer: dict
+
+
 @dataclass
 class _Phase:
     """A fit in progress at one resolution: its target, networks, latents and their Adam optimizer."""
@@ -282,6 +291,19 @@ class _Phase:
         self.optimizer.step()
         return bpp.detach(), mse.detach()
 
+    def snapshot(self) -> PhaseState:
+        """A copy of the latents, the networks and the optimizer's state."""
+        return PhaseState(copy.deepcopy(self.network.state_dict()), [y.detach().clone() for y in self.latents],
+                          copy.deepcopy(self.optimizer.state_dict()))
+
+    def restore(self, state: PhaseState) -> None:
+        """Back to ``state`` (which stays usable: Adam updates the tensors it loads in place, so it gets copies)."""
+        self.network.load_state_dict(state.network)
+        with torch.no_grad():
+            for y, saved in zip(self.latents, state.latents, strict=True):
+                y.copy_(saved)
+        self.optimizer.load_state_dict(copy.deepcopy(state.optimizer))
+
     def fitted(self) -> FittedImage:
         """The networks (in eval mode) and a detached copy of the latents."""
         return FittedImage(self.network.eval(), [y.detach().clone() for y in self.latents])
@@ -307,7 +329,7 @@ class DivergenceGuard:
         self._sum: Tensor | float = 0.0
         self._steps = 0
         self._best = math.inf
-        self._saved: tuple[dict, list[Tensor], dict] | None = None
+        self._saved: PhaseState | None = None
 
     def observe(self, loss: Tensor) -> None:
         """Counts one step's loss; at a window's end, keeps or restores the state."""
@@ -321,16 +343,9 @@ class DivergenceGuard:
         self._sum, self._steps = 0.0, 0
         if mean < self._best:
             self._best = mean
-            latents = [y.detach().clone() for y in self.phase.latents]
-            self._saved = (copy.deepcopy(self.phase.network.state_dict()), latents,
-                           copy.deepcopy(self.phase.optimizer.state_dict()))
+            self._saved = self.phase.snapshot()
         elif mean > self.rollback * self._best and self._saved is not None:
-            network, latents, optimizer = self._saved
-            self.phase.network.load_state_dict(network)
-            with torch.no_grad():
-                for y, saved in zip(self.phase.latents, latents, strict=True):
-                    y.copy_(saved)
-            self.phase.optimizer.load_state_dict(copy.deepcopy(optimizer))
+            self.phase.restore(self._saved)
             self.factor *= 0.5
 
 
