@@ -35,7 +35,7 @@ from lic.entropy import _rans
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import CdfTables
 from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
-from lic.models.row_mlp import channel_mlp, context_mlp
+from lic.models.row_mlp import channel_mlp, context_mlp, cpp_kernels_take
 
 CONTEXT: tuple[tuple[int, int], ...] = (
     *((-2, dx) for dx in range(-2, 3)),
@@ -251,7 +251,7 @@ def laplace_rate(values: Tensor, params: Tensor, config: OverfitConfig) -> Tenso
     """Total :func:`laplace_bits` of ``values [N]`` under ``params [N, 2]`` (mean, log-scale): one C++ pass
     each way for float32 CPU tensors (the encoder's fit; ``lic/entropy/csrc/fit_rate.cpp``), the torch
     expression elsewhere."""
-    if values.device.type == "cpu" and values.dtype == params.dtype == torch.float32:
+    if cpp_kernels_take(values) and cpp_kernels_take(params):
         low, high = config.log_scale_range()
         return _LaplaceRate.apply(values, params, low, high)
     return laplace_bits(values, params[:, 0], params[:, 1], config).sum()

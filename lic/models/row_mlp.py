@@ -50,8 +50,9 @@ def channel_mlp(planes: Tensor, layers: list[Layer], chunk: int | None = None) -
     return _RowMLP.apply(planes, default_chunk(planes) if chunk is None else chunk, True, *flat)
 
 
-def _native(t: Tensor) -> bool:
-    """Whether the C++ kernels take ``t``: float32 on the CPU."""
+def cpp_kernels_take(t: Tensor) -> bool:
+    """Whether the C++ fitting kernels take ``t``: float32 on the CPU (here and in
+    :func:`lic.models.overfit.laplace_rate`)."""
     return t.device.type == "cpu" and t.dtype == torch.float32
 
 
@@ -81,7 +82,7 @@ class _RowMLP(torch.autograd.Function):
     def forward(ctx, rows: Tensor, chunk: int, planar: bool, *flat: Tensor) -> Tensor:  # noqa: ANN001
         ctx.save_for_backward(rows, *flat)
         ctx.chunk, ctx.planar = chunk, planar
-        if _native(rows):
+        if cpp_kernels_take(rows):
             return torch.from_numpy(_rans.mlp_forward(rows.detach().contiguous().numpy(), _arrays(flat), planar))
         x = rows.t() if planar else rows
         layers = list(zip(flat[0::2], flat[1::2]))
@@ -93,7 +94,7 @@ class _RowMLP(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: ANN001
         rows, *flat = ctx.saved_tensors
-        if _native(rows):
+        if cpp_kernels_take(rows):
             grad_rows, grads = _rans.mlp_backward(rows.detach().contiguous().numpy(), _arrays(tuple(flat)),
                                                   grad.contiguous().numpy(), ctx.needs_input_grad[0], ctx.planar)
             return (None if grad_rows is None else torch.from_numpy(grad_rows), None, None, *_tensors(grads))
@@ -174,7 +175,7 @@ class _ContextMLP(torch.autograd.Function):
         lines = max(1, chunk // max(1, w))
         ctx.save_for_backward(padded, *flat)
         ctx.offsets, ctx.pads, ctx.lines, ctx.size = offsets, pads, lines, (h, w)
-        if _native(grid):
+        if cpp_kernels_take(grid):
             return torch.from_numpy(_rans.context_mlp_forward(padded.numpy(), h, w, pads[0], pads[2], list(offsets),
                                                               _arrays(flat)))
         out = grid.new_empty(h * w, layers[-1][0].shape[0])
@@ -188,7 +189,7 @@ class _ContextMLP(torch.autograd.Function):
         padded, *flat = ctx.saved_tensors
         layers = list(zip(flat[0::2], flat[1::2]))
         (h, w), (left, _, top, _) = ctx.size, ctx.pads
-        if _native(padded):
+        if cpp_kernels_take(padded):
             native_grad, grads = _rans.context_mlp_backward(padded.numpy(), h, w, left, top, list(ctx.offsets),
                                                             _arrays(tuple(flat)), grad.contiguous().numpy(),
                                                             ctx.needs_input_grad[0])

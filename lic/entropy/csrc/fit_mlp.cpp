@@ -29,6 +29,26 @@ constexpr int kFlushTiles = 8;
 // The widest layer these kernels take (inputs and outputs).
 constexpr int kMaxUnits = 64;
 
+// Block values v[u * kLanes + b] of `units` per row into out, a [rows][units] array ([units][rows] when
+// planar).
+LIC_INLINE void store_rows(int64_t first, int lanes, int units, const float* v, float* out, int64_t rows,
+                           bool planar) {
+  if (planar && lanes == kLanes) {
+    for (int u = 0; u < units; ++u) put(out + u * rows + first, get(v + u * kLanes));
+    return;
+  }
+  for (int b = 0; b < lanes; ++b)
+    for (int u = 0; u < units; ++u) out[planar ? u * rows + first + b : (first + b) * units + u] = v[u * kLanes + b];
+}
+
+// Block values v[u * kLanes + b] from such an array; zero past the last row.
+LIC_INLINE void load_rows(int64_t first, int lanes, int units, const float* from, float* v, int64_t rows,
+                          bool planar) {
+  for (int u = 0; u < units; ++u)
+    for (int b = 0; b < kLanes; ++b)
+      v[u * kLanes + b] = b < lanes ? from[planar ? u * rows + first + b : (first + b) * units + u] : 0.0f;
+}
+
 struct Dense {
   const DenseRows& r;
 
@@ -48,20 +68,11 @@ struct Dense {
   void store_gradient(int64_t first, int lanes, const float* g, float* grad) const {
     store(first, lanes, r.inputs, g, grad);
   }
-  // Block values v[u * kLanes + b] of `units` per row into out, in the rows' layout.
   void store(int64_t first, int lanes, int units, const float* v, float* out) const {
-    if (r.planar && lanes == kLanes) {
-      for (int u = 0; u < units; ++u) put(out + u * r.rows + first, get(v + u * kLanes));
-      return;
-    }
-    for (int b = 0; b < lanes; ++b)
-      for (int u = 0; u < units; ++u) out[r.planar ? u * r.rows + first + b : (first + b) * units + u] = v[u * kLanes + b];
+    store_rows(first, lanes, units, v, out, r.rows, r.planar);
   }
-  // Block values v[u * kLanes + b] from a [rows][units] (planar: [units][rows]) array; zero past the rows.
   void load_output(int64_t first, int lanes, int units, const float* from, float* v) const {
-    for (int u = 0; u < units; ++u)
-      for (int b = 0; b < kLanes; ++b)
-        v[u * kLanes + b] = b < lanes ? from[r.planar ? u * r.rows + first + b : (first + b) * units + u] : 0.0f;
+    load_rows(first, lanes, units, from, v, r.rows, r.planar);
   }
 };
 
@@ -100,12 +111,10 @@ struct Context {
     }
   }
   void store(int64_t first, int lanes, int units, const float* v, float* out) const {
-    for (int b = 0; b < lanes; ++b)
-      for (int u = 0; u < units; ++u) out[(first + b) * units + u] = v[u * kLanes + b];
+    store_rows(first, lanes, units, v, out, rows(), false);
   }
   void load_output(int64_t first, int lanes, int units, const float* from, float* v) const {
-    for (int u = 0; u < units; ++u)
-      for (int b = 0; b < kLanes; ++b) v[u * kLanes + b] = b < lanes ? from[(first + b) * units + u] : 0.0f;
+    load_rows(first, lanes, units, from, v, rows(), false);
   }
 };
 
@@ -121,8 +130,8 @@ Blocks activation_blocks(const std::vector<FloatLayer>& layers) {
 // out[u] = init[u] (zero when null) + sum over i of m[u][i] * x[i] for each of the `units` rows of
 // m ([units][inputs]), x being `inputs` blocks; four units at a time, so each block of x is loaded once
 // for four multiply-adds.
-LIC_INLINE void matrix_blocks(const float* m, int inputs, const float* init,
-                                                        const float* x, int units, Lanes* out) {
+LIC_INLINE void matrix_blocks(const float* m, int inputs, const float* init, const float* x, int units,
+                              Lanes* out) {
   int u = 0;
   for (; u + 4 <= units; u += 4) {
     const float* m0 = m + static_cast<int64_t>(u) * inputs;
