@@ -1,9 +1,10 @@
 """Compares fitting recipes of the overfit mode by the coded RD cost, resumable.
 
 Each run fits one image at one quality with a preset whose :class:`~lic.codec.overfit_fit.FitConfig`
-fields are overridden (``--set lr=0.01 latent_lr=0.075``), codes it with the real coder and appends
-one JSON line to ``-o``: the stream's bpp, the PSNR of the encoder's exact reconstruction and the
-RD cost ``MSE + lambda * bpp`` that the encoder minimises (lower is better), with the CPU seconds.
+fields are overridden (``--set lr=0.01 latent_lr=0.075``; network sizes as ``shape.arm_width=8``),
+codes it with the real coder and appends one JSON line to ``-o``: the stream's bpp, the PSNR of the
+encoder's exact reconstruction and the RD cost ``MSE + lambda * bpp`` that the encoder minimises
+(lower is better), with the CPU seconds.
 Runs already in ``-o`` (same tag, image, quality and seed) are skipped. ``--half`` fits the image at
 half resolution (2x2 means), a proxy at a quarter of the cost per step (its weights cost four times
 as many bits per pixel, so compare recipes with each other, not with full-size figures).
@@ -26,6 +27,7 @@ import torch
 from lic.codec.overfit import encode_overfit
 from lic.codec.overfit_fit import PRESETS, FitConfig
 from lic.io.imageio import read_image
+from lic.models.overfit import OverfitShape
 from lic.models.weights import load_model
 
 
@@ -37,19 +39,26 @@ def half_resolution(pixels: np.ndarray) -> np.ndarray:
 
 
 def overridden(fit: FitConfig, settings: list[str]) -> FitConfig:
-    """``fit`` with ``name=value`` settings (numbers, or two comma-separated numbers for tuples)."""
+    """``fit`` with ``name=value`` settings (numbers, or two comma-separated numbers for tuples; ``shape.<field>``
+    for the :class:`~lic.models.overfit.OverfitShape`)."""
     types = {f.name: f.type for f in fields(FitConfig)}
     changes: dict[str, object] = {}
+    shape: dict[str, int] = {}
     for setting in settings:
         name, _, value = setting.partition("=")
+        if name.startswith("shape."):
+            if name[6:] not in {f.name for f in fields(OverfitShape)} or name == "shape.symmetric_kernels":
+                raise SystemExit(f"overfit_recipe: unknown OverfitShape field {name[6:]!r}")
+            shape[name[6:]] = int(value)
+            continue
         if name not in types or name == "shape":
             raise SystemExit(f"overfit_recipe: unknown FitConfig field {name!r}")
         if "," in value:
             changes[name] = tuple(float(v) for v in value.split(","))
         else:
-            whole = name in ("steps", "coarse_steps", "warmup", "seed", "restarts")
+            whole = name in ("steps", "coarse_steps", "warmup", "seed", "restarts", "soap")
             changes[name] = int(value) if whole else float(value)
-    return replace(fit, **changes)
+    return replace(fit, **changes, shape=replace(fit.shape, **shape))
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from overfit_recipe import overridden
 from PIL import Image
 
 from lic.codec.image import decode_image
@@ -47,12 +48,13 @@ def _cpu_seconds() -> float:
 
 
 def run_point(path: Path, quality: float, preset: str, steps: int | None, workdir: Path, seed: int | None = None,
-              restarts: int | None = None, device: str = "cpu") -> dict:
+              restarts: int | None = None, device: str = "cpu", settings: list[str] | None = None) -> dict:
     """Encodes (fitting on ``device``), decodes (on the CPU) and measures one image at one quality."""
     from dataclasses import replace
 
     model = load_model("overfit")
-    fit = PRESETS[preset] if steps is None else replace(PRESETS[preset], steps=steps, coarse_steps=0)
+    fit = overridden(PRESETS[preset], settings or [])
+    fit = fit if steps is None else replace(fit, steps=steps, coarse_steps=0)
     fit = replace(fit, seed=fit.seed if seed is None else seed, restarts=fit.restarts if restarts is None else restarts)
     pixels, _ = read_image(path)
     workers = usable_cores()
@@ -83,6 +85,7 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
             "exact": bool(np.array_equal(decoded, encoded.reconstruction)),
             "reconstruction_sha256": hashlib.sha256(np.ascontiguousarray(encoded.reconstruction)).hexdigest(),
             "steps": fit.steps, "coarse_steps": fit.coarse_steps, "seed": fit.seed,
+            "lr": fit.lr, "latent_lr": fit.latent_lr, "set": settings or [],
             "exponents": list(encoded.exponents),
             "load_average_before": list(load_before),
             "load_average_after": list(os.getloadavg()), "threads": torch.get_num_threads(),
@@ -130,6 +133,8 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", default=list(SIX))
     parser.add_argument("--kodak", default="../shared/datasets/kodak")
     parser.add_argument("--device", default="cpu", help="where the fits run (cpu or cuda)")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="override FitConfig fields, as benchmarks/overfit_recipe.py does")
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
@@ -142,7 +147,7 @@ def main() -> None:
                 continue
             start = time.strftime("%H:%M:%S")
             point = run_point(Path(args.kodak) / f"{image}.png", quality, args.preset, args.steps, args.workdir,
-                              args.seed, args.restarts, args.device)
+                              args.seed, args.restarts, args.device, args.set)
             partial = point_file.with_suffix(".json.partial")  # queues beside this one read points/*.json
             partial.write_text(json.dumps(point, indent=2))
             partial.replace(point_file)

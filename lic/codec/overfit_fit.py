@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lic.codec.job_processes import JobProcesses
+from lic.codec.soap import Soap
 from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, grid_sizes, laplace_rate
 
 
@@ -57,6 +58,10 @@ class FitConfig:
         seed: seed of the initialisation and the noise.
         restarts: independent fits (seeds ``seed``, ``seed + 1``, ...) of which the encoder keeps the
             best coded one (:func:`fit_candidates`).
+        soap: the networks are fitted with :class:`~lic.codec.soap.Soap` (betas 0.95, weight decay 0.01, as
+            Cool-chic 5) instead of Adam; the latents always with Adam.
+        clip: the networks' gradients are scaled down to this global L2 norm before each step (Cool-chic 5
+            clips at 0.1; 0: never).
         rollback: a soft-rounding phase whose loss, averaged over :data:`GUARD_WINDOW` steps, exceeds
             this many times its best such average goes back to the state after that best window with
             its learning rates halved (:class:`DivergenceGuard`; 0: never). A fit that does not
@@ -76,6 +81,8 @@ class FitConfig:
     shape: OverfitShape = field(default_factory=OverfitShape)
     seed: int = 0
     restarts: int = 1
+    soap: bool = False
+    clip: float = 0.0
     rollback: float = 2.0
 
 
@@ -261,7 +268,7 @@ class _Phase:
     target: Tensor
     network: OverfitNetwork
     latents: list[Tensor]
-    optimizer: torch.optim.Adam
+    optimizer: torch.optim.Optimizer
 
     @classmethod
     def start(cls, target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, fit: FitConfig) -> _Phase:
@@ -270,14 +277,20 @@ class _Phase:
         if latents is None:
             latents = [target.new_zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
         latents = [y.clone().requires_grad_(True) for y in latents]
-        optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr}, {"params": network.parameters()}],
-                                     lr=fit.lr)
+        optimizer: torch.optim.Optimizer
+        if fit.soap:
+            optimizer = Soap([{"params": latents, "lr": fit.latent_lr, "betas": (0.9, 0.999), "weight_decay": 0.0,
+                               "precondition": False}, {"params": network.parameters()}], lr=fit.lr)
+        else:
+            optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr},
+                                          {"params": network.parameters()}], lr=fit.lr)
         return cls(target, network, latents, optimizer)
 
     def step(self, latent_lr: float, network_lr: float, lmbda: float, config: OverfitConfig,
-             soft: SoftQuantization | None) -> tuple[Tensor, Tensor]:
-        """One Adam step on ``MSE + lambda * bpp``: soft rounding and noise as ``soft`` says, or hard
-        rounding (straight-through) when it is None. Returns the step's ``(bpp, MSE)``."""
+             soft: SoftQuantization | None, clip: float = 0.0) -> tuple[Tensor, Tensor]:
+        """One optimizer step on ``MSE + lambda * bpp``: soft rounding and noise as ``soft`` says, or hard
+        rounding (straight-through) when it is None; the networks' gradients clipped to the L2 norm
+        ``clip`` when it is positive. Returns the step's ``(bpp, MSE)``."""
         self.optimizer.param_groups[0]["lr"] = latent_lr
         self.optimizer.param_groups[1]["lr"] = network_lr
         if soft is not None:
@@ -288,6 +301,8 @@ class _Phase:
         bpp, mse = rd_terms(self.network, noisy, synthesis_inputs, self.target, config)
         self.optimizer.zero_grad(set_to_none=True)
         (mse + lmbda * bpp).backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.network.parameters(), clip)
         self.optimizer.step()
         return bpp.detach(), mse.detach()
 
@@ -357,7 +372,7 @@ def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: Fi
     for step in range(hard_from):
         decay = _schedule(step, steps, fit, hard_from) * guard.factor
         soft = SoftQuantization.at(step / max(1, hard_from), fit)
-        bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft)
+        bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft, fit.clip)
         guard.observe(mse + lmbda * bpp)
         _report(progress, done + step + 1, total, bpp, mse)
 
@@ -371,7 +386,7 @@ def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | 
     _soft_steps(phase, lmbda, steps, hard_from, fit, config, progress, done, total)
     for step in range(hard_from, steps):
         decay = _schedule(step, steps, fit, hard_from)
-        bpp, mse = phase.step(fit.hard_latent_lr * decay, fit.hard_lr * decay, lmbda, config, None)
+        bpp, mse = phase.step(fit.hard_latent_lr * decay, fit.hard_lr * decay, lmbda, config, None, fit.clip)
         _report(progress, done + step + 1, total, bpp, mse)
     return phase.fitted()
 
