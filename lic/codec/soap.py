@@ -78,7 +78,8 @@ def _gram(grad: Tensor, dim: int) -> Tensor:
 
 def _eigenbasis(gram: Tensor) -> Tensor:
     """Eigenvectors of a symmetric matrix, largest eigenvalue first."""
-    _, vectors = torch.linalg.eigh(gram.double() + 1e-30 * torch.eye(len(gram), dtype=torch.float64))
+    identity = torch.eye(len(gram), dtype=torch.float64, device=gram.device)
+    _, vectors = torch.linalg.eigh(gram.double() + 1e-30 * identity)
     return vectors.flip(1).to(gram.dtype)
 
 
