@@ -41,6 +41,7 @@ overfit)
     # overfit PRESET SECONDS: the six images at qualities 1 3 5 7, seeds 0 and 1, fitted on the GPU; one
     # queue per image and seed (12 processes, one GPU), each stopped after SECONDS; the finished points
     # (JSON and .lic, the recon PNGs stay) come back as one archive (docs/overfit.md, "Fitting on a GPU").
+    # OVERFIT_SET="latent_lr=0.3 soap=1 clip=0.1" fits another recipe than the preset's (overfit_six.py --set).
     stage_part_a
     export OMP_NUM_THREADS=1
     python3 -m pytest -q -p no:cacheprovider tests/test_overfit.py -k cuda > "$OUT/overfit-test.log" 2>&1
@@ -50,7 +51,7 @@ overfit)
     mkdir -p /tmp/of
     for seed in 0 1; do for image in kodim01 kodim04 kodim08 kodim14 kodim19 kodim23; do
         timeout -s INT "${3:?seconds}" python3 benchmarks/overfit_six.py --preset "${2:?preset}" --seed $seed \
-            --restarts 1 --device cuda --images $image -q 1 3 5 7 --kodak .gpudata/a/kodak \
+            --restarts 1 --device cuda --images $image -q 1 3 5 7 --kodak .gpudata/a/kodak --set ${OVERFIT_SET:-} \
             --workdir /tmp/of/seed$seed -o /tmp/of/$image-seed$seed.json > /tmp/of/$image-seed$seed.log 2>&1 &
     done; done
     wait
