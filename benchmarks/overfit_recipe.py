@@ -56,8 +56,8 @@ def overridden(fit: FitConfig, settings: list[str]) -> FitConfig:
         if "," in value:
             changes[name] = tuple(float(v) for v in value.split(","))
         else:
-            whole = name in ("steps", "coarse_steps", "warmup", "seed", "restarts", "soap")
-            changes[name] = int(value) if whole else float(value)
+            number = {"int": int, "bool": lambda v: bool(int(v))}.get(str(types[name]), float)
+            changes[name] = number(value)
     return replace(fit, **changes, shape=replace(fit.shape, **shape))
 
 

@@ -66,11 +66,11 @@ def test_a_soap_fit_is_repeatable_and_its_state_restores() -> None:
     phase = _Phase.start(target, OverfitNetwork(SHAPE), None, fit)
     soft = SoftQuantization(sharpness=3.0, noise=0.2)
     for _ in range(12):  # past a basis refresh (every 10 steps)
-        phase.step(fit.latent_lr, fit.lr, 1e-3, OverfitConfig(), soft, fit.clip)
+        phase.step(fit.latent_lr, fit.lr, 1e-3, OverfitConfig(), soft)
     state = phase.snapshot()
     torch.manual_seed(5)
-    after = [phase.step(fit.latent_lr, fit.lr, 1e-3, OverfitConfig(), soft, fit.clip) for _ in range(3)]
+    after = [phase.step(fit.latent_lr, fit.lr, 1e-3, OverfitConfig(), soft) for _ in range(3)]
     phase.restore(state)
     torch.manual_seed(5)
-    again = [phase.step(fit.latent_lr, fit.lr, 1e-3, OverfitConfig(), soft, fit.clip) for _ in range(3)]
+    again = [phase.step(fit.latent_lr, fit.lr, 1e-3, OverfitConfig(), soft) for _ in range(3)]
     assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(after, again, strict=True))

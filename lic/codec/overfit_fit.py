@@ -269,10 +269,12 @@ class _Phase:
     network: OverfitNetwork
     latents: list[Tensor]
     optimizer: torch.optim.Optimizer
+    clip: float = 0.0
 
     @classmethod
     def start(cls, target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, fit: FitConfig) -> _Phase:
-        """A phase from ``latents`` (zero grids when None) and ``network``, with a fresh optimizer."""
+        """A phase from ``latents`` (zero grids when None) and ``network``, with a fresh optimizer (Adam, or
+        SOAP for the networks with ``fit.soap``) whose steps clip the networks' gradients to ``fit.clip``."""
         height, width = target.shape[-2:]
         if latents is None:
             latents = [target.new_zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
@@ -284,13 +286,13 @@ class _Phase:
         else:
             optimizer = torch.optim.Adam([{"params": latents, "lr": fit.latent_lr},
                                           {"params": network.parameters()}], lr=fit.lr)
-        return cls(target, network, latents, optimizer)
+        return cls(target, network, latents, optimizer, fit.clip)
 
     def step(self, latent_lr: float, network_lr: float, lmbda: float, config: OverfitConfig,
-             soft: SoftQuantization | None, clip: float = 0.0) -> tuple[Tensor, Tensor]:
+             soft: SoftQuantization | None) -> tuple[Tensor, Tensor]:
         """One optimizer step on ``MSE + lambda * bpp``: soft rounding and noise as ``soft`` says, or hard
         rounding (straight-through) when it is None; the networks' gradients clipped to the L2 norm
-        ``clip`` when it is positive. Returns the step's ``(bpp, MSE)``."""
+        :attr:`clip` when it is positive. Returns the step's ``(bpp, MSE)``."""
         self.optimizer.param_groups[0]["lr"] = latent_lr
         self.optimizer.param_groups[1]["lr"] = network_lr
         if soft is not None:
@@ -301,8 +303,8 @@ class _Phase:
         bpp, mse = rd_terms(self.network, noisy, synthesis_inputs, self.target, config)
         self.optimizer.zero_grad(set_to_none=True)
         (mse + lmbda * bpp).backward()
-        if clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.network.parameters(), clip)
+        if self.clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.clip)
         self.optimizer.step()
         return bpp.detach(), mse.detach()
 
@@ -372,7 +374,7 @@ def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: Fi
     for step in range(hard_from):
         decay = _schedule(step, steps, fit, hard_from) * guard.factor
         soft = SoftQuantization.at(step / max(1, hard_from), fit)
-        bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft, fit.clip)
+        bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft)
         guard.observe(mse + lmbda * bpp)
         _report(progress, done + step + 1, total, bpp, mse)
 
@@ -386,7 +388,7 @@ def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | 
     _soft_steps(phase, lmbda, steps, hard_from, fit, config, progress, done, total)
     for step in range(hard_from, steps):
         decay = _schedule(step, steps, fit, hard_from)
-        bpp, mse = phase.step(fit.hard_latent_lr * decay, fit.hard_lr * decay, lmbda, config, None, fit.clip)
+        bpp, mse = phase.step(fit.hard_latent_lr * decay, fit.hard_lr * decay, lmbda, config, None)
         _report(progress, done + step + 1, total, bpp, mse)
     return phase.fitted()
 

@@ -1,7 +1,7 @@
 """SOAP, Adam in the eigenbasis of Shampoo's preconditioner (Vyas et al., 2024, arXiv 2409.11321).
 
 Cool-chic 5 fits its networks with it; on lic's overfit networks it lowers the RD cost of a fit
-against Adam at the same steps (docs/overfit.md, "Recipe and budget"). Implemented here from the
+against Adam at the same steps (docs/overfit.md, "Against Cool-chic's own encoder"). Implemented here from the
 paper: for every dimension ``d`` of a weight tensor ``W`` (size ``1 < n <= max_dim``) the optimizer
 keeps ``G_d``, an exponential moving average of the gradient's Gram matrix over the other dimensions,
 and an orthogonal basis ``Q_d`` of its eigenvectors. Adam's moments live in the rotated space
