@@ -13,7 +13,10 @@ bits each at the step exponents the encoder picks). Variants:
 * ``parent3x3``: plus the 3x3 neighbourhood of the co-located latent in the next coarser grid
   (decoded before the finer one in a coarse-to-fine order; zero for the coarsest grid);
 * ``width24``: the shipped context with hidden layers of 24;
-* ``context24``: 8 more causal neighbours (24, C3's count), hidden layers of 16.
+* ``context24``: 8 more causal neighbours (24, C3's count), hidden layers of 16;
+* ``residual``: the shipped sizes, each hidden layer ``relu(W h + b + h)`` and started at zero, plus a
+  linear layer from the context to the outputs added to the MLP's (Cool-chic 5's ARM with its
+  "stabiliser"; 34 more parameters).
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from lic.models.row_mlp import context_rows, row_mlp
 from lic.models.weights import load_model
 
 MORE_CONTEXT = ((-3, -2), (-3, -1), (-3, 1), (-3, 2), (-2, -3), (-2, 3), (0, -4), (-4, 0))
-VARIANTS = {  # name: (context offsets, parent window side, hidden width)
-    "in-grid": (CONTEXT, 0, 16),
-    "parent3x3": (CONTEXT, 3, 16),
-    "width24": (CONTEXT, 0, 24),
-    "context24": (CONTEXT + MORE_CONTEXT, 0, 16),
+VARIANTS = {  # name: (context offsets, parent window side, hidden width, residual hidden layers)
+    "in-grid": (CONTEXT, 0, 16, False),
+    "parent3x3": (CONTEXT, 3, 16, False),
+    "width24": (CONTEXT, 0, 24, False),
+    "context24": (CONTEXT + MORE_CONTEXT, 0, 16, False),
+    "residual": (CONTEXT, 0, 16, True),
 }
 
 
@@ -74,9 +78,23 @@ def context_matrix(grids: list[Tensor], offsets: tuple[tuple[int, int], ...], si
     return torch.cat(rows, 0)
 
 
+def residual_mlp(rows: Tensor, layers: list[tuple[Tensor, Tensor]]) -> Tensor:
+    """``rows`` through ``layers[:-1]`` (the MLP; ``relu(W h + b + h)`` for square hidden layers, ``relu(W h
+    + b)`` for others, the last without ReLU) plus ``layers[-1]`` of ``rows`` (the linear branch)."""
+    h = rows
+    *mlp, (ws, bs) = layers
+    for i, (w, b) in enumerate(mlp):
+        out = F.linear(h, w, b)
+        if i + 1 < len(mlp):
+            out = F.relu(out + h if w.shape[0] == w.shape[1] else out)
+        h = out
+    return h + F.linear(rows, ws, bs)
+
+
 def fit_arm(rows: Tensor, values: Tensor, config: OverfitConfig, width: int, seed: int,
-            steps: int) -> tuple[float, int]:
-    """Lowest total bits of ``values`` reached by an ARM of ``width`` fitted to them; its parameter count."""
+            steps: int, residual: bool = False) -> tuple[float, int]:
+    """Lowest total bits of ``values`` reached by an ARM of ``width`` fitted to them (with ``residual``: its
+    square hidden layers residual and started at zero, and a linear branch); its parameter count."""
     torch.manual_seed(seed)
     dims = [rows.shape[1], width, width, 2]
     layers = [((torch.randn(b, a) * math.sqrt(2 / a)).requires_grad_(), torch.zeros(b, requires_grad=True))
@@ -84,12 +102,17 @@ def fit_arm(rows: Tensor, values: Tensor, config: OverfitConfig, width: int, see
     with torch.no_grad():  # the shipped ARM's start: small last layer, log-scale bias -1
         layers[-1][0].mul_(0.1)
         layers[-1][1].copy_(torch.tensor([0.0, -1.0]))
+        for w, _ in layers[:-1]:
+            if residual and w.shape[0] == w.shape[1]:
+                w.zero_()
+    if residual:
+        layers.append((torch.zeros(2, dims[0], requires_grad=True), torch.zeros(2, requires_grad=True)))
     optimizer = torch.optim.Adam([t for layer in layers for t in layer], lr=1e-2)
     best = math.inf
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = 1e-4 + (1e-2 - 1e-4) * 0.5 * (1 + math.cos(math.pi * step / steps))
-        out = row_mlp(rows, layers)
+        out = residual_mlp(rows, layers) if residual else row_mlp(rows, layers)
         bits = laplace_bits(values, out[:, 0], out[:, 1], config).sum()
         optimizer.zero_grad()
         bits.backward()
@@ -111,10 +134,10 @@ def main() -> None:
         pixels = grids[0].numel()
         result: dict = {"stream": str(path), "stream_bpp": path.stat().st_size * 8 / pixels}
         for name in args.variants:
-            offsets, side, width = VARIANTS[name]
+            offsets, side, width, residual = VARIANTS[name]
             rows = context_matrix(grids, offsets, side)
             start = time.process_time()
-            fits = [fit_arm(rows, values, config, width, seed, args.steps) for seed in args.seeds]
+            fits = [fit_arm(rows, values, config, width, seed, args.steps, residual) for seed in args.seeds]
             result[name] = {"latent_bpp": [round(bits / pixels, 5) for bits, _ in fits], "parameters": fits[0][1],
                             "cpu_seconds": round(time.process_time() - start, 1)}
         print(json.dumps(result), flush=True)

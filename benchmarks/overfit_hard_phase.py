@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from lic.codec.overfit import _code_fitted
-from lic.codec.overfit_fit import PRESETS, FitConfig, _Phase, _soft_steps, full_resolution_start, image_target, rd_terms
+from lic.codec.overfit_fit import PRESETS, FitConfig, _soft_steps, full_resolution_phase, image_target
 from lic.models.overfit import OverfitCodec, default_grids
 from lic.models.weights import load_model
 
@@ -52,10 +52,9 @@ class SoftState:
 
     def __init__(self, target: torch.Tensor, lmbda: float, fit: FitConfig, codec: OverfitCodec) -> None:
         config = codec.config
-        start = full_resolution_start(target, lmbda, fit, config)
-        self.phase = _Phase.start(target, start.network, start.latents, fit)
+        self.phase, first = full_resolution_phase(target, lmbda, fit, config)
         self.hard_from = int(fit.steps * (1 - fit.hard_fraction))
-        _soft_steps(self.phase, lmbda, fit.steps, self.hard_from, fit, config, None, 0, 1)
+        _soft_steps(self.phase, lmbda, fit.steps, self.hard_from, fit, config, None, 0, 1, first)
         self._saved = self.phase.snapshot()
 
     def restore(self) -> None:
@@ -64,25 +63,22 @@ class SoftState:
         self.phase.network.train()
 
 
-def hard_rd(state: SoftState, target: torch.Tensor, lmbda: float, codec: OverfitCodec) -> float:
+def hard_rd(state: SoftState, lmbda: float, codec: OverfitCodec) -> float:
     """Float RD cost with the latents rounded."""
-    with torch.no_grad():
-        rounded = [torch.round(y) for y in state.phase.latents]
-        bpp, mse = rd_terms(state.phase.network, rounded, rounded, target, codec.config)
-    return float(mse + lmbda * bpp)
+    return state.phase.rounded_cost(lmbda, codec.config)
 
 
 def run_variant(state: SoftState, variant: Variant, target: torch.Tensor, pixels: np.ndarray, lmbda: float,
                 fit: FitConfig, codec: OverfitCodec) -> dict:
     """One hard phase from the soft state; its float and coded RD costs."""
     state.restore()
-    before = hard_rd(state, target, lmbda, codec)
+    before = hard_rd(state, lmbda, codec)
     steps = variant.length_factor * (fit.steps - state.hard_from)
     for k in range(steps):
         decay = 0.5 * (1 + math.cos(math.pi * k / steps))
         state.phase.step(fit.latent_lr * variant.latent_factor * decay, fit.lr * variant.network_factor * decay,
                          lmbda, codec.config, None)
-    after = hard_rd(state, target, lmbda, codec)
+    after = hard_rd(state, lmbda, codec)
     coded_rd, coded = _code_fitted(state.phase.fitted(), pixels, lmbda, codec)
     bits = 8 * (len(coded.entries) + len(coded.lane))
     return {"variant": variant.name, "hard_steps": steps, "float_before": before, "float_after": after,

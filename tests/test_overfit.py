@@ -145,6 +145,41 @@ def test_the_divergence_guard_restores_the_best_state_and_halves_the_rates() -> 
     assert all(torch.equal(a, b) for a, b in zip(phase.network.tensors(), good[1], strict=True))
 
 
+@pytest.mark.parametrize("coarse_steps", [0, 20])
+def test_the_opening_tournament_continues_its_cheapest_candidate(monkeypatch: pytest.MonkeyPatch,
+                                                                coarse_steps: int) -> None:
+    """Of FitConfig.candidates starts, the one with the lowest rounded cost after trial_steps goes on, from
+    there; the progress counts every candidate's steps once, up to fit_steps."""
+    from lic.codec import overfit_fit
+    from lic.models.overfit import OverfitConfig
+
+    started: list[overfit_fit._Phase] = []
+    start = overfit_fit._Phase.start.__func__  # type: ignore[attr-defined]
+
+    def recording_start(cls: type, *args: object) -> overfit_fit._Phase:
+        phase = start(cls, *args)
+        started.append(phase)
+        return phase
+
+    costs = iter([3.0, 1.0, 2.0])
+    monkeypatch.setattr(overfit_fit._Phase, "start", classmethod(recording_start))
+    monkeypatch.setattr(overfit_fit._Phase, "rounded_cost", lambda self, lmbda, config: next(costs))
+    fit = FitConfig(steps=30, coarse_steps=coarse_steps, candidates=3, trial_steps=8, shape=SHAPE)
+    assert overfit_fit.trial_steps(fit) == 8 and overfit_fit.fit_steps(fit) == 30 + coarse_steps + 16
+    steps: list[int] = []
+    target = overfit_fit.image_target(_image(16, 20))
+    phase, first = overfit_fit.full_resolution_phase(target, 1e-3, fit, OverfitConfig(),
+                                                     lambda p: steps.append(p.step), overfit_fit.fit_steps(fit))
+    if coarse_steps:
+        assert len(started) == 4 and phase is started[3] and first == 0  # the winner's fit, refined
+        assert steps == list(range(1, 16 + 20 + 1))
+    else:
+        assert phase is started[1] and first == 8
+        assert steps == list(range(1, 24 + 1))
+    assert overfit_fit.trial_steps(dataclasses.replace(fit, candidates=1)) == 0
+    assert overfit_fit.trial_steps(dataclasses.replace(fit, trial_steps=500)) == (coarse_steps or 27)
+
+
 def test_restarts_keep_the_best_coded_fit_wherever_they_run(model: LoadedModel) -> None:
     pixels = _image(16, 24)
     lmbda = model.module.config.lmbda(4.0)

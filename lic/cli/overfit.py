@@ -49,6 +49,7 @@ def fit_progress(steps: int):  # noqa: ANN201
 def cmd_encode_overfit(args: argparse.Namespace) -> int:
     """Fits, codes and writes one image; the output appears only once complete (atomic write)."""
     from lic.codec.overfit import encode_overfit
+    from lic.codec.overfit_fit import fit_steps
     from lic.hardware import usable_cores
     from lic.io.imageio import read_image
     from lic.models import OVERFIT_MODEL
@@ -61,7 +62,7 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     model = load_model(OVERFIT_MODEL, args.weights)
     fit = preset_fit(args.preset, args.fit_steps)
     quality = model.default_quality if args.quality is None else args.quality
-    bar, update = fit_progress(fit.steps + fit.coarse_steps)
+    bar, update = fit_progress(fit_steps(fit))
     start = time.perf_counter()
     try:
         encoded = encode_overfit(pixels, model, quality, fit, update, usable_cores(), device)

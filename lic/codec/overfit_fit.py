@@ -17,7 +17,10 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
    raise the RD cost it minimises: docs/overfit-history.md).
 
 A :class:`DivergenceGuard` watches the soft-rounding steps and takes a fit that leaves its basin
-back to its best state with smaller steps (:attr:`FitConfig.rollback`).
+back to its best state with smaller steps (:attr:`FitConfig.rollback`). With
+:attr:`FitConfig.candidates` > 1 the fit opens with a tournament (Cool-chic's warm-up): that many
+fresh starts each take the first :attr:`FitConfig.trial_steps` steps, and the one with the lowest RD
+cost on rounded latents goes on.
 """
 
 from __future__ import annotations
@@ -62,6 +65,11 @@ class FitConfig:
             Cool-chic 5) instead of Adam; the latents always with Adam.
         clip: the networks' gradients are scaled down to this global L2 norm before each step (Cool-chic 5
             clips at 0.1; 0: never).
+        candidates: fresh starts (networks and noise) of the fit's first phase among which the best after
+            ``trial_steps`` goes on (by the RD cost with rounded latents, networks' bits excluded; 1: no
+            tournament). Each extra candidate costs ``trial_steps`` steps of that phase.
+        trial_steps: steps of the first phase each candidate takes (at most that phase's soft-rounding
+            steps).
         rollback: a soft-rounding phase whose loss, averaged over :data:`GUARD_WINDOW` steps, exceeds
             this many times its best such average goes back to the state after that best window with
             its learning rates halved (:class:`DivergenceGuard`; 0: never). A fit that does not
@@ -83,6 +91,8 @@ class FitConfig:
     restarts: int = 1
     soap: bool = False
     clip: float = 0.0
+    candidates: int = 1
+    trial_steps: int = 100
     rollback: float = 2.0
 
 
@@ -143,14 +153,26 @@ def fit_image(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitC
     image at half resolution (a quarter of the cost per step), then everything at full resolution.
     The fit runs on ``device`` (a CUDA fit takes other float paths than a CPU fit of the same seed,
     so its stream differs, but the decoder reproduces it exactly on any machine); the result is on
-    the CPU, where the encoder quantizes and codes it.
+    the CPU, where the encoder quantizes and codes it. ``progress`` counts :func:`fit_steps` steps.
     """
     target = image_target(pixels).to(device)
-    total = fit.steps + fit.coarse_steps
-    start = full_resolution_start(target, lmbda, fit, config, progress, total)
-    fitted = _fit_phase(target, start.network, start.latents, lmbda, fit.steps, fit, config, progress,
-                        total - fit.steps, total, hard=True)
+    total = fit_steps(fit)
+    phase, first = full_resolution_phase(target, lmbda, fit, config, progress, total)
+    fitted = _run_phase(phase, first, lmbda, fit.steps, fit, config, progress, total - fit.steps, total, hard=True)
     return FittedImage(fitted.network.cpu(), [y.cpu() for y in fitted.latents])
+
+
+def fit_steps(fit: FitConfig) -> int:
+    """The steps one fit of ``fit`` takes: both phases' and its tournament's extra candidates'."""
+    return fit.steps + fit.coarse_steps + (fit.candidates - 1) * trial_steps(fit)
+
+
+def trial_steps(fit: FitConfig) -> int:
+    """Steps each candidate of the opening tournament takes (0 without one)."""
+    if fit.candidates <= 1:
+        return 0
+    opening_soft_steps = fit.coarse_steps if _coarse(fit) else int(fit.steps * (1 - fit.hard_fraction))
+    return max(0, min(fit.trial_steps, opening_soft_steps))
 
 
 def image_target(pixels: np.ndarray) -> Tensor:
@@ -158,20 +180,48 @@ def image_target(pixels: np.ndarray) -> Tensor:
     return torch.from_numpy(np.array(pixels, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
 
 
-def full_resolution_start(target: Tensor, lmbda: float, fit: FitConfig, config: OverfitConfig,
-                          progress: Callable[[FitProgress], None] | None = None, total: int = 1) -> FittedImage:
-    """Seeds torch with ``fit.seed`` and returns what the full-resolution phase starts from: the
-    half-resolution fit of ``fit.coarse_steps`` (reported as the first steps of ``total``) refined
-    to full resolution, or fresh networks and zero grids without one."""
+def full_resolution_phase(target: Tensor, lmbda: float, fit: FitConfig, config: OverfitConfig,
+                          progress: Callable[[FitProgress], None] | None = None,
+                          total: int = 1) -> tuple[_Phase, int]:
+    """Seeds torch with ``fit.seed`` and returns the full-resolution phase and the step it is at: the
+    half-resolution fit of ``fit.coarse_steps`` (reported as the first steps of ``total``) refined to
+    full resolution at step 0, or without one the :func:`_opening` at full resolution."""
     torch.manual_seed(fit.seed)
-    if fit.coarse_steps and fit.shape.grids > 1:
-        coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
-        coarse = _fit_phase(_half(target), OverfitNetwork(coarse_shape).to(target.device), None, lmbda,
-                            fit.coarse_steps, fit, config, progress, 0, total, hard=False)
-        return _refine_from(coarse, fit.shape, target)
-    network = OverfitNetwork(fit.shape).to(target.device)
-    height, width = target.shape[-2:]
-    return FittedImage(network, [target.new_zeros(h, w) for h, w in grid_sizes(width, height, fit.shape.grids)])
+    if not _coarse(fit):
+        return _opening(target, fit.shape, lmbda, fit.steps, int(fit.steps * (1 - fit.hard_fraction)), fit,
+                        config, progress, total)
+    coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
+    half = _half(target)
+    phase, first = _opening(half, coarse_shape, lmbda, fit.coarse_steps, fit.coarse_steps, fit, config, progress, total)
+    extra = (fit.candidates - 1) * trial_steps(fit)
+    coarse = _run_phase(phase, first, lmbda, fit.coarse_steps, fit, config, progress, extra, total, hard=False)
+    start = _refine_from(coarse, fit.shape, target)
+    return _Phase.start(target, start.network, start.latents, fit), 0
+
+
+def _coarse(fit: FitConfig) -> bool:
+    """Whether a fit of ``fit`` opens at half resolution."""
+    return fit.coarse_steps > 0 and fit.shape.grids > 1
+
+
+def _opening(target: Tensor, shape: OverfitShape, lmbda: float, steps: int, hard_from: int, fit: FitConfig,
+             config: OverfitConfig, progress: Callable[[FitProgress], None] | None,
+             total: int) -> tuple[_Phase, int]:
+    """A fit's first phase (of ``steps``, soft rounding until ``hard_from``) from fresh networks of ``shape``
+    and zero grids, and the step it is at: step 0, or the best of ``fit.candidates`` such starts after
+    :func:`trial_steps` steps each, by :meth:`_Phase.rounded_cost` (Cool-chic's warm-up tournament)."""
+    trial = trial_steps(fit)
+    if not trial:
+        return _Phase.start(target, OverfitNetwork(shape).to(target.device), None, fit), 0
+    best, best_cost = None, math.inf
+    for candidate in range(fit.candidates):
+        phase = _Phase.start(target, OverfitNetwork(shape).to(target.device), None, fit)
+        _soft_steps(phase, lmbda, steps, hard_from, fit, config, progress, candidate * trial, total, stop=trial)
+        cost = phase.rounded_cost(lmbda, config)
+        if cost < best_cost:
+            best, best_cost = phase, cost
+    assert best is not None
+    return best, trial
 
 
 def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: OverfitConfig,
@@ -187,7 +237,7 @@ def fit_candidates(pixels: np.ndarray, lmbda: float, fit: FitConfig, config: Ove
     """
     seeds = [replace(fit, seed=fit.seed + i, restarts=1) for i in range(max(1, fit.restarts))]
     if workers <= 1 or len(seeds) == 1 or torch.device(device).type != "cpu":
-        per = fit.steps + fit.coarse_steps
+        per = fit_steps(fit)
         return [_fit_one_thread(pixels, lmbda, f, config, _offset(progress, i * per, per * len(seeds)), device)
                 for i, f in enumerate(seeds)]
     with JobProcesses(_fit_one_thread, [(pixels, lmbda, f, config) for f in seeds[1:]], workers - 1) as others:
@@ -321,6 +371,13 @@ class _Phase:
                 y.copy_(saved)
         self.optimizer.load_state_dict(copy.deepcopy(state.optimizer))
 
+    def rounded_cost(self, lmbda: float, config: OverfitConfig) -> float:
+        """``MSE + lambda * bpp`` with the latents rounded, without noise or the networks' bits."""
+        with torch.no_grad():
+            rounded = [torch.round(y) for y in self.latents]
+            bpp, mse = rd_terms(self.network, rounded, rounded, self.target, config)
+        return float(mse + lmbda * bpp)
+
     def fitted(self) -> FittedImage:
         """The networks (in eval mode) and a detached copy of the latents."""
         return FittedImage(self.network.eval(), [y.detach().clone() for y in self.latents])
@@ -367,11 +424,12 @@ class DivergenceGuard:
 
 
 def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: FitConfig, config: OverfitConfig,
-                progress: Callable[[FitProgress], None] | None, done: int, total: int) -> None:
-    """Steps ``0 .. hard_from - 1`` of a phase of ``steps``: soft rounding and noise, annealed, under a
-    :class:`DivergenceGuard`."""
+                progress: Callable[[FitProgress], None] | None, done: int, total: int, first: int = 0,
+                stop: int | None = None) -> None:
+    """Steps ``first .. hard_from - 1`` (or up to ``stop``) of a phase of ``steps``: soft rounding and
+    noise, annealed, under a :class:`DivergenceGuard`; step ``i`` is reported as ``done + i + 1``."""
     guard = DivergenceGuard(phase, fit.rollback)
-    for step in range(hard_from):
+    for step in range(first, hard_from if stop is None else stop):
         decay = _schedule(step, steps, fit, hard_from) * guard.factor
         soft = SoftQuantization.at(step / max(1, hard_from), fit)
         bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft)
@@ -382,11 +440,18 @@ def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: Fi
 def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, lmbda: float, steps: int,
                fit: FitConfig, config: OverfitConfig, progress: Callable[[FitProgress], None] | None, done: int,
                total: int, hard: bool) -> FittedImage:
-    """``steps`` Adam steps (warm-up, cosine decay; the hard-rounding phase at the end if ``hard``)."""
+    """``steps`` optimizer steps from ``network`` and ``latents`` (:func:`_run_phase` from step 0)."""
     phase = _Phase.start(target, network, latents, fit)
+    return _run_phase(phase, 0, lmbda, steps, fit, config, progress, done, total, hard)
+
+
+def _run_phase(phase: _Phase, first: int, lmbda: float, steps: int, fit: FitConfig, config: OverfitConfig,
+               progress: Callable[[FitProgress], None] | None, done: int, total: int, hard: bool) -> FittedImage:
+    """Steps ``first .. steps - 1`` of a phase (warm-up, cosine decay; the hard-rounding phase at the end if
+    ``hard``)."""
     hard_from = int(steps * (1 - fit.hard_fraction)) if hard else steps
-    _soft_steps(phase, lmbda, steps, hard_from, fit, config, progress, done, total)
-    for step in range(hard_from, steps):
+    _soft_steps(phase, lmbda, steps, hard_from, fit, config, progress, done, total, first)
+    for step in range(max(first, hard_from), steps):
         decay = _schedule(step, steps, fit, hard_from)
         bpp, mse = phase.step(fit.hard_latent_lr * decay, fit.hard_lr * decay, lmbda, config, None)
         _report(progress, done + step + 1, total, bpp, mse)
