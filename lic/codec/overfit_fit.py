@@ -98,10 +98,11 @@ class FitConfig:
 
 PRESETS: dict[str, FitConfig] = {
     "fast": FitConfig(steps=900, coarse_steps=600, restarts=2),
-    "medium": FitConfig(steps=2000, coarse_steps=1200, restarts=2),
-    "slow": FitConfig(steps=6000, coarse_steps=2500, restarts=2),
+    "medium": FitConfig(steps=2000, coarse_steps=1200, restarts=2, latent_lr=0.3, soap=True, clip=0.1),
+    "slow": FitConfig(steps=6000, coarse_steps=2500, restarts=2, latent_lr=0.3, soap=True, clip=0.1),
 }
-"""Iteration budgets of ``--preset`` (measured times per Kodak image: docs/overfit.md)."""
+"""Iteration budgets and recipes of ``--preset`` (measured times per Kodak image and how each recipe was
+chosen: docs/overfit.md; ``fast`` keeps Adam until its figures are measured with SOAP)."""
 
 
 @dataclass
