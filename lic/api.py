@@ -22,6 +22,7 @@ from PIL import Image
 from lic.codec.image import EncodedImage, decode_image, encode_image_at
 from lic.codec.overfit import encode_overfit
 from lic.codec.overfit_fit import PRESETS
+from lic.codec.overfit_rate import search_bpp
 from lic.codec.refine import RefineConfig
 from lic.errors import LicError, UnsupportedInputError
 from lic.format.container import ImageHeader, read_image_header
@@ -117,15 +118,21 @@ class Codec:
 
         ``refine`` > 0 optimizes the latent for this image in that many gradient steps
         (fewer bits at equal quality, slower encode, same decoder). With the ``overfit`` model
-        the image is fitted with the ``fast`` preset (minutes; see docs/overfit.md).
+        the image is fitted with the ``fast`` preset (minutes; see docs/overfit.md), and a ``bpp``
+        costs a few fits (:func:`lic.codec.overfit_rate.search_bpp`).
         """
         pixels = to_pixels(image)
         if isinstance(self.model.module, OverfitCodec):
-            if bpp is not None or refine:
-                raise UnsupportedInputError("the overfit model takes a quality (0..7), not bpp or refine")
+            if refine:
+                raise UnsupportedInputError("the overfit model takes a quality (0..7) or a bpp, not refine")
+            if quality is not None and bpp is not None:
+                raise UnsupportedInputError("give a quality or a target bpp, not both")
             with self._lock:
-                quality = self.model.default_quality if quality is None else quality
-                encoded = encode_overfit(pixels, self.model, quality, PRESETS["fast"])
+                if bpp is not None:
+                    encoded, _ = search_bpp(lambda q: encode_overfit(pixels, self.model, q, PRESETS["fast"]), bpp)
+                else:
+                    quality = self.model.default_quality if quality is None else quality
+                    encoded = encode_overfit(pixels, self.model, quality, PRESETS["fast"])
             return EncodedImage(encoded.data, encoded.header, encoded.reconstruction)
         with self._lock:
             return encode_image_at(pixels, self.model, quality, bpp, RefineConfig(refine))

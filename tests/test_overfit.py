@@ -319,8 +319,15 @@ def test_cli_encode_decode_and_errors(tmp_path: Path, encoded) -> None:  # noqa:
     truncated.write_bytes(stream.read_bytes()[:-9])
     failed = _lic("decode", str(truncated), "-o", str(tmp_path / "cut.png"))
     assert failed.returncode == 1 and len(failed.stderr.strip().splitlines()) == 1 and "truncated" in failed.stderr
-    refused = _lic("encode", str(source), "-o", str(tmp_path / "b.lic"), "--mode", "overfit", "--bpp", "0.5")
+    refused = _lic("encode", str(source), "-o", str(tmp_path / "b.lic"), "--mode", "overfit", "--bpp", "0")
     assert refused.returncode != 0 and "--bpp" in refused.stderr and not (tmp_path / "b.lic").exists()
+    assert len(refused.stderr.strip().splitlines()) == 1
+    # a rate beyond quality 7's: one fit there, the result line says what the search tried
+    targeted = _lic("encode", str(source), "-o", str(tmp_path / "b.lic"), "--mode", "overfit", "--fit-steps", "5",
+                    "--bpp", "1000")
+    assert targeted.returncode == 0, targeted.stderr
+    said = targeted.stdout + targeted.stderr
+    assert "quality 7," in said and "searched in 1 fit (q 7.00" in said
 
 
 def test_eval_mode_overfit_writes_results(tmp_path: Path) -> None:

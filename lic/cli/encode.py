@@ -105,7 +105,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="video: 'frames' codes frame by frame with the learned image/P-frame codec (default); "
                         "'inr' fits a small network to each group of frames and codes its weights (slow: minutes "
                         "per group on a CPU). Image: 'overfit' fits latent grids and tiny networks to the image "
-                        "(Cool-chic/C3 class; minutes per image, -q 0..7, very fast decoder)")
+                        "(Cool-chic/C3 class; minutes per image, -q 0..7 or --bpp (a few fits), very fast decoder)")
     p.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
                    help="--mode overfit: fitting budget (default fast; times in docs/overfit.md)")
     p.add_argument("--fit-steps", type=whole_number(1, 10**7), default=None, metavar="N",

@@ -20,8 +20,8 @@ def check_overfit_options(args: argparse.Namespace) -> None:
 
     if args.model not in (None, OVERFIT_MODEL):
         raise LicError(f"--mode overfit codes with model {OVERFIT_MODEL}, not {args.model}")
-    if args.bpp is not None:
-        raise LicError("--bpp is not available with --mode overfit (every rate costs a full fit); give -q 0..7")
+    if args.bpp is not None and not args.bpp > 0:
+        raise LicError(f"--bpp must be positive, not {args.bpp:g}")
     if args.refine or args.tile_size is not None:
         raise LicError("--refine and --tile-size are for the learned image codec, not --mode overfit")
     if args.fps is not None or args.inr_steps is not None:
@@ -48,8 +48,9 @@ def fit_progress(steps: int):  # noqa: ANN201
 
 def cmd_encode_overfit(args: argparse.Namespace) -> int:
     """Fits, codes and writes one image; the output appears only once complete (atomic write)."""
-    from lic.codec.overfit import encode_overfit
+    from lic.codec.overfit import OverfitEncoded, encode_overfit
     from lic.codec.overfit_fit import fit_steps
+    from lic.codec.overfit_rate import search_bpp
     from lic.hardware import usable_cores
     from lic.io.imageio import read_image
     from lic.models import OVERFIT_MODEL
@@ -61,17 +62,27 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
     device = str(resolve_device(args.device))
     model = load_model(OVERFIT_MODEL, args.weights)
     fit = preset_fit(args.preset, args.fit_steps)
-    quality = model.default_quality if args.quality is None else args.quality
     bar, update = fit_progress(fit_steps(fit))
+
+    def encode_at(quality: float) -> OverfitEncoded:
+        bar.reset()
+        bar.set_description(f"fitting q {quality:.2f}")
+        return encode_overfit(pixels, model, quality, fit, update, usable_cores(), device)
+
     start = time.perf_counter()
     try:
-        encoded = encode_overfit(pixels, model, quality, fit, update, usable_cores(), device)
+        if args.bpp is None:
+            encoded, search = encode_at(model.default_quality if args.quality is None else args.quality), ""
+        else:
+            encoded, trials = search_bpp(encode_at, args.bpp)
+            search = (f", --bpp {args.bpp:g} searched in {len(trials)} fit{'s' if len(trials) > 1 else ''} ("
+                      + ", ".join(f"q {t.quality:.2f}: {t.bpp:.4f} bpp" for t in trials) + ")")
     finally:
         bar.close()
     seconds = time.perf_counter() - start
     finish_image_encode(args, outputs, pixels, encoded,
                         f"overfit {args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps"
-                        f"{f', best of {fit.restarts} fits' if fit.restarts > 1 else ''}), {seconds:.1f} s")
+                        f"{f', best of {fit.restarts} fits' if fit.restarts > 1 else ''}){search}, {seconds:.1f} s")
     return 0
 
 
