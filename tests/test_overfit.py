@@ -180,6 +180,21 @@ def test_the_opening_tournament_continues_its_cheapest_candidate(monkeypatch: py
     assert overfit_fit.trial_steps(dataclasses.replace(fit, trial_steps=500)) == (coarse_steps or 27)
 
 
+def test_per_tensor_steps_never_cost_more_than_per_network_steps(model: LoadedModel) -> None:
+    """Moving single tensors' steps from the per-network choice only ever lowers the measured RD cost."""
+    from lic.codec.overfit import _code_fitted
+    from lic.codec.overfit_fit import fit_image
+
+    pixels = _image(16, 24)
+    for quality in (1.0, 6.0):
+        lmbda = model.module.config.lmbda(quality)
+        fitted = fit_image(pixels, lmbda, FitConfig(steps=40, coarse_steps=20, shape=SHAPE), model.module.config)
+        per_network, coarse = _code_fitted(fitted, pixels, lmbda, model.module, per_tensor=False)
+        per_tensor, _ = _code_fitted(fitted, pixels, lmbda, model.module)  # the encoder's choice
+        assert per_tensor <= per_network
+        assert len(set(coarse.exponents)) <= 3  # one step per network, whatever per_tensor chose
+
+
 def test_restarts_keep_the_best_coded_fit_wherever_they_run(model: LoadedModel) -> None:
     pixels = _image(16, 24)
     lmbda = model.module.config.lmbda(4.0)

@@ -1,8 +1,8 @@
 """Overfitted image streams (``lic encode --mode overfit``, bitstream-spec.md section 6).
 
 The encoder fits latent grids and tiny networks to the image (:mod:`lic.codec.overfit_fit`),
-quantizes the network weights (a power-of-two step per network, chosen by measured rate and
-distortion), and codes everything in an ordinary image container (model ``overfit``, one tile,
+quantizes the network weights (a power-of-two step per network, then per tensor, chosen by
+measured rate and distortion), and codes everything in an ordinary image container (model ``overfit``, one tile,
 two lanes): lane 0 is the parameter header (network sizes, each tensor's step and table),
 lane 1 one range-coder lane with the weights' integers followed by the latents, whose tables
 the C++ ARM loop (``lic/entropy/csrc/arm.cpp``) chooses from already coded neighbours. Both
@@ -69,8 +69,8 @@ class OverfitEncoded:
     data: bytes
     header: ImageHeader
     reconstruction: np.ndarray
-    exponents: tuple[int, int, int]
-    """Step exponents chosen for the ARM, upsampling and synthesis tensors."""
+    exponents: tuple[int, ...]
+    """Step exponent ``e`` (step ``2^-e``) of each network tensor, in stream order (ARM, upsampling, synthesis)."""
 
     @property
     def bpp(self) -> float:
@@ -141,8 +141,9 @@ def _pack_entries(entries: list[TensorEntry], shape: OverfitShape) -> bytes:
 
 
 def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarray, lmbda: float,
-                  codec: OverfitCodec) -> list[int]:
-    """Step exponent of each tensor: per network, the candidate of least measured ``MSE + lambda * bpp``.
+                  codec: OverfitCodec, per_tensor: bool = True) -> list[int]:
+    """Step exponent of each tensor: per network, the candidate of least measured ``MSE + lambda * bpp``;
+    with ``per_tensor``, then each tensor's moved one step either way where that lowers the cost.
 
     The ARM's step changes only the rate (its weights' and the latents'), the upsampling's and
     synthesis's only their weights' rate and the distortion, so each is chosen on its own terms.
@@ -150,46 +151,52 @@ def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarr
     shape = fitted.network.shape
     float_tensors = [t.detach() for t in fitted.network.tensors()]
     groups = _groups(shape)
-    exponents = [MAX_EXPONENT - 2] * len(groups)
     pixel_count = pixels.shape[0] * pixels.shape[1]
     target = pixels.astype(np.float64) / 255.0
 
-    def trial(group: int, e: int) -> list[int]:
-        return [e if g == group else x for g, x in zip(groups, exponents)]
+    def cost(group: int, candidate: list[int]) -> float:
+        """The group's share of ``MSE + lambda * bpp`` with steps ``2^-candidate`` (inf if inexact)."""
+        tensors = _quantize(float_tensors, candidate)
+        try:
+            network = ExactNetwork.of(shape, [t.symbols for t in tensors], candidate)
+        except InexactNetworkError:
+            return math.inf
+        bits = _tensor_bits([t for t, g in zip(tensors, groups) if g == group], shape, codec)
+        if group == 0:
+            encoder = RangeEncoder(1)
+            encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
+            return lmbda * (bits + 8 * len(encoder.finish()[0])) / pixel_count
+        mse = float(np.mean((network.reconstruct(grids).astype(np.float64) / 255.0 - target) ** 2))
+        return mse + lmbda * bits / pixel_count
 
-    def members(values: list) -> list:
-        return [v for v, g in zip(values, groups) if g == group]
-
+    exponents = [MAX_EXPONENT - 2] * len(groups)
+    costs = {}
     for group in range(3):
-        best, best_cost = None, math.inf
-        for e in STEP_CANDIDATES:
-            candidate = trial(group, e)
-            tensors = _quantize(float_tensors, candidate)
-            try:
-                network = ExactNetwork.of(shape, [t.symbols for t in tensors], candidate)
-            except InexactNetworkError:
-                continue
-            bits = _tensor_bits(members(tensors), shape, codec)
-            if group == 0:
-                encoder = RangeEncoder(1)
-                encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
-                cost = lmbda * (bits + 8 * len(encoder.finish()[0])) / pixel_count
-            else:
-                mse = float(np.mean((network.reconstruct(grids).astype(np.float64) / 255.0 - target) ** 2))
-                cost = mse + lmbda * bits / pixel_count
-            if cost < best_cost:
-                best, best_cost = candidate, cost
-        if best is None:
+        trials = [[e if g == group else x for g, x in zip(groups, exponents)] for e in STEP_CANDIDATES]
+        scored = [(cost(group, candidate), candidate) for candidate in trials]
+        costs[group], best = min(scored, key=lambda pair: pair[0])
+        if costs[group] == math.inf:
             raise UnsupportedInputError("the fitted networks have no exact fixed-point form (weights too large)")
         exponents = best
+    if per_tensor:
+        costs = {group: cost(group, exponents) for group in range(3)}  # the distortion moved with the later groups
+        for index, group in enumerate(groups):
+            for e in (exponents[index] - 1, exponents[index] + 1):
+                if 0 <= e <= MAX_EXPONENT:
+                    candidate = [*exponents[:index], e, *exponents[index + 1 :]]
+                    trial_cost = cost(group, candidate)
+                    if trial_cost < costs[group]:
+                        costs[group], exponents = trial_cost, candidate
     return exponents
 
 
-def _code_fitted(fitted: FittedImage, rgb: np.ndarray, lmbda: float, codec: OverfitCodec) -> tuple[float, _Coded]:
+def _code_fitted(fitted: FittedImage, rgb: np.ndarray, lmbda: float, codec: OverfitCodec,
+                 per_tensor: bool = True) -> tuple[float, _Coded]:
     """The coded candidate and its measured ``MSE + lambda * bpp`` (payload bytes; the headers are the same)."""
     grids = [torch.round(y).clamp(-LATENT_LIMIT, LATENT_LIMIT).to(torch.int32).numpy() for y in fitted.latents]
     float_tensors = [t.detach() for t in fitted.network.tensors()]
-    coded = _code(float_tensors, _choose_steps(fitted, grids, rgb, lmbda, codec), fitted.network.shape, grids, codec)
+    exponents = _choose_steps(fitted, grids, rgb, lmbda, codec, per_tensor)
+    coded = _code(float_tensors, exponents, fitted.network.shape, grids, codec)
     mse = float(np.mean((coded.reconstruction.astype(np.float64) - rgb) ** 2)) / 255.0**2
     bits = 8 * (len(coded.entries) + len(coded.lane))
     return mse + lmbda * bits / (rgb.shape[0] * rgb.shape[1]), coded
@@ -229,9 +236,7 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     header = ImageHeader(model=model.name, digest=model.digest, quality=quality, width=width, height=height,
                          colour=colour, tiles=(tuple(len(b) for b in lanes),))
     reconstruction = to_gray(best.reconstruction) if gray else best.reconstruction
-    group_exponent = dict(zip(_groups(shape), best.exponents, strict=True))
-    return OverfitEncoded(write_image_stream(header, [lanes]), header, reconstruction,
-                          (group_exponent[0], group_exponent.get(1, 0), group_exponent[2]))
+    return OverfitEncoded(write_image_stream(header, [lanes]), header, reconstruction, tuple(best.exponents))
 
 
 def _pack_shape(shape: OverfitShape) -> bytes:
