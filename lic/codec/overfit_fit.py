@@ -10,11 +10,11 @@ cosine decay). Quantization of the latents is approximated in two phases (C3, Ki
    to 0.08 and the noise's standard deviation from 0.22 to 0.15 (:attr:`FitConfig.temperature`,
    :attr:`FitConfig.noise`, Cool-chic 5's values; the former sharpness 1 -> 10 with uniform noise
    started nearly at the identity and fitted worse: docs/overfit-history.md);
-2. the last :attr:`FitConfig.hard_fraction` of the steps: hard rounding with straight-through
-   gradients, the networks at a tenth of their learning rate and the latents at a hundredth of
-   theirs (:attr:`FitConfig.hard_lr`, :attr:`FitConfig.hard_latent_lr`), so the networks adapt to the real latents while
-   the latents barely move (at a tenth, latents crossing rounding borders made this phase
-   raise the RD cost it minimises: docs/overfit-history.md).
+2. the last :attr:`FitConfig.hard_fraction` of the steps: hard rounding, the latents frozen and the
+   networks at a fifth of their learning rate (:attr:`FitConfig.hard_latent_lr` 0,
+   :attr:`FitConfig.hard_lr`), so the networks adapt to the real latents. Latents that move here,
+   even at a hundredth of their rate with straight-through gradients, cross rounding borders and
+   make this phase raise the RD cost it minimises (docs/overfit.md, "The hard-rounding phase").
 
 A :class:`DivergenceGuard` watches the soft-rounding steps and takes a fit that leaves its basin
 back to its best state with smaller steps (:attr:`FitConfig.rollback`). With
@@ -50,7 +50,8 @@ class FitConfig:
         lr: peak learning rate of the networks.
         latent_lr: peak learning rate of the latents.
         hard_lr: peak learning rate of the networks in the hard-rounding phase.
-        hard_latent_lr: peak learning rate of the latents in the hard-rounding phase.
+        hard_latent_lr: peak learning rate of the latents in the hard-rounding phase (straight-through
+            gradients; 0: the latents are frozen there).
         temperature: soft-rounding temperature (1 / sharpness) at the first and the last
             soft-rounding step of a phase, interpolated linearly.
         noise: standard deviation of the Gaussian noise at the first and the last soft-rounding
@@ -80,8 +81,8 @@ class FitConfig:
     coarse_steps: int = 0
     lr: float = 2e-2
     latent_lr: float = 0.15
-    hard_lr: float = 2e-3
-    hard_latent_lr: float = 1.5e-3
+    hard_lr: float = 4e-3
+    hard_latent_lr: float = 0.0
     temperature: tuple[float, float] = (0.35, 0.08)
     noise: tuple[float, float] = (0.22, 0.15)
     warmup: int = 50
