@@ -86,6 +86,7 @@ def run_point(path: Path, quality: float, preset: str, steps: int | None, workdi
             "reconstruction_sha256": hashlib.sha256(np.ascontiguousarray(encoded.reconstruction)).hexdigest(),
             "steps": fit.steps, "coarse_steps": fit.coarse_steps, "seed": fit.seed,
             "lr": fit.lr, "latent_lr": fit.latent_lr, "soap": fit.soap, "clip": fit.clip, "set": settings or [],
+            "hard_lr": fit.hard_lr, "hard_latent_lr": fit.hard_latent_lr,
             "exponents": list(encoded.exponents), "weight_steps": "per tensor",
             "load_average_before": list(load_before),
             "load_average_after": list(os.getloadavg()), "threads": torch.get_num_threads(),
