@@ -1,9 +1,9 @@
 """Fitting an overfitted image model (``lic encode --mode overfit``) to one image.
 
 The encoder minimises ``MSE + lambda * bits/pixel`` over the latent grids and the three
-networks of :class:`~lic.models.overfit.OverfitNetwork` with Adam (linear warm-up, then
-cosine decay). Quantization of the latents is approximated in two phases (C3, Kim et al.
-2024; Cool-chic, Ladune et al.):
+networks of :class:`~lic.models.overfit.OverfitNetwork` (the latents with Adam, the networks with
+SOAP in every preset; linear warm-up, then cosine decay). Quantization of the latents is
+approximated in two phases (C3, Kim et al. 2024; Cool-chic, Ladune et al.):
 
 1. soft rounding ``s_a(y)`` with Gaussian noise ``n``: the rate is measured on ``s_a(y) + n``
    and the synthesis sees ``s_a(s_a(y) + n)``; the temperature ``1/a`` falls linearly from 0.35
@@ -45,8 +45,8 @@ class FitConfig:
     """How the encoder fits an image.
 
     Attributes:
-        steps: Adam steps at full resolution.
-        coarse_steps: Adam steps at half resolution first (coarse-to-fine; 0: none).
+        steps: optimizer steps at full resolution.
+        coarse_steps: optimizer steps at half resolution first (coarse-to-fine; 0: none).
         lr: peak learning rate of the networks.
         latent_lr: peak learning rate of the latents.
         hard_lr: peak learning rate of the networks in the hard-rounding phase.
@@ -98,12 +98,12 @@ class FitConfig:
 
 
 PRESETS: dict[str, FitConfig] = {
-    "fast": FitConfig(steps=900, coarse_steps=600, restarts=2),
+    "fast": FitConfig(steps=900, coarse_steps=600, restarts=2, soap=True, clip=0.1),
     "medium": FitConfig(steps=2000, coarse_steps=1200, restarts=2, latent_lr=0.3, soap=True, clip=0.1),
     "slow": FitConfig(steps=6000, coarse_steps=2500, restarts=2, latent_lr=0.3, soap=True, clip=0.1),
 }
 """Iteration budgets and recipes of ``--preset`` (measured times per Kodak image and how each recipe was
-chosen: docs/overfit.md; ``fast`` keeps Adam until its figures are measured with SOAP)."""
+chosen: docs/overfit.md)."""
 
 
 @dataclass
