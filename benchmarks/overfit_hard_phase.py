@@ -28,7 +28,7 @@ from PIL import Image
 
 from lic.codec.overfit import _code_fitted
 from lic.codec.overfit_fit import PRESETS, _run_phase, _soft_steps, fit_steps, full_resolution_phase, image_target
-from lic.models.overfit import default_grids
+from lic.models.overfit import OverfitCodec
 from lic.models.weights import load_model
 
 VARIANTS: dict[str, dict[str, float]] = {
@@ -43,18 +43,16 @@ VARIANTS: dict[str, dict[str, float]] = {
 
 
 def run_point(pixels: np.ndarray, quality: float, preset: str, settings: list[str], seed: int,
-              variants: list[str]) -> list[dict]:
+              variants: list[str], codec: OverfitCodec) -> list[dict]:
     """One soft phase of ``preset`` at ``quality``, then each of ``variants``' hard phases, coded."""
-    codec = load_model("overfit").module
     config = codec.config
-    fit = replace(overridden(PRESETS[preset], settings), restarts=1, seed=seed)
-    fit = replace(fit, shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(pixels.shape[1],
-                                                                                          pixels.shape[0]))))
+    fit = replace(overridden(PRESETS[preset], settings), restarts=1, seed=seed).sized_for(pixels.shape[1],
+                                                                                           pixels.shape[0])
     lmbda = config.lmbda(quality)
     start = time.process_time()
     total = fit_steps(fit)
     phase, first = full_resolution_phase(image_target(pixels), lmbda, fit, config, None, total)
-    hard_from = int(fit.steps * (1 - fit.hard_fraction))
+    hard_from = fit.soft_steps(fit.steps)
     _soft_steps(phase, lmbda, fit.steps, hard_from, fit, config, None, 0, total, first)
     soft_state, soft_seconds = phase.snapshot(), time.process_time() - start
     rows = []
@@ -84,11 +82,12 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, help="append the JSON lines to this file too")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    codec = load_model("overfit").module
     for path in args.images:
         pixels = np.asarray(Image.open(path).convert("RGB"))
         pixels = half_resolution(pixels) if args.half else pixels
         for quality in args.qualities:
-            for row in run_point(pixels, quality, args.preset, args.set, args.seed, args.variants):
+            for row in run_point(pixels, quality, args.preset, args.set, args.seed, args.variants, codec):
                 line = json.dumps({"image": path.stem, "half": args.half, **row})
                 print(line, flush=True)
                 if args.output:

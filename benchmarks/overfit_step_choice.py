@@ -24,7 +24,6 @@ import torch
 from lic.codec.overfit import _code_fitted
 from lic.codec.overfit_fit import PRESETS, fit_candidates
 from lic.io.imageio import read_image
-from lic.models.overfit import default_grids
 from lic.models.weights import load_model
 
 
@@ -39,9 +38,7 @@ def main() -> None:
 
     pixels, _ = read_image(args.image)
     height, width = pixels.shape[:2]
-    fit = PRESETS[args.preset]
-    fit = replace(fit, seed=args.seed, restarts=1,
-                  shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(width, height))))
+    fit = replace(PRESETS[args.preset], seed=args.seed, restarts=1).sized_for(width, height)
     model = load_model("overfit")
     codec = model.module
     torch.set_num_threads(1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -44,7 +44,6 @@ from lic.models.overfit import (
     OverfitCodec,
     OverfitNetwork,
     OverfitShape,
-    default_grids,
     grid_sizes,
 )
 from lic.models.weights import LoadedModel
@@ -223,7 +222,7 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
     check_overfit_size(width, height)
     gray = pixels.ndim == 2
     rgb = np.repeat(pixels[:, :, None], 3, axis=2) if gray else pixels
-    fit = replace(fit, shape=replace(fit.shape, grids=min(fit.shape.grids, default_grids(width, height))))
+    fit = fit.sized_for(width, height)
     lmbda = codec.config.lmbda(quality)
     candidates = [_code_fitted(f, rgb, lmbda, codec)
                   for f in fit_candidates(rgb, lmbda, fit, codec.config, progress, workers, device)]

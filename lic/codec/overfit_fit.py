@@ -37,7 +37,7 @@ from torch import Tensor
 
 from lic.codec.job_processes import JobProcesses
 from lic.codec.soap import Soap
-from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, grid_sizes, laplace_rate
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, default_grids, grid_sizes, laplace_rate
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,14 @@ class FitConfig:
     candidates: int = 1
     trial_steps: int = 100
     rollback: float = 2.0
+
+    def sized_for(self, width: int, height: int) -> FitConfig:
+        """This fit with no more latent grids than :func:`~lic.models.overfit.default_grids` gives the image."""
+        return replace(self, shape=replace(self.shape, grids=min(self.shape.grids, default_grids(width, height))))
+
+    def soft_steps(self, steps: int) -> int:
+        """How many of a phase's ``steps`` come before its hard-rounding part (:attr:`hard_fraction`)."""
+        return int(steps * (1 - self.hard_fraction))
 
 
 PRESETS: dict[str, FitConfig] = {
@@ -173,7 +181,7 @@ def trial_steps(fit: FitConfig) -> int:
     """Steps each candidate of the opening tournament takes (0 without one)."""
     if fit.candidates <= 1:
         return 0
-    opening_soft_steps = fit.coarse_steps if _coarse(fit) else int(fit.steps * (1 - fit.hard_fraction))
+    opening_soft_steps = fit.coarse_steps if _coarse(fit) else fit.soft_steps(fit.steps)
     return max(0, min(fit.trial_steps, opening_soft_steps))
 
 
@@ -190,7 +198,7 @@ def full_resolution_phase(target: Tensor, lmbda: float, fit: FitConfig, config: 
     full resolution at step 0, or without one the :func:`_opening` at full resolution."""
     torch.manual_seed(fit.seed)
     if not _coarse(fit):
-        return _opening(target, fit.shape, lmbda, fit.steps, int(fit.steps * (1 - fit.hard_fraction)), fit,
+        return _opening(target, fit.shape, lmbda, fit.steps, fit.soft_steps(fit.steps), fit,
                         config, progress, total)
     coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
     half = _half(target)
@@ -451,7 +459,7 @@ def _run_phase(phase: _Phase, first: int, lmbda: float, steps: int, fit: FitConf
                progress: Callable[[FitProgress], None] | None, done: int, total: int, hard: bool) -> FittedImage:
     """Steps ``first .. steps - 1`` of a phase (warm-up, cosine decay; the hard-rounding phase at the end if
     ``hard``)."""
-    hard_from = int(steps * (1 - fit.hard_fraction)) if hard else steps
+    hard_from = fit.soft_steps(steps) if hard else steps
     _soft_steps(phase, lmbda, steps, hard_from, fit, config, progress, done, total, first)
     for step in range(max(first, hard_from), steps):
         decay = _schedule(step, steps, fit, hard_from)
