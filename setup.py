@@ -5,7 +5,7 @@ from setuptools import setup
 range_coder = Pybind11Extension(
     "lic.entropy._rans",
     ["lic/entropy/csrc/rans.cpp", "lic/entropy/csrc/arm.cpp", "lic/entropy/csrc/overfit_synthesis.cpp",
-     "lic/entropy/csrc/fit_mlp.cpp",
+     "lic/entropy/csrc/fit_filters.cpp", "lic/entropy/csrc/fit_mlp.cpp",
      "lic/entropy/csrc/fit_rate.cpp", "lic/entropy/csrc/bindings.cpp"],
     include_dirs=["lic/entropy/csrc"],
     cxx_std=17,

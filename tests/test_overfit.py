@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import json
 import struct
 import subprocess
@@ -18,7 +19,7 @@ from PIL import Image
 import lic
 from lic.codec.image import decode_image
 from lic.codec.overfit import OverfitEncoded, encode_overfit
-from lic.codec.overfit_fit import FitConfig
+from lic.codec.overfit_fit import FitConfig, soft_round
 from lic.entropy import _rans
 from lic.errors import CorruptStreamError, LicError, UnsupportedStreamError
 from lic.format.container import read_image_stream, write_image_stream
@@ -89,6 +90,17 @@ def test_kernels_are_symmetric_and_streams_of_full_kernels_still_decode(model: L
         assert read_image_stream(result.data)[1][0][0][0] == first_byte
         decoded, _ = decode_image(result.data, model)
         assert np.array_equal(decoded, result.reconstruction)
+
+
+@pytest.mark.parametrize("sharpness", [0.5, 3.0, 12.5])
+def test_soft_round_equals_its_expression_with_its_gradient(sharpness: float) -> None:
+    y = (torch.randn(2000, dtype=torch.float64) * 3).requires_grad_()
+    floor = torch.floor(y)
+    expected = floor + 0.5 + torch.tanh(sharpness * (y - floor - 0.5)) / (2 * math.tanh(sharpness / 2))
+    got = soft_round(y, sharpness)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(torch.autograd.grad(got.sum(), y)[0], torch.autograd.grad(expected.sum(), y)[0])
+    assert torch.autograd.gradcheck(lambda v: soft_round(v, sharpness), (y[:20].detach().clone().requires_grad_(),))
 
 
 def test_hard_rounding_phase_moves_latents_at_its_own_rate() -> None:

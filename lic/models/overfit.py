@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lic.entropy import _rans
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import CdfTables
+from lic.models.fit_filters import residual_3x3, upsample_stack
 from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
 from lic.models.row_mlp import channel_mlp, context_mlp, cpp_kernels_take
 
@@ -196,12 +196,7 @@ class OverfitNetwork(nn.Module):
 
     def features(self, grids: list[Tensor]) -> Tensor:
         """``[1, L, H, W]``: every grid (``[h_i, w_i]``, finest first) upsampled to full resolution."""
-        x = grids[-1][None, None]
-        for i in range(len(grids) - 2, -1, -1):
-            h, w = grids[i].shape
-            up = _upsample(x, self.kernel(i))[:, :, :h, :w]
-            x = torch.cat([grids[i][None, None], up], dim=1)
-        return x
+        return upsample_stack(grids, [self.kernel(i) for i in range(len(grids) - 1)])
 
     def kernel(self, level: int) -> Tensor:
         """The ``[1, 1, 8, 8]`` upsampling kernel into grid ``level``."""
@@ -214,24 +209,8 @@ class OverfitNetwork(nn.Module):
         # The 1x1 convolutions as one MLP over the pixels (fused C++ on CPUs: lic.models.row_mlp).
         rgb = channel_mlp(features.reshape(c, h * w), [(self.mix.weight[:, :, 0, 0], self.mix.bias),
                                                        (self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)])
-        x = rgb.reshape(1, 3, h, w)
-        x = x + self.refine[0](_pad_last(x))
-        return x + self.refine[1](_pad_last(F.relu(x)))
-
-
-def _pad_last(x: Tensor) -> Tensor:
-    """``x`` with one replicated pixel around it, channels-last (3x faster 3x3 convolutions on CPUs)."""
-    return F.pad(x, (1, 1, 1, 1), mode="replicate").contiguous(memory_format=torch.channels_last)
-
-
-def _upsample(x: Tensor, kernel: Tensor) -> Tensor:
-    """Each channel of ``[1, C, h, w]`` doubled with ``kernel`` (edges replicated): ``[1, C, 2h, 2w]``."""
-    _, c, h, w = x.shape
-    # One depthwise convolution in channels-last layout: 3x faster forward and backward on CPUs
-    # than a batch of single-channel ones.
-    padded = F.pad(x, (2, 2, 2, 2), mode="replicate").contiguous(memory_format=torch.channels_last)
-    up = F.conv_transpose2d(padded, kernel.expand(c, 1, -1, -1), stride=2, padding=3, groups=c)
-    return up[:, :, 4 : 4 + 2 * h, 4 : 4 + 2 * w]
+        x = residual_3x3(rgb.reshape(1, 3, h, w), self.refine[0].weight, self.refine[0].bias, relu_input=False)
+        return residual_3x3(x, self.refine[1].weight, self.refine[1].bias, relu_input=True)
 
 
 def laplace_bits(values: Tensor, mean: Tensor, log_scale: Tensor, config: OverfitConfig) -> Tensor:

@@ -3,7 +3,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <string>
+
 #include "arm.hpp"
+#include "fit_filters.hpp"
 #include "fit_mlp.hpp"
 #include "fit_rate.hpp"
 #include "overfit_synthesis.hpp"
@@ -97,6 +100,26 @@ py::list layer_gradients(const std::vector<lic::FloatLayer>& layers, std::vector
 void check_rate_shapes(const FloatArray& values, const FloatArray& params) {
   if (values.ndim() != 1 || params.ndim() != 2 || params.shape(1) != 2 || params.shape(0) != values.shape(0))
     throw std::invalid_argument("laplace_rate: values [n] and params [n, 2]");
+}
+
+void check_planes(const FloatArray& planes, const char* what) {
+  if (planes.ndim() != 3 || planes.shape(0) < 1 || planes.shape(1) < 1 || planes.shape(2) < 1)
+    throw std::invalid_argument(std::string(what) + ": planes must be [channels, height, width]");
+}
+
+void check_upsampling(const FloatArray& in, const FloatArray& kernel, int64_t out_h, int64_t out_w) {
+  check_planes(in, "upsample");
+  if (kernel.ndim() != 2 || kernel.shape(0) != 8 || kernel.shape(1) != 8)
+    throw std::invalid_argument("upsample: the kernel must be [8, 8]");
+  if (out_h < 1 || out_w < 1 || out_h > 2 * in.shape(1) || out_w > 2 * in.shape(2))
+    throw std::invalid_argument("upsample: the output must be 1..2x the input's size");
+}
+
+void check_residual(const FloatArray& x, const FloatArray& weight) {
+  check_planes(x, "residual3x3");
+  const int64_t c = x.shape(0);
+  if (weight.ndim() != 4 || weight.shape(0) != c || weight.shape(1) != c || weight.shape(2) != 3 || weight.shape(3) != 3)
+    throw std::invalid_argument("residual3x3: weight [channels, channels, 3, 3]");
 }
 }  // namespace
 
@@ -286,6 +309,87 @@ PYBIND11_MODULE(_rans, m) {
       py::arg("layers"), py::arg("grad_out"), py::arg("input_gradient"),
       "(gradient of the padded grid or None, [(weight gradient, bias gradient)]) of context_mlp_forward");
 
+  m.def(
+      "upsample_forward",
+      [](const FloatArray& in, const FloatArray& kernel, int64_t out_h, int64_t out_w) {
+        check_upsampling(in, kernel, out_h, out_w);
+        py::array_t<float> out({in.shape(0), out_h, out_w});
+        float* dst = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::upsample_forward(in.data(), in.shape(0), in.shape(1), in.shape(2), kernel.data(), out_h, out_w, dst);
+        }
+        return out;
+      },
+      py::arg("planes"), py::arg("kernel"), py::arg("out_h"), py::arg("out_w"),
+      "each plane of [C, h, w] doubled by the 8x8 transposed convolution (edges replicated), cropped to out_h x out_w");
+  m.def(
+      "upsample_backward",
+      [](const FloatArray& in, const FloatArray& kernel, int64_t out_h, int64_t out_w, const FloatArray& grad_out,
+         bool input_gradient) {
+        check_upsampling(in, kernel, out_h, out_w);
+        if (grad_out.ndim() != 3 || grad_out.shape(0) != in.shape(0) || grad_out.shape(1) != out_h ||
+            grad_out.shape(2) != out_w)
+          throw std::invalid_argument("upsample: the output gradient must have the output's shape");
+        py::array_t<double> grad_kernel({8, 8});
+        std::fill(grad_kernel.mutable_data(), grad_kernel.mutable_data() + 64, 0.0);
+        py::object grad_in = py::none();
+        float* gi = nullptr;
+        if (input_gradient) {
+          py::array_t<float> g({in.shape(0), in.shape(1), in.shape(2)});
+          gi = g.mutable_data();
+          grad_in = g;
+        }
+        double* gk = grad_kernel.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::upsample_backward(in.data(), in.shape(0), in.shape(1), in.shape(2), kernel.data(), out_h, out_w,
+                                 grad_out.data(), gi, gk);
+        }
+        return py::make_tuple(grad_in, grad_kernel);
+      },
+      py::arg("planes"), py::arg("kernel"), py::arg("out_h"), py::arg("out_w"), py::arg("grad_out"),
+      py::arg("input_gradient"), "(gradient of the planes or None, kernel gradient [8, 8] float64) of upsample_forward");
+  m.def(
+      "residual3x3_forward",
+      [](const FloatArray& x, const FloatArray& weight, const FloatArray& bias, bool relu_input) {
+        check_residual(x, weight);
+        if (bias.ndim() != 1 || bias.shape(0) != x.shape(0)) throw std::invalid_argument("residual3x3: bias [channels]");
+        py::array_t<float> out({x.shape(0), x.shape(1), x.shape(2)});
+        float* dst = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::residual3x3_forward(x.data(), x.shape(0), x.shape(1), x.shape(2), weight.data(), bias.data(),
+                                   relu_input, dst);
+        }
+        return out;
+      },
+      py::arg("planes"), py::arg("weight"), py::arg("bias"), py::arg("relu_input"),
+      "planes + conv3x3(planes, or max(planes, 0), edges replicated) + bias");
+  m.def(
+      "residual3x3_backward",
+      [](const FloatArray& x, const FloatArray& weight, bool relu_input, const FloatArray& grad_out) {
+        check_residual(x, weight);
+        if (grad_out.ndim() != 3 || grad_out.shape(0) != x.shape(0) || grad_out.shape(1) != x.shape(1) ||
+            grad_out.shape(2) != x.shape(2))
+          throw std::invalid_argument("residual3x3: the output gradient must have the output's shape");
+        const int64_t c = x.shape(0);
+        py::array_t<float> grad_x({c, x.shape(1), x.shape(2)});
+        py::array_t<double> grad_weight({c, c, int64_t{3}, int64_t{3}}), grad_bias(c);
+        std::fill(grad_weight.mutable_data(), grad_weight.mutable_data() + grad_weight.size(), 0.0);
+        std::fill(grad_bias.mutable_data(), grad_bias.mutable_data() + c, 0.0);
+        float* gx = grad_x.mutable_data();
+        double* gw = grad_weight.mutable_data();
+        double* gb = grad_bias.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::residual3x3_backward(x.data(), c, x.shape(1), x.shape(2), weight.data(), relu_input, grad_out.data(),
+                                    gx, gw, gb);
+        }
+        return py::make_tuple(grad_x, grad_weight, grad_bias);
+      },
+      py::arg("planes"), py::arg("weight"), py::arg("relu_input"), py::arg("grad_out"),
+      "(planes gradient, weight gradient float64, bias gradient float64) of residual3x3_forward");
   m.def(
       "laplace_rate",
       [](const FloatArray& values, const FloatArray& params, float low, float high) {

@@ -1,0 +1,240 @@
+#include "fit_filters.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace lic {
+
+namespace {
+
+// One plane (h x w) edge-replicated by `pad` on every side, optionally through max(v, 0).
+void replicate(const float* in, int64_t h, int64_t w, int64_t pad, bool relu, float* out) {
+  const int64_t pw = w + 2 * pad;
+  for (int64_t y = 0; y < h + 2 * pad; ++y) {
+    const float* __restrict row = in + std::clamp<int64_t>(y - pad, 0, h - 1) * w;
+    float* __restrict dst = out + y * pw;
+    if (relu)
+      for (int64_t x = 0; x < w; ++x) dst[pad + x] = std::max(row[x], 0.0f);
+    else
+      std::copy(row, row + w, dst + pad);
+    std::fill(dst, dst + pad, dst[pad]);
+    std::fill(dst + pad + w, dst + pw, dst[pad + w - 1]);
+  }
+}
+
+// The adjoint of `replicate` (without the ReLU): each padded position's gradient added to the plane
+// position it copies.
+void fold(const float* padded, int64_t h, int64_t w, int64_t pad, float* out) {
+  const int64_t pw = w + 2 * pad;
+  std::fill(out, out + h * w, 0.0f);
+  for (int64_t y = 0; y < h + 2 * pad; ++y) {
+    const float* src = padded + y * pw;
+    float* row = out + std::clamp<int64_t>(y - pad, 0, h - 1) * w;
+    for (int64_t x = 0; x < pad; ++x) row[0] += src[x];
+    for (int64_t x = 0; x < w; ++x) row[x] += src[pad + x];
+    for (int64_t x = pad + w; x < pw; ++x) row[w - 1] += src[x];
+  }
+}
+
+// Sum of a[i] * b[i] for i < n in 4 x 8 independent lanes (a float sum in one chain does not vectorise).
+typedef float Lanes __attribute__((vector_size(8 * sizeof(float))));
+inline __attribute__((always_inline)) Lanes lanes_at(const float* p) {
+  Lanes v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline __attribute__((always_inline)) float dot(const float* a, const float* b, int64_t n) {
+  Lanes acc[4] = {};
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    for (int u = 0; u < 4; ++u) acc[u] += lanes_at(a + i + 8 * u) * lanes_at(b + i + 8 * u);
+  for (; i + 8 <= n; i += 8) acc[0] += lanes_at(a + i) * lanes_at(b + i);
+  const Lanes total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  float sum = 0.0f;
+  for (int j = 0; j < 8; ++j) sum += total[j];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// dst[i] += a[i] * k for i < n.
+inline __attribute__((always_inline)) void axpy(float* __restrict dst, const float* __restrict a, float k, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += a[i] * k;
+}
+
+// Outputs of one parity rx in [0, out_w): ox = 2n + rx for n < count.
+inline __attribute__((always_inline)) int64_t phase_count(int64_t out_w, int64_t rx) { return (out_w - rx + 1) / 2; }
+
+// Kernel index of tap (a, b) for output parities (ry, rx).
+inline __attribute__((always_inline)) int tap(int64_t ry, int64_t rx, int a, int b) { return static_cast<int>((7 - ry - 2 * a) * 8 + 7 - rx - 2 * b); }
+
+}  // namespace
+
+__attribute__((target_clones("avx2,fma", "default")))
+void upsample_forward(const float* in, int64_t channels, int64_t h, int64_t w, const float* kernel, int64_t out_h,
+                      int64_t out_w, float* out) {
+  const int64_t pw = w + 4;
+  std::vector<float> p((h + 4) * pw), acc(w + 1);
+  for (int64_t c = 0; c < channels; ++c) {
+    replicate(in + c * h * w, h, w, 2, false, p.data());
+    float* plane = out + c * out_h * out_w;
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      const int64_t m = oy >> 1, ry = oy & 1;
+      for (int64_t rx = 0; rx < 2; ++rx) {
+        const int64_t count = phase_count(out_w, rx);
+        float* __restrict a_row = acc.data();
+        std::fill(a_row, a_row + count, 0.0f);
+        for (int a = 0; a < 4; ++a) {
+          const float* __restrict src = p.data() + (m + ry + a) * pw + rx;
+          const float k0 = kernel[tap(ry, rx, a, 0)], k1 = kernel[tap(ry, rx, a, 1)];
+          const float k2 = kernel[tap(ry, rx, a, 2)], k3 = kernel[tap(ry, rx, a, 3)];
+          for (int64_t n = 0; n < count; ++n) a_row[n] += src[n] * k0 + src[n + 1] * k1 + src[n + 2] * k2 + src[n + 3] * k3;
+        }
+        float* dst = plane + oy * out_w + rx;
+        for (int64_t n = 0; n < count; ++n) dst[2 * n] = a_row[n];
+      }
+    }
+  }
+}
+
+__attribute__((target_clones("avx2,fma", "default")))
+void upsample_backward(const float* in, int64_t channels, int64_t h, int64_t w, const float* kernel, int64_t out_h,
+                       int64_t out_w, const float* grad_out, float* grad_in, double* grad_kernel) {
+  const int64_t pw = w + 4;
+  std::vector<float> p((h + 4) * pw), gp((h + 4) * pw), g(w + 1);
+  for (int64_t c = 0; c < channels; ++c) {
+    replicate(in + c * h * w, h, w, 2, false, p.data());
+    std::fill(gp.begin(), gp.end(), 0.0f);
+    const float* plane = grad_out + c * out_h * out_w;
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      const int64_t m = oy >> 1, ry = oy & 1;
+      for (int64_t rx = 0; rx < 2; ++rx) {
+        const int64_t count = phase_count(out_w, rx);
+        float* __restrict g_row = g.data();
+        const float* src_g = plane + oy * out_w + rx;
+        for (int64_t n = 0; n < count; ++n) g_row[n] = src_g[2 * n];
+        for (int a = 0; a < 4; ++a) {
+          const int64_t offset = (m + ry + a) * pw + rx;
+          for (int b = 0; b < 4; ++b) {
+            const int t = tap(ry, rx, a, b);
+            const float k = kernel[t];
+            grad_kernel[t] += dot(g_row, p.data() + offset + b, count);
+            axpy(gp.data() + offset + b, g_row, k, count);
+          }
+        }
+      }
+    }
+    if (grad_in != nullptr) fold(gp.data(), h, w, 2, grad_in + c * h * w);
+  }
+}
+
+__attribute__((target_clones("avx2,fma", "default")))
+void residual3x3_forward(const float* x, int64_t channels, int64_t h, int64_t w, const float* weight,
+                         const float* bias, bool relu_input, float* out) {
+  const int64_t pw = w + 2, plane = (h + 2) * pw;
+  std::vector<float> p(channels * plane);
+  for (int64_t c = 0; c < channels; ++c) replicate(x + c * h * w, h, w, 1, relu_input, p.data() + c * plane);
+  const int64_t blocked = w / 8 * 8;
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t o = 0; o < channels; ++o) {
+      float* dst = out + (o * h + y) * w;
+      const float* res = x + (o * h + y) * w;
+      // Every tap of 4 blocks of 8 outputs summed in registers (4 independent chains), stored once.
+      for (int64_t i = 0; i < blocked; i += 32) {
+        const int blocks = static_cast<int>(std::min<int64_t>(4, (blocked - i) / 8));
+        Lanes v[4];
+        for (int u = 0; u < blocks; ++u) v[u] = lanes_at(res + i + 8 * u) + bias[o];
+        for (int64_t c = 0; c < channels; ++c)
+          for (int dy = 0; dy < 3; ++dy) {
+            const float* src = p.data() + c * plane + (y + dy) * pw + i;
+            const float* k = weight + ((o * channels + c) * 3 + dy) * 3;
+            const float k0 = k[0], k1 = k[1], k2 = k[2];
+            for (int u = 0; u < blocks; ++u)
+              v[u] += lanes_at(src + 8 * u) * k0 + lanes_at(src + 8 * u + 1) * k1 + lanes_at(src + 8 * u + 2) * k2;
+          }
+        for (int u = 0; u < blocks; ++u) __builtin_memcpy(dst + i + 8 * u, &v[u], sizeof v[u]);
+      }
+      for (int64_t i = blocked; i < w; ++i) {
+        float v = res[i] + bias[o];
+        for (int64_t c = 0; c < channels; ++c)
+          for (int dy = 0; dy < 3; ++dy) {
+            const float* src = p.data() + c * plane + (y + dy) * pw + i;
+            const float* k = weight + ((o * channels + c) * 3 + dy) * 3;
+            v += src[0] * k[0] + src[1] * k[1] + src[2] * k[2];
+          }
+        dst[i] = v;
+      }
+    }
+}
+
+__attribute__((target_clones("avx2,fma", "default")))
+void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w, const float* weight,
+                          bool relu_input, const float* grad_out, float* grad_x, double* grad_weight,
+                          double* grad_bias) {
+  const int64_t pw = w + 2, plane = (h + 2) * pw;
+  // gpad: each output channel's gradient row with 2 zeros on either side, so that the padded input's
+  // gradient row is a correlation over whole blocks.
+  const int64_t gw = w + 4;
+  std::vector<float> p(channels * plane), gp(channels * plane, 0.0f), gpad(channels * gw, 0.0f), folded(h * w);
+  for (int64_t c = 0; c < channels; ++c) replicate(x + c * h * w, h, w, 1, relu_input, p.data() + c * plane);
+  const int64_t blocked = w / 8 * 8;
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t o = 0; o < channels; ++o) {
+      const float* g = grad_out + (o * h + y) * w;
+      std::copy(g, g + w, gpad.data() + o * gw + 2);
+      float sum = 0.0f;
+      for (int64_t i = 0; i < w; ++i) sum += g[i];
+      grad_bias[o] += sum;
+      // The weights' gradients: the three taps of a row in three lane sums, the gradient row read once.
+      for (int64_t c = 0; c < channels; ++c)
+        for (int dy = 0; dy < 3; ++dy) {
+          const float* src = p.data() + c * plane + (y + dy) * pw;
+          Lanes a0 = {}, a1 = {}, a2 = {};
+          for (int64_t i = 0; i < blocked; i += 8) {
+            const Lanes gv = lanes_at(g + i);
+            a0 += gv * lanes_at(src + i);
+            a1 += gv * lanes_at(src + i + 1);
+            a2 += gv * lanes_at(src + i + 2);
+          }
+          float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f;
+          for (int j = 0; j < 8; ++j) s0 += a0[j], s1 += a1[j], s2 += a2[j];
+          for (int64_t i = blocked; i < w; ++i) s0 += g[i] * src[i], s1 += g[i] * src[i + 1], s2 += g[i] * src[i + 2];
+          double* gw_row = grad_weight + ((o * channels + c) * 3 + dy) * 3;
+          gw_row[0] += s0, gw_row[1] += s1, gw_row[2] += s2;
+        }
+    }
+    // The padded input's gradient: row y + dy of channel c gets sum over o, dx of k * g_o[j - dx].
+    const int64_t span = w + 2, span_blocked = span / 8 * 8;
+    for (int64_t c = 0; c < channels; ++c)
+      for (int dy = 0; dy < 3; ++dy) {
+        float* dst = gp.data() + c * plane + (y + dy) * pw;
+        for (int64_t j = 0; j < span_blocked; j += 32) {
+          const int blocks = static_cast<int>(std::min<int64_t>(4, (span_blocked - j) / 8));
+          Lanes v[4];
+          for (int u = 0; u < blocks; ++u) v[u] = lanes_at(dst + j + 8 * u);
+          for (int64_t o = 0; o < channels; ++o) {
+            const float* k = weight + ((o * channels + c) * 3 + dy) * 3;
+            const float k0 = k[0], k1 = k[1], k2 = k[2];
+            const float* gr = gpad.data() + o * gw + j;
+            for (int u = 0; u < blocks; ++u)
+              v[u] += lanes_at(gr + 8 * u + 2) * k0 + lanes_at(gr + 8 * u + 1) * k1 + lanes_at(gr + 8 * u) * k2;
+          }
+          for (int u = 0; u < blocks; ++u) __builtin_memcpy(dst + j + 8 * u, &v[u], sizeof v[u]);
+        }
+        for (int64_t j = span_blocked; j < span; ++j)
+          for (int64_t o = 0; o < channels; ++o) {
+            const float* k = weight + ((o * channels + c) * 3 + dy) * 3;
+            const float* gr = gpad.data() + o * gw + j;
+            dst[j] += gr[2] * k[0] + gr[1] * k[1] + gr[0] * k[2];
+          }
+      }
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    fold(gp.data() + c * plane, h, w, 1, folded.data());
+    const float* xc = x + c * h * w;
+    const float* gc = grad_out + c * h * w;
+    float* dst = grad_x + c * h * w;
+    for (int64_t i = 0; i < h * w; ++i) dst[i] = gc[i] + (relu_input && xc[i] <= 0.0f ? 0.0f : folded[i]);
+  }
+}
+
+}  // namespace lic
