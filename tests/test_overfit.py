@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import math
 import json
+import math
 import struct
 import subprocess
 import sys

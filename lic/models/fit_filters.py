@@ -13,6 +13,7 @@ against. The results equal the torch path's up to float summation order; the dec
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -59,7 +60,8 @@ def upsample(x: Tensor, kernel: Tensor) -> Tensor:
     return up[:, :, 4 : 4 + 2 * h, 4 : 4 + 2 * w]
 
 
-def _array(t: Tensor):  # noqa: ANN202
+def _array(t: Tensor) -> np.ndarray:
+    """``t`` as a C-contiguous array for the C++ kernels (no copy when it already is one)."""
     return t.detach().contiguous().numpy()
 
 
