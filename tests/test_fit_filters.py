@@ -40,16 +40,51 @@ def test_upsample_stack_kernel_matches_the_torch_path(width: int, height: int, g
         return upsample_stack(t[:grids], [symmetric_kernel(v) for v in t[grids:]])
 
     _compare([*latents, *values], run)
-    assert run([*latents, *values]).shape == (1, grids, height, width)
+    out = run([*latents, *values])
+    assert out.shape == (1, grids, height, width)
+    if grids > 1:
+        assert "UpsampleStack" in type(out.grad_fn).__name__ or "UpsampleStack" in str(out.grad_fn.next_functions)
+
+
+def test_upsample_stack_gradients_of_a_part_of_its_inputs() -> None:
+    """Kernels alone, or the finest grid alone, requiring gradients: the others are skipped, not wrong."""
+    torch.manual_seed(2)
+    sizes = grid_sizes(40, 24, 5)
+    fixed = [torch.randn(h, w) for h, w in sizes]
+    values = torch.randn(4, 10)
+    for wanted in ("kernels", "finest"):
+        latents = [g.clone().requires_grad_(wanted == "finest" and i == 0) for i, g in enumerate(fixed)]
+        kernels = [v.clone().requires_grad_(wanted == "kernels") for v in values]
+        weights = torch.randn(1, 5, 24, 40)
+        (upsample_stack(latents, [symmetric_kernel(k) for k in kernels]) * weights).sum().backward()
+        latents64 = [g.detach().double().requires_grad_(g.requires_grad) for g in latents]
+        kernels64 = [k.detach().double().requires_grad_(k.requires_grad) for k in kernels]
+        (upsample_stack(latents64, [symmetric_kernel(k) for k in kernels64]) * weights.double()).sum().backward()
+        for a, b in zip([*latents, *kernels], [*latents64, *kernels64], strict=True):
+            assert (a.grad is None) == (b.grad is None)
+            if a.grad is not None:
+                assert _relative_error(a.grad, b.grad) < 1e-5
 
 
 @pytest.mark.parametrize("relu_input", [False, True])
-@pytest.mark.parametrize(("height", "width"), [(40, 67), (1, 1), (3, 17)])
-def test_residual_3x3_kernel_matches_the_torch_path(relu_input: bool, height: int, width: int) -> None:
+@pytest.mark.parametrize(("channels", "height", "width"), [(3, 40, 67), (3, 1, 1), (3, 3, 17), (1, 9, 33)])
+def test_residual_3x3_kernel_matches_the_torch_path(relu_input: bool, channels: int, height: int, width: int) -> None:
     torch.manual_seed(1)
-    x = torch.randn(1, 3, height, width, requires_grad=True)
-    weight, bias = torch.randn(3, 3, 3, 3, requires_grad=True), torch.randn(3, requires_grad=True)
+    x = torch.randn(1, channels, height, width)
+    x[:, :, ::3] = 0.0  # exact zeros: the ReLU passes no gradient there, as torch's
+    x.requires_grad_()
+    weight = torch.randn(channels, channels, 3, 3, requires_grad=True)
+    bias = torch.randn(channels, requires_grad=True)
     _compare([x, weight, bias], lambda t: residual_3x3(t[0], t[1], t[2], relu_input))
+    assert "Residual3x3" in str(residual_3x3(x, weight, bias, relu_input).grad_fn.next_functions)
+
+
+def test_residual_3x3_of_a_batch_goes_through_torch() -> None:
+    x = torch.randn(2, 3, 5, 6)
+    weight, bias = torch.randn(3, 3, 3, 3), torch.randn(3)
+    out = residual_3x3(x, weight, bias, relu_input=True)
+    assert out.shape == (2, 3, 5, 6)
+    torch.testing.assert_close(out[1:], residual_3x3(x[1:], weight, bias, relu_input=True))
 
 
 def test_kernels_refuse_mismatched_shapes() -> None:
@@ -62,3 +97,9 @@ def test_kernels_refuse_mismatched_shapes() -> None:
         _rans.upsample_backward(planes, np.zeros((8, 8), np.float32), 8, 10, np.zeros((2, 8, 9), np.float32), True)
     with pytest.raises(ValueError, match="weight"):
         _rans.residual3x3_forward(planes, np.zeros((2, 3, 3, 3), np.float32), np.zeros(2, np.float32), False)
+    with pytest.raises(ValueError, match="bias"):
+        _rans.residual3x3_forward(planes, np.zeros((2, 2, 3, 3), np.float32), np.zeros(3, np.float32), False)
+    with pytest.raises(ValueError, match="output gradient"):
+        _rans.residual3x3_backward(planes, np.zeros((2, 2, 3, 3), np.float32), False, np.zeros((2, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="channels, height, width"):
+        _rans.upsample_forward(np.zeros((0, 4, 5), np.float32), np.zeros((8, 8), np.float32), 8, 10)

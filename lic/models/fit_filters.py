@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from lic.entropy import _rans
 from lic.models.row_mlp import cpp_kernels_take
@@ -38,8 +39,9 @@ def upsample_stack(grids: list[Tensor], kernels: list[Tensor]) -> Tensor:
 
 
 def residual_3x3(x: Tensor, weight: Tensor, bias: Tensor, relu_input: bool) -> Tensor:
-    """``x + conv3x3(x') + bias`` of ``x [1, C, H, W]``, with ``x'`` = ``x`` (or ``relu(x)``) edge-replicated by 1."""
-    if all(cpp_kernels_take(t) for t in (x, weight, bias)):
+    """``x + conv3x3(x') + bias`` of ``x [N, C, H, W]``, with ``x'`` = ``x`` (or ``relu(x)``) edge-replicated by 1
+    (the C++ kernel takes one image; a batch goes through torch)."""
+    if x.shape[0] == 1 and all(cpp_kernels_take(t) for t in (x, weight, bias)):
         return _Residual3x3.apply(x[0], weight, bias, relu_input)[None]
     inner = F.relu(x) if relu_input else x
     return x + F.conv2d(pad_last(inner), weight, bias)
@@ -81,6 +83,7 @@ class _UpsampleStack(torch.autograd.Function):
         return stacks[-1]
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: ANN001
         count = ctx.count
         saved = ctx.saved_tensors
@@ -91,11 +94,17 @@ class _UpsampleStack(torch.autograd.Function):
         for i in range(count - 1):
             below = stacks[count - 2 - i]  # the stack of the grids under level i
             grad_grids[i] = g[0]
+            # Whether anything under level i needs a gradient: a grid, or a kernel of a coarser level.
+            wanted = any(ctx.needs_input_grad[1 + j] for j in range(i + 1, count)) or any(
+                ctx.needs_input_grad[1 + count + j] for j in range(i + 1, count - 1))
             gi, gk = _rans.upsample_backward(_array(below), _array(kernels[i][0, 0]), g.shape[1], g.shape[2],
-                                             _array(g[1:]), True)
+                                             _array(g[1:]), wanted)
             grad_kernels[i] = torch.from_numpy(gk).float()[None, None]
+            if not wanted:
+                break
             g = torch.from_numpy(gi)
-        grad_grids[count - 1] = g[0]
+        else:
+            grad_grids[count - 1] = g[0]
         return (None, *grad_grids, *grad_kernels)
 
 
@@ -109,6 +118,7 @@ class _Residual3x3(torch.autograd.Function):
         return torch.from_numpy(_rans.residual3x3_forward(_array(x), _array(weight), _array(bias), relu_input))
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: ANN001
         x, weight = ctx.saved_tensors
         gx, gw, gb = _rans.residual3x3_backward(_array(x), _array(weight), ctx.relu_input, _array(grad))

@@ -118,7 +118,8 @@ void check_upsampling(const FloatArray& in, const FloatArray& kernel, int64_t ou
 void check_residual(const FloatArray& x, const FloatArray& weight) {
   check_planes(x, "residual3x3");
   const int64_t c = x.shape(0);
-  if (weight.ndim() != 4 || weight.shape(0) != c || weight.shape(1) != c || weight.shape(2) != 3 || weight.shape(3) != 3)
+  if (weight.ndim() != 4 || weight.shape(0) != c || weight.shape(1) != c || weight.shape(2) != 3 ||
+      weight.shape(3) != 3)
     throw std::invalid_argument("residual3x3: weight [channels, channels, 3, 3]");
 }
 }  // namespace
@@ -349,12 +350,14 @@ PYBIND11_MODULE(_rans, m) {
         return py::make_tuple(grad_in, grad_kernel);
       },
       py::arg("planes"), py::arg("kernel"), py::arg("out_h"), py::arg("out_w"), py::arg("grad_out"),
-      py::arg("input_gradient"), "(gradient of the planes or None, kernel gradient [8, 8] float64) of upsample_forward");
+      py::arg("input_gradient"),
+      "(gradient of the planes or None, kernel gradient [8, 8] float64) of upsample_forward");
   m.def(
       "residual3x3_forward",
       [](const FloatArray& x, const FloatArray& weight, const FloatArray& bias, bool relu_input) {
         check_residual(x, weight);
-        if (bias.ndim() != 1 || bias.shape(0) != x.shape(0)) throw std::invalid_argument("residual3x3: bias [channels]");
+        if (bias.ndim() != 1 || bias.shape(0) != x.shape(0))
+          throw std::invalid_argument("residual3x3: bias [channels]");
         py::array_t<float> out({x.shape(0), x.shape(1), x.shape(2)});
         float* dst = out.mutable_data();
         {

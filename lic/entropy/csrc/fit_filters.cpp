@@ -65,11 +65,13 @@ inline __attribute__((always_inline)) void axpy(float* __restrict dst, const flo
 inline __attribute__((always_inline)) int64_t phase_count(int64_t out_w, int64_t rx) { return (out_w - rx + 1) / 2; }
 
 // Kernel index of tap (a, b) for output parities (ry, rx).
-inline __attribute__((always_inline)) int tap(int64_t ry, int64_t rx, int a, int b) { return static_cast<int>((7 - ry - 2 * a) * 8 + 7 - rx - 2 * b); }
+inline __attribute__((always_inline)) int tap(int64_t ry, int64_t rx, int a, int b) {
+  return static_cast<int>((7 - ry - 2 * a) * 8 + 7 - rx - 2 * b);
+}
 
 }  // namespace
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void upsample_forward(const float* in, int64_t channels, int64_t h, int64_t w, const float* kernel, int64_t out_h,
                       int64_t out_w, float* out) {
   const int64_t pw = w + 4;
@@ -87,7 +89,8 @@ void upsample_forward(const float* in, int64_t channels, int64_t h, int64_t w, c
           const float* __restrict src = p.data() + (m + ry + a) * pw + rx;
           const float k0 = kernel[tap(ry, rx, a, 0)], k1 = kernel[tap(ry, rx, a, 1)];
           const float k2 = kernel[tap(ry, rx, a, 2)], k3 = kernel[tap(ry, rx, a, 3)];
-          for (int64_t n = 0; n < count; ++n) a_row[n] += src[n] * k0 + src[n + 1] * k1 + src[n + 2] * k2 + src[n + 3] * k3;
+          for (int64_t n = 0; n < count; ++n)
+            a_row[n] += src[n] * k0 + src[n + 1] * k1 + src[n + 2] * k2 + src[n + 3] * k3;
         }
         float* dst = plane + oy * out_w + rx;
         for (int64_t n = 0; n < count; ++n) dst[2 * n] = a_row[n];
@@ -96,7 +99,7 @@ void upsample_forward(const float* in, int64_t channels, int64_t h, int64_t w, c
   }
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void upsample_backward(const float* in, int64_t channels, int64_t h, int64_t w, const float* kernel, int64_t out_h,
                        int64_t out_w, const float* grad_out, float* grad_in, double* grad_kernel) {
   const int64_t pw = w + 4;
@@ -118,7 +121,7 @@ void upsample_backward(const float* in, int64_t channels, int64_t h, int64_t w, 
             const int t = tap(ry, rx, a, b);
             const float k = kernel[t];
             grad_kernel[t] += dot(g_row, p.data() + offset + b, count);
-            axpy(gp.data() + offset + b, g_row, k, count);
+            if (grad_in != nullptr) axpy(gp.data() + offset + b, g_row, k, count);
           }
         }
       }
@@ -127,7 +130,7 @@ void upsample_backward(const float* in, int64_t channels, int64_t h, int64_t w, 
   }
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void residual3x3_forward(const float* x, int64_t channels, int64_t h, int64_t w, const float* weight,
                          const float* bias, bool relu_input, float* out) {
   const int64_t pw = w + 2, plane = (h + 2) * pw;
@@ -166,7 +169,7 @@ void residual3x3_forward(const float* x, int64_t channels, int64_t h, int64_t w,
     }
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w, const float* weight,
                           bool relu_input, const float* grad_out, float* grad_x, double* grad_weight,
                           double* grad_bias) {
@@ -197,7 +200,11 @@ void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w
           }
           float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f;
           for (int j = 0; j < 8; ++j) s0 += a0[j], s1 += a1[j], s2 += a2[j];
-          for (int64_t i = blocked; i < w; ++i) s0 += g[i] * src[i], s1 += g[i] * src[i + 1], s2 += g[i] * src[i + 2];
+          for (int64_t i = blocked; i < w; ++i) {
+            s0 += g[i] * src[i];
+            s1 += g[i] * src[i + 1];
+            s2 += g[i] * src[i + 2];
+          }
           double* gw_row = grad_weight + ((o * channels + c) * 3 + dy) * 3;
           gw_row[0] += s0, gw_row[1] += s1, gw_row[2] += s2;
         }

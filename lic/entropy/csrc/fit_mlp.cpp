@@ -305,22 +305,22 @@ void check_context(const ContextRows& r) {
 
 }  // namespace
 
-// AVX2/FMA clones chosen at run time where the CPU has them (float results may differ in the last
+// x86-64-v3 (AVX2 and FMA) clones chosen at run time where the CPU has them (float results may differ in the last
 // bits between clones; fitting needs no exactness, decoding never runs these).
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void mlp_forward(const DenseRows& rows, const std::vector<FloatLayer>& layers, float* out) {
   check_layers(layers, rows.inputs);
   forward(Dense{rows}, layers, out);
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void mlp_forward(const ContextRows& rows, const std::vector<FloatLayer>& layers, float* out) {
   check_context(rows);
   check_layers(layers, static_cast<int>(rows.offsets.size()));
   forward(Context(rows), layers, out);
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void mlp_backward(const DenseRows& rows, const std::vector<FloatLayer>& layers, const float* grad_out,
                   float* grad_input, const std::vector<double*>& grad_weights,
                   const std::vector<double*>& grad_biases) {
@@ -328,7 +328,7 @@ void mlp_backward(const DenseRows& rows, const std::vector<FloatLayer>& layers, 
   backward(Dense{rows}, layers, grad_out, grad_input, grad_weights, grad_biases);
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 void mlp_backward(const ContextRows& rows, const std::vector<FloatLayer>& layers, const float* grad_out,
                   float* grad_input, const std::vector<double*>& grad_weights,
                   const std::vector<double*>& grad_biases) {
