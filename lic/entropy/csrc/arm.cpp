@@ -53,9 +53,8 @@ ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy
     throw std::invalid_argument("bad ARM table map");
 }
 
-// An x86-64-v3 (AVX2 and FMA) clone chosen at run time where the CPU has it (same integers: every sum is
-// exact, fused or not).
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+// An AVX2 clone chosen at run time where the CPU has it (same integers: every sum is exact).
+__attribute__((target_clones("avx2", "default")))
 void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
                        double* scratch, int64_t* mean, int64_t* log_scale) const {
   double* a = scratch;

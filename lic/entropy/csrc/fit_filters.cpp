@@ -71,7 +71,7 @@ inline __attribute__((always_inline)) int tap(int64_t ry, int64_t rx, int a, int
 
 }  // namespace
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void upsample_forward(const float* in, int64_t channels, int64_t h, int64_t w, const float* kernel, int64_t out_h,
                       int64_t out_w, float* out) {
   const int64_t pw = w + 4;
@@ -99,7 +99,7 @@ void upsample_forward(const float* in, int64_t channels, int64_t h, int64_t w, c
   }
 }
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void upsample_backward(const float* in, int64_t channels, int64_t h, int64_t w, const float* kernel, int64_t out_h,
                        int64_t out_w, const float* grad_out, float* grad_in, double* grad_kernel) {
   const int64_t pw = w + 4;
@@ -130,7 +130,7 @@ void upsample_backward(const float* in, int64_t channels, int64_t h, int64_t w, 
   }
 }
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void residual3x3_forward(const float* x, int64_t channels, int64_t h, int64_t w, const float* weight,
                          const float* bias, bool relu_input, float* out) {
   const int64_t pw = w + 2, plane = (h + 2) * pw;
@@ -169,7 +169,7 @@ void residual3x3_forward(const float* x, int64_t channels, int64_t h, int64_t w,
     }
 }
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w, const float* weight,
                           bool relu_input, const float* grad_out, float* grad_x, double* grad_weight,
                           double* grad_bias) {

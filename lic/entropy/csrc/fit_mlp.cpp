@@ -305,22 +305,24 @@ void check_context(const ContextRows& r) {
 
 }  // namespace
 
-// x86-64-v3 (AVX2 and FMA) clones chosen at run time where the CPU has them (float results may differ in the last
-// bits between clones; fitting needs no exactness, decoding never runs these).
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+// AVX2 clones chosen at run time where the CPU has them (float results may differ in the last bits
+// between clones; fitting needs no exactness, decoding never runs these). Not FMA: x86-64-v3 clones
+// (AVX2 with fused multiply-adds) made a fitting step 5-10 % faster but 8 of 8 half-size `fast`
+// proxies ended at a higher RD cost (mean +1.4 %, docs/overfit.md "Presets and fitting speed").
+__attribute__((target_clones("avx2", "default")))
 void mlp_forward(const DenseRows& rows, const std::vector<FloatLayer>& layers, float* out) {
   check_layers(layers, rows.inputs);
   forward(Dense{rows}, layers, out);
 }
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void mlp_forward(const ContextRows& rows, const std::vector<FloatLayer>& layers, float* out) {
   check_context(rows);
   check_layers(layers, static_cast<int>(rows.offsets.size()));
   forward(Context(rows), layers, out);
 }
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void mlp_backward(const DenseRows& rows, const std::vector<FloatLayer>& layers, const float* grad_out,
                   float* grad_input, const std::vector<double*>& grad_weights,
                   const std::vector<double*>& grad_biases) {
@@ -328,7 +330,7 @@ void mlp_backward(const DenseRows& rows, const std::vector<FloatLayer>& layers, 
   backward(Dense{rows}, layers, grad_out, grad_input, grad_weights, grad_biases);
 }
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void mlp_backward(const ContextRows& rows, const std::vector<FloatLayer>& layers, const float* grad_out,
                   float* grad_input, const std::vector<double*>& grad_weights,
                   const std::vector<double*>& grad_biases) {

@@ -34,7 +34,7 @@ struct Bin {
 
 }  // namespace
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 double laplace_rate(const float* values, const float* params, int64_t n, float low, float high) {
   double bits = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -44,7 +44,7 @@ double laplace_rate(const float* values, const float* params, int64_t n, float l
   return bits;
 }
 
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("avx2", "default")))
 void laplace_rate_backward(const float* values, const float* params, int64_t n, float low, float high, float scale,
                            float* grad_values, float* grad_params) {
   for (int64_t i = 0; i < n; ++i) {

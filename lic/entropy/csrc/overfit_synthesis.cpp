@@ -81,9 +81,8 @@ std::vector<Plane> residual3x3(const std::vector<Plane>& x, int64_t h, int64_t w
 
 }  // namespace
 
-// An x86-64-v3 (AVX2 and FMA) clone chosen at run time where the CPU has it (same integers: every sum is
-// exact, fused or not).
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+// An AVX2 clone chosen at run time where the CPU has it (same integers: every sum is exact).
+__attribute__((target_clones("avx2", "default")))
 void overfit_synthesis(const std::vector<LatentGrid>& grids, const std::vector<std::vector<double>>& kernels,
                        const ConvLayer& mix, const ConvLayer& to_rgb, const ConvLayer& refine0,
                        const ConvLayer& refine1, uint8_t* pixels) {
