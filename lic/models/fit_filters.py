@@ -34,7 +34,7 @@ def upsample_stack(grids: list[Tensor], kernels: list[Tensor]) -> Tensor:
     x = grids[-1][None, None]
     for i in range(len(grids) - 2, -1, -1):
         h, w = grids[i].shape
-        x = torch.cat([grids[i][None, None], upsample(x, kernels[i])[:, :, :h, :w]], dim=1)
+        x = torch.cat([grids[i][None, None], _upsample(x, kernels[i])[:, :, :h, :w]], dim=1)
     return x
 
 
@@ -44,15 +44,15 @@ def residual_3x3(x: Tensor, weight: Tensor, bias: Tensor, relu_input: bool) -> T
     if x.shape[0] == 1 and all(cpp_kernels_take(t) for t in (x, weight, bias)):
         return _Residual3x3.apply(x[0], weight, bias, relu_input)[None]
     inner = F.relu(x) if relu_input else x
-    return x + F.conv2d(pad_last(inner), weight, bias)
+    return x + F.conv2d(_pad_last(inner), weight, bias)
 
 
-def pad_last(x: Tensor) -> Tensor:
+def _pad_last(x: Tensor) -> Tensor:
     """``x`` with one replicated pixel around it, channels-last (3x faster 3x3 convolutions on CPUs)."""
     return F.pad(x, (1, 1, 1, 1), mode="replicate").contiguous(memory_format=torch.channels_last)
 
 
-def upsample(x: Tensor, kernel: Tensor) -> Tensor:
+def _upsample(x: Tensor, kernel: Tensor) -> Tensor:
     """Each channel of ``[1, C, h, w]`` doubled with ``kernel`` (edges replicated): ``[1, C, 2h, 2w]``."""
     _, c, h, w = x.shape
     # One depthwise convolution in channels-last layout: 3x faster forward and backward on CPUs

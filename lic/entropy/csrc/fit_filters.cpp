@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "fit_lanes.hpp"
+
 namespace lic {
 
 namespace {
@@ -37,18 +39,12 @@ void fold(const float* padded, int64_t h, int64_t w, int64_t pad, float* out) {
 }
 
 // Sum of a[i] * b[i] for i < n in 4 x 8 independent lanes (a float sum in one chain does not vectorise).
-typedef float Lanes __attribute__((vector_size(8 * sizeof(float))));
-inline __attribute__((always_inline)) Lanes lanes_at(const float* p) {
-  Lanes v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-inline __attribute__((always_inline)) float dot(const float* a, const float* b, int64_t n) {
+LIC_INLINE float dot(const float* a, const float* b, int64_t n) {
   Lanes acc[4] = {};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32)
-    for (int u = 0; u < 4; ++u) acc[u] += lanes_at(a + i + 8 * u) * lanes_at(b + i + 8 * u);
-  for (; i + 8 <= n; i += 8) acc[0] += lanes_at(a + i) * lanes_at(b + i);
+    for (int u = 0; u < 4; ++u) acc[u] += get(a + i + 8 * u) * get(b + i + 8 * u);
+  for (; i + 8 <= n; i += 8) acc[0] += get(a + i) * get(b + i);
   const Lanes total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
   float sum = 0.0f;
   for (int j = 0; j < 8; ++j) sum += total[j];
@@ -57,15 +53,15 @@ inline __attribute__((always_inline)) float dot(const float* a, const float* b, 
 }
 
 // dst[i] += a[i] * k for i < n.
-inline __attribute__((always_inline)) void axpy(float* __restrict dst, const float* __restrict a, float k, int64_t n) {
+LIC_INLINE void axpy(float* __restrict dst, const float* __restrict a, float k, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] += a[i] * k;
 }
 
 // Outputs of one parity rx in [0, out_w): ox = 2n + rx for n < count.
-inline __attribute__((always_inline)) int64_t phase_count(int64_t out_w, int64_t rx) { return (out_w - rx + 1) / 2; }
+LIC_INLINE int64_t phase_count(int64_t out_w, int64_t rx) { return (out_w - rx + 1) / 2; }
 
 // Kernel index of tap (a, b) for output parities (ry, rx).
-inline __attribute__((always_inline)) int tap(int64_t ry, int64_t rx, int a, int b) {
+LIC_INLINE int tap(int64_t ry, int64_t rx, int a, int b) {
   return static_cast<int>((7 - ry - 2 * a) * 8 + 7 - rx - 2 * b);
 }
 
@@ -145,16 +141,16 @@ void residual3x3_forward(const float* x, int64_t channels, int64_t h, int64_t w,
       for (int64_t i = 0; i < blocked; i += 32) {
         const int blocks = static_cast<int>(std::min<int64_t>(4, (blocked - i) / 8));
         Lanes v[4];
-        for (int u = 0; u < blocks; ++u) v[u] = lanes_at(res + i + 8 * u) + bias[o];
+        for (int u = 0; u < blocks; ++u) v[u] = get(res + i + 8 * u) + bias[o];
         for (int64_t c = 0; c < channels; ++c)
           for (int dy = 0; dy < 3; ++dy) {
             const float* src = p.data() + c * plane + (y + dy) * pw + i;
             const float* k = weight + ((o * channels + c) * 3 + dy) * 3;
             const float k0 = k[0], k1 = k[1], k2 = k[2];
             for (int u = 0; u < blocks; ++u)
-              v[u] += lanes_at(src + 8 * u) * k0 + lanes_at(src + 8 * u + 1) * k1 + lanes_at(src + 8 * u + 2) * k2;
+              v[u] += get(src + 8 * u) * k0 + get(src + 8 * u + 1) * k1 + get(src + 8 * u + 2) * k2;
           }
-        for (int u = 0; u < blocks; ++u) __builtin_memcpy(dst + i + 8 * u, &v[u], sizeof v[u]);
+        for (int u = 0; u < blocks; ++u) put(dst + i + 8 * u, v[u]);
       }
       for (int64_t i = blocked; i < w; ++i) {
         float v = res[i] + bias[o];
@@ -193,10 +189,10 @@ void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w
           const float* src = p.data() + c * plane + (y + dy) * pw;
           Lanes a0 = {}, a1 = {}, a2 = {};
           for (int64_t i = 0; i < blocked; i += 8) {
-            const Lanes gv = lanes_at(g + i);
-            a0 += gv * lanes_at(src + i);
-            a1 += gv * lanes_at(src + i + 1);
-            a2 += gv * lanes_at(src + i + 2);
+            const Lanes gv = get(g + i);
+            a0 += gv * get(src + i);
+            a1 += gv * get(src + i + 1);
+            a2 += gv * get(src + i + 2);
           }
           float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f;
           for (int j = 0; j < 8; ++j) s0 += a0[j], s1 += a1[j], s2 += a2[j];
@@ -217,15 +213,15 @@ void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w
         for (int64_t j = 0; j < span_blocked; j += 32) {
           const int blocks = static_cast<int>(std::min<int64_t>(4, (span_blocked - j) / 8));
           Lanes v[4];
-          for (int u = 0; u < blocks; ++u) v[u] = lanes_at(dst + j + 8 * u);
+          for (int u = 0; u < blocks; ++u) v[u] = get(dst + j + 8 * u);
           for (int64_t o = 0; o < channels; ++o) {
             const float* k = weight + ((o * channels + c) * 3 + dy) * 3;
             const float k0 = k[0], k1 = k[1], k2 = k[2];
             const float* gr = gpad.data() + o * gw + j;
             for (int u = 0; u < blocks; ++u)
-              v[u] += lanes_at(gr + 8 * u + 2) * k0 + lanes_at(gr + 8 * u + 1) * k1 + lanes_at(gr + 8 * u) * k2;
+              v[u] += get(gr + 8 * u + 2) * k0 + get(gr + 8 * u + 1) * k1 + get(gr + 8 * u) * k2;
           }
-          for (int u = 0; u < blocks; ++u) __builtin_memcpy(dst + j + 8 * u, &v[u], sizeof v[u]);
+          for (int u = 0; u < blocks; ++u) put(dst + j + 8 * u, v[u]);
         }
         for (int64_t j = span_blocked; j < span; ++j)
           for (int64_t o = 0; o < channels; ++o) {

@@ -3,24 +3,14 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "fit_lanes.hpp"
+
 namespace lic {
 
 namespace {
 
-// A block of 8 rows: one value per row (one AVX register of floats; two SSE registers in the
-// default build). Every loop below works on whole blocks, so it compiles to vector instructions
-// and no sum is reordered within a row.
-constexpr int kLanes = 8;
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-
-// Blocks live in float arrays (no over-aligned allocations): unaligned vector loads and stores.
-#define LIC_INLINE inline __attribute__((always_inline))
-LIC_INLINE Lanes get(const float* p) {
-  Lanes v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-LIC_INLINE void put(float* p, Lanes v) { __builtin_memcpy(p, &v, sizeof v); }
+// A block of kLanes (8) rows: one value per row in each Lanes (fit_lanes.hpp). Every loop below works
+// on whole blocks, so it compiles to vector instructions and no sum is reordered within a row.
 
 // Blocks of a tile in the backward pass, and tiles between additions of the float gradient sums
 // (one per lane) into the double sums.
