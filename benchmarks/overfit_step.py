@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from PIL import Image
 import lic.codec.overfit_fit as overfit_fit
 import lic.models.row_mlp as row_mlp
 from lic.codec.overfit_fit import FitConfig, _fit_phase, _half
-from lic.models.overfit import OverfitConfig, OverfitNetwork, laplace_bits
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, laplace_bits
 
 
 def torch_rate(values: torch.Tensor, params: torch.Tensor, config: OverfitConfig) -> torch.Tensor:
@@ -34,9 +35,10 @@ def torch_rate(values: torch.Tensor, params: torch.Tensor, config: OverfitConfig
     return laplace_bits(values, params[:, 0], params[:, 1], config).sum()
 
 
-def seconds_per_step(target: torch.Tensor, steps: int) -> tuple[float, float]:
-    """``(CPU, wall)`` seconds per soft-rounding step on ``target``'s device (one warm-up step first)."""
-    fit = FitConfig(steps=steps, warmup=1)
+def seconds_per_step(target: torch.Tensor, steps: int, shape: OverfitShape) -> tuple[float, float]:
+    """``(CPU, wall)`` seconds per soft-rounding step of networks of ``shape`` on ``target``'s device (one warm-up
+    step first)."""
+    fit = FitConfig(steps=steps, warmup=1, shape=shape).sized_for(target.shape[-1], target.shape[-2])
 
     def network() -> OverfitNetwork:
         return OverfitNetwork(fit.shape).to(target.device)
@@ -60,7 +62,10 @@ def main() -> None:
     parser.add_argument("--path", choices=("cpp", "torch"), default="cpp",
                         help="the C++ fitting kernels (the encoder's) or the same functions as torch operations")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--shape", nargs="*", default=[], metavar="FIELD=N",
+                        help="OverfitShape fields other than the default's (hyper_grids=3 coarse_features=6 ...)")
     args = parser.parse_args()
+    shape = replace(OverfitShape(), **{k: int(v) for k, v in (item.split("=", 1) for item in args.shape)})
     torch.set_num_threads(1)
     if args.path == "torch":
         row_mlp.cpp_kernels_take = lambda t: False
@@ -68,9 +73,9 @@ def main() -> None:
     pixels = np.asarray(Image.open(args.image).convert("RGB"))
     target = (torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0).to(args.device)
     load = os.getloadavg()
-    full = seconds_per_step(target, args.steps)
-    half = seconds_per_step(_half(target), args.steps)
-    print(json.dumps({"image": args.image.name, "path": args.path, "threads": 1,
+    full = seconds_per_step(target, args.steps, shape)
+    half = seconds_per_step(_half(target), args.steps, shape)
+    print(json.dumps({"image": args.image.name, "path": args.path, "threads": 1, "shape": args.shape,
                       "device": args.device,
                       "full_resolution": {"cpu_s": round(full[0], 4), "wall_s": round(full[1], 4)},
                       "half_resolution": {"cpu_s": round(half[0], 4), "wall_s": round(half[1], 4)},

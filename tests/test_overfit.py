@@ -277,7 +277,7 @@ def _forge(data: bytes, lane0: bytes | None = None, lane1: bytes | None = None,
 @pytest.mark.parametrize("change, message", [
     (lambda lane: bytes([0]) + lane[1:], "grid count"),
     (lambda lane: bytes([9]) + lane[1:], "grid count"),
-    (lambda lane: bytes([0x80 | 0x10 | lane[0] & 0x0F]) + lane[1:], "grid count"),  # a bit beside the kernel form
+    (lambda lane: bytes([0x80 | 0x10 | lane[0] & 0x0F]) + lane[1:], "reserved bits"),  # a bit beside the kernel form
     (lambda lane: lane[:1] + bytes([200]) + lane[2:], "ARM"),
     (lambda lane: lane[:3] + bytes([0]) + lane[4:], "synthesis width"),
     (lambda lane: lane[:4] + struct.pack("<f", 0.3) + lane[8:], "step"),

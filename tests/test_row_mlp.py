@@ -69,6 +69,19 @@ def test_context_mlp_equals_the_row_mlp_of_the_stored_contexts(height: int, widt
                                                                  chunk), params)
 
 
+@pytest.mark.parametrize(("height", "width", "chunk"), [(7, 9, 20), (5, 4, 1)])
+def test_context_mlp_extra_inputs_follow_the_context(height: int, width: int, chunk: int) -> None:
+    """``extra`` ([k, h*w]) are the last inputs of each row; gradients reach the grid, the extra inputs and layers."""
+    torch.manual_seed(5)
+    grid = torch.randn(height, width, dtype=torch.float64, requires_grad=True)
+    extra = torch.randn(3, height * width, dtype=torch.float64, requires_grad=True)
+    layers = _layers((16 + 3, 5, 2))
+    params = [grid, extra, *(t for layer in layers for t in layer)]
+    out = context_mlp(grid, CONTEXT, layers, chunk, extra)
+    _assert_same_values_and_gradients(out, _plain(torch.cat([context_rows(grid, CONTEXT), extra.t()], 1), layers),
+                                      params)
+
+
 def test_context_rows_are_the_causal_neighbours() -> None:
     grid = torch.arange(12.0).reshape(3, 4)
     rows = context_rows(grid, ((0, -1), (-1, 0), (-1, 2)))
@@ -119,6 +132,26 @@ def test_the_cpp_context_mlp_matches_float64(height: int, width: int) -> None:
     layers = [t for layer in _layers((16, 16, 16, 2)) for t in layer]
     _assert_close_to_float64(lambda g, *flat: context_mlp(g, CONTEXT, list(zip(flat[0::2], flat[1::2]))),
                              [grid, *layers])
+
+
+@pytest.mark.parametrize(("height", "width"), [(7, 9), (9, 16), (33, 17)])
+def test_the_cpp_context_mlp_with_extra_inputs_matches_float64(height: int, width: int) -> None:
+    torch.manual_seed(6)
+    grid, extra = torch.randn(height, width), torch.randn(6, height * width)
+    layers = [t for layer in _layers((16 + 6, 16, 16, 2)) for t in layer]
+    _assert_close_to_float64(lambda g, e, *flat: context_mlp(g, CONTEXT, list(zip(flat[0::2], flat[1::2])), extra=e),
+                             [grid, extra, *layers])
+
+
+def test_the_cpp_context_mlp_gives_the_extra_gradient_alone() -> None:
+    """Only the extra inputs need a gradient (the grid is fixed): the C++ pass still writes theirs."""
+    torch.manual_seed(7)
+    grid, extra = torch.randn(6, 10), torch.randn(2, 60, requires_grad=True)
+    layers = [(w.detach().float(), b.detach().float()) for w, b in _layers((18, 4, 2))]
+    context_mlp(grid, CONTEXT, layers, extra=extra).sum().backward()
+    reference = extra.detach().double().requires_grad_()
+    context_mlp(grid.double(), CONTEXT, [(w.double(), b.double()) for w, b in layers], extra=reference).sum().backward()
+    torch.testing.assert_close(extra.grad.double(), reference.grad, rtol=1e-4, atol=1e-5)
 
 
 def test_float32_on_the_cpu_runs_the_cpp_kernels() -> None:

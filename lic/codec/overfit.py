@@ -44,7 +44,6 @@ from lic.models.overfit import (
     OverfitCodec,
     OverfitNetwork,
     OverfitShape,
-    grid_sizes,
 )
 from lic.models.weights import LoadedModel
 
@@ -54,6 +53,9 @@ limit bounds a decoder's work and memory whatever a header claims."""
 _SHAPE = struct.Struct("<4B")  # grids (and kernel form), arm_width, arm_layers, synthesis_width
 _SYMMETRIC_FLAG = 0x80
 """Bit 7 of the grids byte: symmetric upsampling kernels and 2-byte tensor entries (bitstream-spec.md section 6.1)."""
+_COARSE_FLAG = 0x40
+"""Bit 6 of the grids byte: :data:`_COARSE_SHAPE` follows (hyperlatents, coarse-grid features; coarse-to-fine order)."""
+_COARSE_SHAPE = struct.Struct("<BB")  # hyper_grids, coarse_features | coarse_feature_grids << 4
 _COMPACT_ENTRY = struct.Struct("<BB")  # step exponent e (step 2^-e), Gaussian table
 MAX_EXPONENT = 14
 """Steps are ``2^-e`` with ``0 <= e <= 14``: the fixed-point weights ``q * 2^(14 - e)`` are integers."""
@@ -86,14 +88,16 @@ def check_overfit_size(width: int, height: int) -> None:
 
 
 def _groups(shape: OverfitShape) -> list[int]:
-    """Group of each tensor in stream order: 0 ARM, 1 upsampling, 2 synthesis."""
-    return [0] * (2 * (shape.arm_layers + 1)) + [1] * (shape.grids - 1) + [2] * 8
+    """Group of each tensor in stream order: 0 ARM (with its coarse-grid feature layers), 1 upsampling,
+    2 synthesis."""
+    return [0] * (2 * (shape.arm_layers + 1 + shape.coarse_feature_grids)) + [1] * (shape.grids - 1) + [2] * 8
 
 
 def _arm_model(network: ExactNetwork, codec: OverfitCodec) -> _rans.ArmModel:
     c = codec.config
     return _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
-                          c.scale_base, c.scale_step, c.scale_levels, c.mean_bits)
+                          c.scale_base, c.scale_step, c.scale_levels, c.mean_bits, network.shape.coarse_features,
+                          network.feature_layers())
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,13 @@ def _quantize(tensors: list[torch.Tensor], exponents: list[int]) -> list[Quantiz
 
 
 def _latent_symbols(network: ExactNetwork, grids: list[np.ndarray], codec: OverfitCodec) -> tuple[np.ndarray, ...]:
-    heights, widths = [g.shape[0] for g in grids], [g.shape[1] for g in grids]
-    values = np.concatenate([g.reshape(-1) for g in grids]).astype(np.int32)
-    return _arm_model(network, codec).symbols(heights, widths, values)
+    """Symbols and tables of the latents (``grids`` as :meth:`OverfitShape.levels`), in coding order."""
+    shape = network.shape
+    ordered = [grids[i] for i in shape.coding_order()]
+    levels = [shape.levels()[i] for i in shape.coding_order()]
+    values = np.concatenate([g.reshape(-1) for g in ordered]).astype(np.int32)
+    return _arm_model(network, codec).symbols([g.shape[0] for g in ordered], [g.shape[1] for g in ordered], values,
+                                              levels)
 
 
 def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: OverfitShape, grids: list[np.ndarray],
@@ -239,8 +247,11 @@ def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: 
 
 
 def _pack_shape(shape: OverfitShape) -> bytes:
-    form = _SYMMETRIC_FLAG if shape.symmetric_kernels else 0
-    return _SHAPE.pack(shape.grids | form, shape.arm_width, shape.arm_layers, shape.synthesis_width)
+    form = (_SYMMETRIC_FLAG if shape.symmetric_kernels else 0) | (_COARSE_FLAG if shape.coarse_order else 0)
+    head = _SHAPE.pack(shape.grids | form, shape.arm_width, shape.arm_layers, shape.synthesis_width)
+    if shape.coarse_order:
+        head += _COARSE_SHAPE.pack(shape.hyper_grids, shape.coarse_features | shape.coarse_feature_grids << 4)
+    return head
 
 
 def read_shape(lane: bytes) -> tuple[OverfitShape, list[TensorEntry]]:
@@ -248,17 +259,29 @@ def read_shape(lane: bytes) -> tuple[OverfitShape, list[TensorEntry]]:
     if len(lane) < _SHAPE.size:
         raise CorruptStreamError("damaged overfit parameter header")
     grids, arm_width, arm_layers, synthesis_width = _SHAPE.unpack_from(lane)
-    shape = OverfitShape(grids & ~_SYMMETRIC_FLAG, arm_width, arm_layers, synthesis_width,
-                         bool(grids & _SYMMETRIC_FLAG))
+    start = _SHAPE.size
+    hyper_grids = features = feature_grids = 0
+    if grids & _COARSE_FLAG:
+        if len(lane) < start + _COARSE_SHAPE.size:
+            raise CorruptStreamError("damaged overfit parameter header")
+        hyper_grids, packed = _COARSE_SHAPE.unpack_from(lane, start)
+        features, feature_grids = packed & 0x0F, packed >> 4
+        start += _COARSE_SHAPE.size
+        if not (hyper_grids or features):
+            raise CorruptStreamError("overfit parameter header: coarse-to-fine layout without hyperlatents or features")
+    shape = OverfitShape(grids & 0x0F, arm_width, arm_layers, synthesis_width, bool(grids & _SYMMETRIC_FLAG),
+                         hyper_grids, features, feature_grids)
+    if grids & 0x30:
+        raise CorruptStreamError("overfit parameter header: reserved bits of the grids byte are set")
     try:
         shape.validate()
     except ValueError as exc:
         raise CorruptStreamError(f"overfit parameter header: {exc}") from None
     count = len(_groups(shape))
-    size = _SHAPE.size + (_COMPACT_ENTRY.size if shape.symmetric_kernels else ENTRY.size) * count
+    size = start + (_COMPACT_ENTRY.size if shape.symmetric_kernels else ENTRY.size) * count
     if len(lane) != size + (-size % 4) or any(lane[size:]):
         raise CorruptStreamError("overfit parameter header has the wrong size")
-    entries = lane[_SHAPE.size : size]
+    entries = lane[start:size]
     if not shape.symmetric_kernels:
         return shape, unpack_entries(entries, count, "overfit parameter header")
     compact = list(_COMPACT_ENTRY.iter_unpack(entries))
@@ -283,7 +306,8 @@ def decode_overfit(header: ImageHeader, tiles: list[list[bytes]], model: LoadedM
 
 def decode_overfit_latents(header: ImageHeader, tiles: list[list[bytes]],
                            model: LoadedModel) -> tuple[ExactNetwork, list[np.ndarray]]:
-    """The exact networks and the integer latent grids (finest first) of an overfit stream's parsed container."""
+    """The exact networks and the integer grids (as :meth:`OverfitShape.levels`: latents finest first, then
+    hyperlatents) of an overfit stream's parsed container."""
     codec = model.module
     if len(tiles) != 1 or len(tiles[0]) != 2 or header.tile_size:
         raise CorruptStreamError("an overfit stream has one tile of two lanes")
@@ -292,7 +316,6 @@ def decode_overfit_latents(header: ImageHeader, tiles: list[list[bytes]],
     except UnsupportedInputError as exc:
         raise UnsupportedStreamError(str(exc)) from None
     shape, entries = read_shape(tiles[0][0])
-    sizes = grid_sizes(header.width, header.height, shape.grids)
     shapes = [tuple(t.shape) for t in OverfitNetwork(shape).tensors()]
     decoder = RangeDecoder([tiles[0][1]])
     tensors = pull_tensors(entries, decoder, shapes, codec.prior, "overfit stream")
@@ -301,11 +324,14 @@ def decode_overfit_latents(header: ImageHeader, tiles: list[list[bytes]],
         network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
     except InexactNetworkError:
         raise CorruptStreamError("overfit stream: network weights out of the exact range") from None
+    order = shape.coding_order()
+    sizes = [shape.latent_sizes(header.width, header.height)[i] for i in order]
     values = decoder.decode_arm(_arm_model(network, codec), [h for h, _ in sizes], [w for _, w in sizes],
-                                codec.latent_tables())
+                                codec.latent_tables(), [shape.levels()[i] for i in order])
     decoder.check_exhausted()
-    grids, pos = [], 0
-    for h, w in sizes:
-        grids.append(values[pos : pos + h * w].reshape(h, w))
+    grids: list[np.ndarray] = [np.empty(0)] * len(order)
+    pos = 0
+    for i, (h, w) in zip(order, sizes, strict=True):
+        grids[i] = values[pos : pos + h * w].reshape(h, w)
         pos += h * w
     return network, grids

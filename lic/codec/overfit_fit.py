@@ -37,7 +37,7 @@ from torch import Tensor
 
 from lic.codec.job_processes import JobProcesses
 from lic.codec.soap import Soap
-from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, default_grids, grid_sizes, laplace_rate
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, default_grids, laplace_rate
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,13 @@ class FitConfig:
     rollback: float = 2.0
 
     def sized_for(self, width: int, height: int) -> FitConfig:
-        """This fit with no more latent grids than :func:`~lic.models.overfit.default_grids` gives the image."""
-        return replace(self, shape=replace(self.shape, grids=min(self.shape.grids, default_grids(width, height))))
+        """This fit with no more latent grids than :func:`~lic.models.overfit.default_grids` gives the image (and
+        hyperlatents and coarse-grid features that fit them, and the grids of its half-resolution phase)."""
+        grids = min(self.shape.grids, default_grids(width, height))
+        hyper = min(self.shape.hyper_grids, grids - 1)
+        features = min(self.shape.coarse_feature_grids, grids if hyper else grids - 1)
+        return replace(self, shape=replace(self.shape, grids=grids, hyper_grids=hyper,
+                                           coarse_feature_grids=max(0, features)))
 
     def soft_steps(self, steps: int) -> int:
         """How many of a phase's ``steps`` come before its hard-rounding part (:attr:`hard_fraction`)."""
@@ -165,9 +170,10 @@ def hard_round(y: Tensor) -> Tensor:
 
 def rd_terms(network: OverfitNetwork, rate_inputs: list[Tensor], synthesis_inputs: list[Tensor], target: Tensor,
              config: OverfitConfig) -> tuple[Tensor, Tensor]:
-    """``(bits per pixel, MSE)`` of quantized latents (rate on ``rate_inputs``, image from ``synthesis_inputs``)."""
+    """``(bits per pixel, MSE)`` of quantized latents (rate on ``rate_inputs``, every grid; image from
+    ``synthesis_inputs``, the latent grids without the hyperlatents)."""
     values = torch.cat([g.reshape(-1) for g in rate_inputs])
-    params = torch.cat([network.arm_outputs(g) for g in rate_inputs])
+    params = network.arm_outputs(rate_inputs)
     pixels = target.shape[-1] * target.shape[-2]
     bpp = laplace_rate(values, params, config) / pixels
     x = network.synthesize(network.features(synthesis_inputs))
@@ -219,13 +225,19 @@ def full_resolution_phase(target: Tensor, lmbda: float, fit: FitConfig, config: 
     if not _coarse(fit):
         return _opening(target, fit.shape, lmbda, fit.steps, fit.soft_steps(fit.steps), fit,
                         config, progress, total)
-    coarse_shape = replace(fit.shape, grids=fit.shape.grids - 1)
+    coarse_shape = _coarse_shape(fit.shape)
     half = _half(target)
     phase, first = _opening(half, coarse_shape, lmbda, fit.coarse_steps, fit.coarse_steps, fit, config, progress, total)
     extra = (fit.candidates - 1) * trial_steps(fit)
     coarse = _run_phase(phase, first, lmbda, fit.coarse_steps, fit, config, progress, extra, total, hard=False)
     start = _refine_from(coarse, fit.shape, target)
     return _Phase.start(target, start.network, start.latents, fit), 0
+
+
+def _coarse_shape(shape: OverfitShape) -> OverfitShape:
+    """The networks of the half-resolution phase: one latent grid fewer (its grid ``i`` is grid ``i + 1`` at full
+    resolution), the same hyperlatents, coarse-grid features for one grid fewer."""
+    return replace(shape, grids=shape.grids - 1, coarse_feature_grids=max(0, shape.coarse_feature_grids - 1))
 
 
 def _coarse(fit: FitConfig) -> bool:
@@ -301,11 +313,15 @@ def _half(target: Tensor) -> Tensor:
 
 
 def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> FittedImage:
-    """A full-resolution start from a half-resolution fit: its grids become grids 1.., a zero grid 0."""
+    """A full-resolution start from a half-resolution fit: its grids become grids 1.. (its hyperlatents stay
+    hyperlatents, its feature layers those of the next finer grid), a zero grid 0."""
     height, width = target.shape[-2:]
     network = OverfitNetwork(shape).to(target.device)
     with torch.no_grad():
         network.arm.load_state_dict(coarse.network.arm.state_dict())
+        for i, (weight, bias) in enumerate(zip(coarse.network.feature_weights, coarse.network.feature_biases)):
+            network.feature_weights[i + 1].copy_(weight)
+            network.feature_biases[i + 1].copy_(bias)
         for i, kernel in enumerate(coarse.network.upsampling):
             network.upsampling[i + 1].copy_(kernel)
         network.mix.weight.zero_()
@@ -356,7 +372,7 @@ class _Phase:
         SOAP for the networks with ``fit.soap``) whose steps clip the networks' gradients to ``fit.clip``."""
         height, width = target.shape[-2:]
         if latents is None:
-            latents = [target.new_zeros(h, w) for h, w in grid_sizes(width, height, network.shape.grids)]
+            latents = [target.new_zeros(h, w) for h, w in network.shape.latent_sizes(width, height)]
         latents = [y.clone().requires_grad_(True) for y in latents]
         optimizer: torch.optim.Optimizer
         if fit.soap:
@@ -374,11 +390,13 @@ class _Phase:
         :attr:`clip` when it is positive. Returns the step's ``(bpp, MSE)``."""
         self.optimizer.param_groups[0]["lr"] = latent_lr
         self.optimizer.param_groups[1]["lr"] = network_lr
+        grids = self.network.shape.grids
         if soft is not None:
             noisy = [soft_round(y, soft.sharpness) + soft.noise * torch.randn_like(y) for y in self.latents]
-            synthesis_inputs = [soft_round(y, soft.sharpness) for y in noisy]
+            synthesis_inputs = [soft_round(y, soft.sharpness) for y in noisy[:grids]]
         else:
-            noisy = synthesis_inputs = [hard_round(y) for y in self.latents]
+            noisy = [hard_round(y) for y in self.latents]
+            synthesis_inputs = noisy[:grids]
         bpp, mse = rd_terms(self.network, noisy, synthesis_inputs, self.target, config)
         self.optimizer.zero_grad(set_to_none=True)
         (mse + lmbda * bpp).backward()
@@ -404,7 +422,7 @@ class _Phase:
         """``MSE + lambda * bpp`` with the latents rounded, without noise or the networks' bits."""
         with torch.no_grad():
             rounded = [torch.round(y) for y in self.latents]
-            bpp, mse = rd_terms(self.network, rounded, rounded, self.target, config)
+            bpp, mse = rd_terms(self.network, rounded, rounded[: self.network.shape.grids], self.target, config)
         return float(mse + lmbda * bpp)
 
     def fitted(self) -> FittedImage:

@@ -99,11 +99,13 @@ class RangeDecoder:
             raise CorruptStreamError(str(exc)) from None
 
     def decode_arm(self, model: _rans.ArmModel, heights: list[int], widths: list[int],
-                   tables: CdfTables) -> np.ndarray:
+                   tables: CdfTables, levels: list[int] | None = None) -> np.ndarray:
         """Decodes latent grids (row-major, grid after grid) whose tables ``model`` predicts from
-        already decoded neighbours (``lic/entropy/csrc/arm.hpp``); needs a single-lane decoder."""
+        already decoded neighbours and, with coarse-grid features, from the grids decoded before
+        (``levels``: each grid's resolution level; ``lic/entropy/csrc/arm.hpp``); needs a single-lane
+        decoder."""
         try:
-            return self._native.pull_arm(model, heights, widths, tables.native)
+            return self._native.pull_arm(model, heights, widths, tables.native, levels or [])
         except ValueError as exc:
             raise CorruptStreamError(str(exc)) from None
 

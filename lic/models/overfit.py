@@ -5,7 +5,12 @@ channel each) and three tiny networks fitted to it by the encoder:
 
 * the **ARM** (autoregressive model): an MLP of ``1x1`` layers over :data:`CONTEXT`, the
   16 causal neighbours of a latent in its own grid, predicting the mean and log-scale of
-  the latent's discretised Laplace distribution;
+  the latent's discretised Laplace distribution. Optionally (:attr:`OverfitShape.hyper_grids`,
+  :attr:`OverfitShape.coarse_features`; Cool-chic 5's hyperlatents and coarse-grid features)
+  there are extra one-channel grids at the coarsest resolutions that only the ARM reads, and
+  for each latent of the finest grids a linear layer of that grid maps the coarser grids'
+  latents at its position (nearest neighbour) to features the ARM reads after the 16
+  neighbours; the grids are then coded coarse to fine;
 * the **upsampler**: one learned ``8x8`` transposed-convolution kernel per level
   (bicubic-initialised) that doubles a stack of grids, coarse to fine, until every grid
   is a channel at full resolution; a kernel is symmetric (mirror and transpose), so
@@ -45,6 +50,8 @@ CONTEXT: tuple[tuple[int, int], ...] = (
 )
 """Causal neighbours ``(dy, dx)`` of a latent that the ARM reads, in this order (zero outside the grid)."""
 MAX_GRIDS = 8
+MAX_HYPER_GRIDS = 4
+MAX_COARSE_FEATURES = 8
 MAX_WIDTH = 64
 MAX_ARM_LAYERS = 4
 UPSAMPLING_KERNEL = 8
@@ -62,6 +69,11 @@ class OverfitShape:
         synthesis_width: channels of the synthesis's hidden ``1x1`` layer.
         symmetric_kernels: each upsampling kernel is :func:`symmetric_kernel` of 10 values (else
             64 free values: streams written before the symmetric form).
+        hyper_grids: hyperlatent grids, at the resolutions of the coarsest ``hyper_grids`` latent
+            grids; coded by the ARM, never seen by the synthesis (0: none).
+        coarse_features: features of the coarser grids the ARM reads for each latent of the
+            finest ``coarse_feature_grids`` grids (0: none).
+        coarse_feature_grids: how many of the finest grids get those features.
     """
 
     grids: int = 7
@@ -69,6 +81,9 @@ class OverfitShape:
     arm_layers: int = 2
     synthesis_width: int = 40
     symmetric_kernels: bool = True
+    hyper_grids: int = 0
+    coarse_features: int = 0
+    coarse_feature_grids: int = 0
 
     def validate(self) -> None:
         """Raises ``ValueError`` on shapes no encoder writes (bounds the decoder's allocations)."""
@@ -78,6 +93,41 @@ class OverfitShape:
             raise ValueError(f"ARM of {self.arm_layers} layers of {self.arm_width} out of range")
         if not 1 <= self.synthesis_width <= MAX_WIDTH:
             raise ValueError(f"synthesis width {self.synthesis_width} out of 1..{MAX_WIDTH}")
+        if not 0 <= self.hyper_grids <= min(MAX_HYPER_GRIDS, self.grids):
+            raise ValueError(f"{self.hyper_grids} hyperlatent grids for {self.grids} latent grids")
+        if not 0 <= self.coarse_features <= MAX_COARSE_FEATURES:
+            raise ValueError(f"{self.coarse_features} coarse-grid features out of 0..{MAX_COARSE_FEATURES}")
+        if not 0 <= self.coarse_feature_grids <= min(self.grids, self.grids - 1 + self.hyper_grids) or (
+                self.coarse_feature_grids and not self.coarse_features):
+            raise ValueError(f"coarse-grid features for {self.coarse_feature_grids} grids do not fit the shape")
+        if self.coarse_order and not self.symmetric_kernels:
+            raise ValueError("hyperlatents and coarse-grid features need the symmetric layout")
+
+    @property
+    def coarse_order(self) -> bool:
+        """Whether the grids are coded coarse to fine (hyperlatents or coarse-grid features), else finest first."""
+        return bool(self.hyper_grids or self.coarse_features)
+
+    def levels(self) -> list[int]:
+        """Resolution level (``1/2^level``) of every grid the fit holds: the latents, then the hyperlatents."""
+        return list(range(self.grids)) + list(range(self.grids - self.hyper_grids, self.grids))
+
+    def latent_sizes(self, width: int, height: int) -> list[tuple[int, int]]:
+        """``(h, w)`` of every grid of :meth:`levels` (latents finest first, then hyperlatents)."""
+        sizes = grid_sizes(width, height, self.grids)
+        return [sizes[level] for level in self.levels()]
+
+    def coding_order(self) -> list[int]:
+        """Indices into :meth:`levels` in the order the stream codes the grids: finest first, or with
+        :attr:`coarse_order` the hyperlatents then the latents, each coarsest first."""
+        if not self.coarse_order:
+            return list(range(self.grids))
+        return [self.grids + i for i in reversed(range(self.hyper_grids))] + list(reversed(range(self.grids)))
+
+    def feature_sources(self, grid: int) -> list[int]:
+        """Indices into :meth:`levels` of the grids whose latents make latent grid ``grid``'s coarse-grid
+        features: the coarser latent grids, then the hyperlatents."""
+        return list(range(grid + 1, self.grids)) + list(range(self.grids, self.grids + self.hyper_grids))
 
 
 def grid_sizes(width: int, height: int, grids: int) -> list[tuple[int, int]]:
@@ -158,7 +208,7 @@ class OverfitNetwork(nn.Module):
         shape.validate()
         self.shape = shape
         layers: list[nn.Module] = []
-        width = len(CONTEXT)
+        width = len(CONTEXT) + shape.coarse_features
         for _ in range(shape.arm_layers):
             layers += [nn.Conv2d(width, shape.arm_width, 1), nn.ReLU()]
             width = shape.arm_width
@@ -167,6 +217,9 @@ class OverfitNetwork(nn.Module):
         with torch.no_grad():
             self.arm[-1].weight.mul_(0.1)
             self.arm[-1].bias.copy_(torch.tensor([0.0, -1.0]))
+        sources = [len(shape.feature_sources(k)) for k in range(shape.coarse_feature_grids)]
+        self.feature_weights = nn.ParameterList(nn.Parameter(torch.zeros(shape.coarse_features, n)) for n in sources)
+        self.feature_biases = nn.ParameterList(nn.Parameter(torch.zeros(shape.coarse_features)) for _ in sources)
         self.upsampling = nn.ParameterList(nn.Parameter(_bicubic_kernel(shape.symmetric_kernels))
                                            for _ in range(shape.grids - 1))
         self.mix = nn.Conv2d(shape.grids, shape.synthesis_width, 1)
@@ -179,23 +232,38 @@ class OverfitNetwork(nn.Module):
                 conv.bias.zero_()
 
     def tensors(self) -> list[Tensor]:
-        """Every parameter in stream order: ARM layers, upsampling kernels, synthesis layers."""
+        """Every parameter in stream order: ARM layers, coarse-grid feature layers, upsampling kernels, synthesis
+        layers."""
         out: list[Tensor] = []
         for conv in self.arm:
             if isinstance(conv, nn.Conv2d):
                 out += [conv.weight, conv.bias]
+        for weight, bias in zip(self.feature_weights, self.feature_biases, strict=True):
+            out += [weight, bias]
         out += list(self.upsampling)
         for conv in (self.mix, self.to_rgb, *self.refine):
             out += [conv.weight, conv.bias]
         return out
 
-    def arm_outputs(self, grid: Tensor) -> Tensor:
-        """``[h*w, 2]`` (mean, log-scale) of each latent of a ``[h, w]`` grid, from its causal context."""
-        return context_mlp(grid, CONTEXT, [(layer.weight[:, :, 0, 0], layer.bias) for layer in self.arm
-                                           if isinstance(layer, nn.Conv2d)])
+    def arm_outputs(self, grids: list[Tensor]) -> Tensor:
+        """``[N, 2]`` (mean, log-scale) of every latent of ``grids`` (``[h, w]`` each, as
+        :meth:`OverfitShape.levels`), grid after grid, from its causal context and coarse-grid features."""
+        layers = [(layer.weight[:, :, 0, 0], layer.bias) for layer in self.arm if isinstance(layer, nn.Conv2d)]
+        plain = [(layers[0][0][:, : len(CONTEXT)], layers[0][1]), *layers[1:]]
+        levels = self.shape.levels()
+        out = []
+        for k, grid in enumerate(grids):
+            if k >= self.shape.coarse_feature_grids:
+                out.append(context_mlp(grid, CONTEXT, plain))
+                continue
+            sources = [_nearest(grids[j], levels[j] - levels[k], grid.shape) for j in self.shape.feature_sources(k)]
+            features = torch.addmm(self.feature_biases[k][:, None], self.feature_weights[k],
+                                   torch.stack(sources).reshape(len(sources), -1))
+            out.append(context_mlp(grid, CONTEXT, layers, extra=features))
+        return torch.cat(out)
 
     def features(self, grids: list[Tensor]) -> Tensor:
-        """``[1, L, H, W]``: every grid (``[h_i, w_i]``, finest first) upsampled to full resolution."""
+        """``[1, L, H, W]``: every latent grid (``[h_i, w_i]``, finest first) upsampled to full resolution."""
         return upsample_stack(grids, [self.kernel(i) for i in range(len(grids) - 1)])
 
     def kernel(self, level: int) -> Tensor:
@@ -211,6 +279,13 @@ class OverfitNetwork(nn.Module):
                                                        (self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)])
         x = residual_3x3(rgb.reshape(1, 3, h, w), self.refine[0].weight, self.refine[0].bias, relu_input=False)
         return residual_3x3(x, self.refine[1].weight, self.refine[1].bias, relu_input=True)
+
+
+def _nearest(grid: Tensor, steps: int, size: torch.Size) -> Tensor:
+    """``grid`` nearest-neighbour upsampled ``2^steps`` times and cropped to ``size``: position ``(y, x)`` holds
+    ``grid[y >> steps, x >> steps]``."""
+    factor = 2**steps
+    return grid.repeat_interleave(factor, 0)[: size[0]].repeat_interleave(factor, 1)[:, : size[1]]
 
 
 def laplace_bits(values: Tensor, mean: Tensor, log_scale: Tensor, config: OverfitConfig) -> Tensor:
@@ -345,6 +420,7 @@ class ExactNetwork:
 
     shape: OverfitShape
     arm: list[FixedPointLayer]
+    coarse_features: list[FixedPointLayer]
     upsampling: list[FixedPointLayer]
     synthesis: list[FixedPointLayer]
 
@@ -355,12 +431,14 @@ class ExactNetwork:
         Raises:
             InexactNetworkError: weights so large that a sum could leave the exact range.
         """
-        biases = [False, True] * (shape.arm_layers + 1) + [False] * (shape.grids - 1) + [False, True] * 4
+        pairs = shape.arm_layers + 1 + shape.coarse_feature_grids
+        biases = [False, True] * pairs + [False] * (shape.grids - 1) + [False, True] * 4
         fixed = [_fixed(q, e, WEIGHT_BITS + ACTIVATION_BITS if bias else WEIGHT_BITS)
                  for q, e, bias in zip(integers, exponents, biases, strict=True)]
-        arm = [FixedPointLayer(fixed[2 * i], fixed[2 * i + 1], 1, 0, 0, False, i < shape.arm_layers)
-               for i in range(shape.arm_layers + 1)]
-        pos = 2 * (shape.arm_layers + 1)
+        layers = [FixedPointLayer(_as_1x1(fixed[2 * i]), fixed[2 * i + 1], 1, 0, 0, False, i < shape.arm_layers)
+                  for i in range(pairs)]
+        arm, coarse_features = layers[: shape.arm_layers + 1], layers[shape.arm_layers + 1 :]
+        pos = 2 * pairs
         zero = torch.zeros(1, dtype=torch.float64)
         kernels = [symmetric_kernel(k) if shape.symmetric_kernels else k for k in fixed[pos : pos + shape.grids - 1]]
         upsampling = [FixedPointLayer(k, zero, 2, 3, 0, True, False) for k in kernels]
@@ -368,23 +446,38 @@ class ExactNetwork:
         relus = (True, False, False, False)
         synthesis = [FixedPointLayer(fixed[pos + 2 * i], fixed[pos + 2 * i + 1], 1, 0, 0, False, relus[i])
                      for i in range(4)]
-        check_exact(arm + upsampling + synthesis)
-        return cls(shape, arm, upsampling, synthesis)
+        check_exact(arm + coarse_features + upsampling + synthesis)
+        return cls(shape, arm, coarse_features, upsampling, synthesis)
 
     def arm_layers(self) -> list[tuple[np.ndarray, np.ndarray, bool]]:
         """``(weight [out, in], bias [out], relu)`` int64 arrays of the ARM, for the C++ coder."""
         return [(layer.weight[:, :, 0, 0].numpy().astype(np.int64), layer.bias.numpy().astype(np.int64),
                  layer.relu) for layer in self.arm]
 
+    def feature_layers(self) -> list[tuple[int, list[int], np.ndarray, np.ndarray]]:
+        """``(grid, sources, weight [features, sources], bias [features])`` of each coarse-grid feature layer
+        for the C++ coder: grid and sources as positions in the stream's :meth:`OverfitShape.coding_order`."""
+        position = {grid: i for i, grid in enumerate(self.shape.coding_order())}
+        return [(position[k], [position[j] for j in self.shape.feature_sources(k)],
+                 layer.weight[:, :, 0, 0].numpy().astype(np.int64), layer.bias.numpy().astype(np.int64))
+                for k, layer in enumerate(self.coarse_features)]
+
     def reconstruct(self, grids: list[np.ndarray]) -> np.ndarray:
-        """``HxWx3`` uint8 pixels of the integer latent grids (finest first, ``[h_i, w_i]`` each).
+        """``HxWx3`` uint8 pixels of the integer latent grids (finest first, ``[h_i, w_i]`` each; hyperlatent
+        grids after them are ignored).
 
         Spec section 6.4, in C++ (``lic/entropy/csrc/overfit_synthesis.cpp``) on the integers of
         these layers; :meth:`of` proved every sum exact.
         """
         layers = [(layer.weight.numpy(), layer.bias.numpy()) for layer in self.synthesis]
         kernels = [layer.weight[0, 0].numpy() for layer in self.upsampling]
-        return _rans.overfit_synthesis([np.ascontiguousarray(g, dtype=np.int32) for g in grids], kernels, layers)
+        return _rans.overfit_synthesis([np.ascontiguousarray(g, dtype=np.int32) for g in grids[: self.shape.grids]],
+                                       kernels, layers)
+
+
+def _as_1x1(weight: Tensor) -> Tensor:
+    """A ``[out, in]`` weight as the ``[out, in, 1, 1]`` of a ``1x1`` convolution (the ARM's already are)."""
+    return weight[:, :, None, None] if weight.dim() == 2 else weight
 
 
 def _fixed(q: np.ndarray, exponent: int, bits: int) -> Tensor:
@@ -399,8 +492,11 @@ def parameter_count(shape: OverfitShape) -> int:
 
 def macs_per_pixel(shape: OverfitShape) -> float:
     """Multiply-accumulates per decoded pixel (latents per pixel ~4/3)."""
-    arm = len(CONTEXT) * shape.arm_width + (shape.arm_layers - 1) * shape.arm_width**2 + 2 * shape.arm_width
-    latents = sum(4.0**-i for i in range(shape.grids))
+    inputs = len(CONTEXT) + shape.coarse_features
+    arm = inputs * shape.arm_width + (shape.arm_layers - 1) * shape.arm_width**2 + 2 * shape.arm_width
+    latents = sum(4.0**-level for level in shape.levels())
+    features = sum(shape.coarse_features * len(shape.feature_sources(k)) * 4.0**-k
+                   for k in range(shape.coarse_feature_grids))
     upsampling = sum(16 * (shape.grids - 1 - i) * 4.0**-i for i in range(shape.grids - 1))
     synthesis = shape.grids * shape.synthesis_width + shape.synthesis_width * 3 + 2 * 27 * 3
-    return arm * latents + upsampling + synthesis
+    return arm * latents + features + upsampling + synthesis

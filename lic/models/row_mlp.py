@@ -138,17 +138,20 @@ def context_rows(grid: Tensor, offsets: Offsets) -> Tensor:
     return _band(F.pad(grid, pads), offsets, pads, 0, h, w)
 
 
-def context_mlp(grid: Tensor, offsets: Offsets, layers: list[Layer], chunk: int | None = None) -> Tensor:
+def context_mlp(grid: Tensor, offsets: Offsets, layers: list[Layer], chunk: int | None = None,
+                extra: Tensor | None = None) -> Tensor:
     """``[h*w, out]``: :func:`context_rows` of ``grid`` through ``layers`` (ReLU after all but the last).
 
     Equal to ``row_mlp(context_rows(grid, offsets), layers)``, but the ``[h*w, len(offsets)]``
     contexts and their gradient are never stored whole: each band of grid lines builds its
     contexts, and in the backward pass adds their gradient to the grid's. With 16 offsets the
     two matrices are 128 bytes per latent (33 MB for a Kodak image's grids, 0.7 GB at the
-    overfit mode's 4-Mpixel limit); the step takes the same time.
+    overfit mode's 4-Mpixel limit); the step takes the same time. ``extra`` (``[k, h*w]``), if
+    given, holds more inputs of each position, after its context (the first layer then takes
+    ``len(offsets) + k`` inputs).
     """
     flat = [t for layer in layers for t in layer]
-    return _ContextMLP.apply(grid, offsets, default_chunk(grid) if chunk is None else chunk, *flat)
+    return _ContextMLP.apply(grid, extra, offsets, default_chunk(grid) if chunk is None else chunk, *flat)
 
 
 def _pads(offsets: Offsets) -> tuple[int, int, int, int]:
@@ -158,52 +161,62 @@ def _pads(offsets: Offsets) -> tuple[int, int, int, int]:
 
 
 def _band(padded: Tensor, offsets: Offsets, pads: tuple[int, int, int, int], start: int, stop: int,
-          w: int) -> Tensor:
-    """Context rows of grid lines ``start .. stop`` from the padded grid."""
+          w: int, extra: Tensor | None = None) -> Tensor:
+    """Context rows of grid lines ``start .. stop`` from the padded grid (then their ``extra`` inputs)."""
     left, _, top, _ = pads
     taps = [padded[top + dy + start : top + dy + stop, left + dx : left + dx + w] for dy, dx in offsets]
-    return torch.stack(taps, dim=-1).reshape((stop - start) * w, len(offsets))
+    rows = torch.stack(taps, dim=-1).reshape((stop - start) * w, len(offsets))
+    return rows if extra is None else torch.cat([rows, extra[:, start * w : stop * w].t()], 1)
 
 
 class _ContextMLP(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, grid: Tensor, offsets: Offsets, chunk: int, *flat: Tensor) -> Tensor:  # noqa: ANN001
+    def forward(ctx, grid: Tensor, extra: Tensor | None, offsets: Offsets, chunk: int,  # noqa: ANN001
+                *flat: Tensor) -> Tensor:
         layers = list(zip(flat[0::2], flat[1::2]))
         h, w = grid.shape
         pads = _pads(offsets)
         padded = F.pad(grid.detach(), pads)
+        extra = None if extra is None else extra.detach().contiguous()
         lines = max(1, chunk // max(1, w))
-        ctx.save_for_backward(padded, *flat)
+        ctx.save_for_backward(padded, extra, *flat)
         ctx.offsets, ctx.pads, ctx.lines, ctx.size = offsets, pads, lines, (h, w)
         if cpp_kernels_take(grid):
             return torch.from_numpy(_rans.context_mlp_forward(padded.numpy(), h, w, pads[0], pads[2], list(offsets),
-                                                              _arrays(flat)))
+                                                              _arrays(flat), None if extra is None else extra.numpy()))
         out = grid.new_empty(h * w, layers[-1][0].shape[0])
         for start in range(0, h, lines):
             stop = min(h, start + lines)
-            out[start * w : stop * w] = _forward_chunk(_band(padded, offsets, pads, start, stop, w), layers)[-1]
+            out[start * w : stop * w] = _forward_chunk(_band(padded, offsets, pads, start, stop, w, extra), layers)[-1]
         return out
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: ANN001
-        padded, *flat = ctx.saved_tensors
+        padded, extra, *flat = ctx.saved_tensors
         layers = list(zip(flat[0::2], flat[1::2]))
         (h, w), (left, _, top, _) = ctx.size, ctx.pads
+        extra_wanted = extra is not None and ctx.needs_input_grad[1]
         if cpp_kernels_take(padded):
-            native_grad, grads = _rans.context_mlp_backward(padded.numpy(), h, w, left, top, list(ctx.offsets),
-                                                            _arrays(tuple(flat)), grad.contiguous().numpy(),
-                                                            ctx.needs_input_grad[0])
+            native_grad, grads, native_extra = _rans.context_mlp_backward(
+                padded.numpy(), h, w, left, top, list(ctx.offsets), _arrays(tuple(flat)), grad.contiguous().numpy(),
+                ctx.needs_input_grad[0], None if extra is None else extra.numpy(), extra_wanted)
             grad_grid = None if native_grad is None else torch.from_numpy(native_grad)[top : top + h, left : left + w]
-            return (grad_grid, None, None, *_tensors(grads))
+            grad_extra = None if native_extra is None else torch.from_numpy(native_extra)
+            return (grad_grid, grad_extra, None, None, *_tensors(grads))
         grad_padded = torch.zeros_like(padded) if ctx.needs_input_grad[0] else None
+        grad_extra = torch.empty_like(extra) if extra_wanted else None
         grads = [torch.zeros_like(t) for t in flat]
+        taps = len(ctx.offsets)
         for start in range(0, h, ctx.lines):
             stop = min(h, start + ctx.lines)
-            outputs = _forward_chunk(_band(padded, ctx.offsets, ctx.pads, start, stop, w), layers)
-            g = _backward_chunk(outputs, layers, grad[start * w : stop * w], grads, grad_padded is not None)
+            outputs = _forward_chunk(_band(padded, ctx.offsets, ctx.pads, start, stop, w, extra), layers)
+            wanted = grad_padded is not None or grad_extra is not None
+            g = _backward_chunk(outputs, layers, grad[start * w : stop * w], grads, wanted)
+            if grad_extra is not None:
+                grad_extra[:, start * w : stop * w] = g[:, taps:].t()
             if grad_padded is not None:
-                per_tap = g.t().reshape(len(ctx.offsets), stop - start, w)
+                per_tap = g[:, :taps].t().reshape(taps, stop - start, w)
                 for t, (dy, dx) in enumerate(ctx.offsets):
                     grad_padded[top + dy + start : top + dy + stop, left + dx : left + dx + w].add_(per_tap[t])
         grad_grid = None if grad_padded is None else grad_padded[top : top + h, left : left + w]
-        return (grad_grid, None, None, *grads)
+        return (grad_grid, grad_extra, None, None, *grads)

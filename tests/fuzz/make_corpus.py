@@ -65,8 +65,9 @@ def main() -> None:
 
 
 def write_overfit_seeds(streams: Path, rng: np.random.Generator) -> None:
-    """Small overfit streams (``--mode overfit``, bitstream-spec.md section 6): RGB, grayscale, and one
-    with the full upsampling kernels of streams written before the symmetric form."""
+    """Small overfit streams (``--mode overfit``, bitstream-spec.md section 6): RGB, grayscale, one with the full
+    upsampling kernels of streams written before the symmetric form, and one with hyperlatents and coarse-grid
+    features (coded coarse to fine)."""
     overfit = load_model("overfit")
     shape = OverfitShape(grids=3, arm_width=4, arm_layers=1, synthesis_width=4)
     fit = FitConfig(steps=10, shape=shape)
@@ -76,6 +77,8 @@ def write_overfit_seeds(streams: Path, rng: np.random.Generator) -> None:
         "overfit-gray-9x13-q1.lic": encode_overfit(_image(rng, 9, 13, gray=True), overfit, 1.0, fit),
         "overfit-full-kernels-16x20-q2.lic": encode_overfit(_image(rng, 16, 20), overfit, 2.0, full),
     }
+    coarse = FitConfig(steps=10, shape=replace(shape, hyper_grids=1, coarse_features=2, coarse_feature_grids=2))
+    seeds["overfit-coarse-20x28-q3.lic"] = encode_overfit(_image(rng, 20, 28), overfit, 3.0, coarse)
     for name, encoded in seeds.items():
         (streams / name).write_bytes(encoded.data)
 

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 
 #include "arm.hpp"
@@ -26,15 +27,19 @@ void check_same_length(const IntArray& a, const IntArray& b) {
     throw std::invalid_argument("symbols and indexes must be 1-D arrays of the same length");
 }
 
+// Grids of the given sides and resolution levels (all level 0 when `levels` is empty).
 std::vector<lic::ArmGrid> arm_grids(const std::vector<int64_t>& heights, const std::vector<int64_t>& widths,
-                                    int64_t* total) {
-  if (heights.size() != widths.size()) throw std::invalid_argument("one height and one width per grid");
+                                    const std::vector<int32_t>& levels, int64_t* total) {
+  if (heights.size() != widths.size() || (!levels.empty() && levels.size() != heights.size()))
+    throw std::invalid_argument("one height, one width (and one level, if any) per grid");
   std::vector<lic::ArmGrid> grids;
   *total = 0;
   for (size_t i = 0; i < heights.size(); ++i) {
     if (heights[i] < 1 || widths[i] < 1 || heights[i] > (1 << 16) || widths[i] > (1 << 16))
       throw std::invalid_argument("grid sides must be in 1..65536");
-    grids.push_back({heights[i], widths[i]});
+    const int32_t level = levels.empty() ? 0 : levels[i];
+    if (level < 0 || level > 16) throw std::invalid_argument("grid levels must be in 0..16");
+    grids.push_back({heights[i], widths[i], level});
     *total += heights[i] * widths[i];
   }
   return grids;
@@ -71,10 +76,19 @@ py::array_t<float> row_array(int64_t rows, int64_t units, bool planar) {
   return planar ? py::array_t<float>({units, rows}) : py::array_t<float>({rows, units});
 }
 
+// The contexts of a padded grid's positions, with the extra inputs [count, height * width] if given.
 lic::ContextRows context_rows(const FloatArray& padded, int64_t height, int64_t width, int64_t left, int64_t top,
-                              const std::vector<std::pair<int, int>>& offsets) {
+                              const std::vector<std::pair<int, int>>& offsets,
+                              const std::optional<FloatArray>& extra) {
   if (padded.ndim() != 2) throw std::invalid_argument("the padded grid must be 2-D");
-  return {padded.data(), padded.shape(0), padded.shape(1), height, width, left, top, offsets};
+  lic::ContextRows rows{padded.data(), padded.shape(0), padded.shape(1), height, width, left, top, offsets};
+  if (extra) {
+    if (extra->ndim() != 2 || extra->shape(1) != height * width || extra->shape(0) < 1)
+      throw std::invalid_argument("extra inputs must be [count, height * width]");
+    rows.extra = extra->data();
+    rows.extra_inputs = static_cast<int>(extra->shape(0));
+  }
+  return rows;
 }
 
 void check_gradient(const FloatArray& grad, int64_t rows, int outputs, bool planar = false) {
@@ -186,9 +200,9 @@ PYBIND11_MODULE(_rans, m) {
       .def(
           "pull_arm",
           [](lic::RansDecoder& self, const lic::ArmModel& model, const std::vector<int64_t>& heights,
-             const std::vector<int64_t>& widths, const lic::CdfTables& t) {
+             const std::vector<int64_t>& widths, const lic::CdfTables& t, const std::vector<int32_t>& levels) {
             int64_t total;
-            const std::vector<lic::ArmGrid> grids = arm_grids(heights, widths, &total);
+            const std::vector<lic::ArmGrid> grids = arm_grids(heights, widths, levels, &total);
             IntArray out(total);
             int32_t* dst = out.mutable_data();
             {
@@ -197,7 +211,8 @@ PYBIND11_MODULE(_rans, m) {
             }
             return out;
           },
-          py::arg("model"), py::arg("heights"), py::arg("widths"), py::arg("tables"))
+          py::arg("model"), py::arg("heights"), py::arg("widths"), py::arg("tables"),
+          py::arg("levels") = std::vector<int32_t>{})
       .def("exhausted", &lic::RansDecoder::exhausted);
 
   m.def(
@@ -269,9 +284,10 @@ PYBIND11_MODULE(_rans, m) {
   m.def(
       "context_mlp_forward",
       [](const FloatArray& padded, int64_t height, int64_t width, int64_t left, int64_t top,
-         const std::vector<std::pair<int, int>>& offsets, const FloatLayers& layers) {
+         const std::vector<std::pair<int, int>>& offsets, const FloatLayers& layers,
+         const std::optional<FloatArray>& extra) {
         const auto native = float_layers(layers);
-        const lic::ContextRows r = context_rows(padded, height, width, left, top, offsets);
+        const lic::ContextRows r = context_rows(padded, height, width, left, top, offsets, extra);
         py::array_t<float> out({height * width, static_cast<int64_t>(native.back().outputs)});
         float* dst = out.mutable_data();
         {
@@ -281,14 +297,16 @@ PYBIND11_MODULE(_rans, m) {
         return out;
       },
       py::arg("padded"), py::arg("height"), py::arg("width"), py::arg("left"), py::arg("top"), py::arg("offsets"),
-      py::arg("layers"), "mlp_forward of each grid position's context, gathered from the zero-padded grid");
+      py::arg("layers"), py::arg("extra") = py::none(),
+      "mlp_forward of each grid position's context, gathered from the zero-padded grid, then the extra inputs "
+      "[count, height * width] if given");
   m.def(
       "context_mlp_backward",
       [](const FloatArray& padded, int64_t height, int64_t width, int64_t left, int64_t top,
          const std::vector<std::pair<int, int>>& offsets, const FloatLayers& layers, const FloatArray& grad_out,
-         bool input_gradient) {
+         bool input_gradient, const std::optional<FloatArray>& extra, bool extra_gradient) {
         const auto native = float_layers(layers);
-        const lic::ContextRows r = context_rows(padded, height, width, left, top, offsets);
+        const lic::ContextRows r = context_rows(padded, height, width, left, top, offsets, extra);
         check_gradient(grad_out, height * width, native.back().outputs);
         std::vector<double*> gw, gb;
         py::list grads = layer_gradients(native, &gw, &gb);
@@ -300,15 +318,24 @@ PYBIND11_MODULE(_rans, m) {
           std::fill(gi, gi + g.size(), 0.0f);
           grad_padded = g;
         }
+        py::object grad_extra = py::none();
+        float* ge = nullptr;
+        if (extra && extra_gradient) {
+          py::array_t<float> g({static_cast<int64_t>(r.extra_inputs), height * width});
+          ge = g.mutable_data();
+          grad_extra = g;
+        }
         {
           py::gil_scoped_release release;
-          lic::mlp_backward(r, native, grad_out.data(), gi, gw, gb);
+          lic::mlp_backward(r, native, grad_out.data(), gi, gw, gb, ge);
         }
-        return py::make_tuple(grad_padded, grads);
+        return py::make_tuple(grad_padded, grads, grad_extra);
       },
       py::arg("padded"), py::arg("height"), py::arg("width"), py::arg("left"), py::arg("top"), py::arg("offsets"),
-      py::arg("layers"), py::arg("grad_out"), py::arg("input_gradient"),
-      "(gradient of the padded grid or None, [(weight gradient, bias gradient)]) of context_mlp_forward");
+      py::arg("layers"), py::arg("grad_out"), py::arg("input_gradient"), py::arg("extra") = py::none(),
+      py::arg("extra_gradient") = false,
+      "(gradient of the padded grid or None, [(weight gradient, bias gradient)], gradient of the extra inputs or "
+      "None) of context_mlp_forward");
 
   m.def(
       "upsample_forward",
@@ -420,7 +447,8 @@ PYBIND11_MODULE(_rans, m) {
   py::class_<lic::ArmModel>(m, "ArmModel")
       .def(py::init([](const std::vector<std::tuple<LongArray, LongArray, bool>>& layers,
                        std::vector<int32_t> dy, std::vector<int32_t> dx, int64_t scale_base, int64_t scale_step,
-                       int32_t scale_levels, int32_t mean_bits) {
+                       int32_t scale_levels, int32_t mean_bits, int features,
+                       const std::vector<std::tuple<int, std::vector<int>, LongArray, LongArray>>& feature_layers) {
              std::vector<lic::ArmLayer> native;
              for (const auto& [weight, bias, relu] : layers) {
                if (weight.ndim() != 2 || bias.ndim() != 1 || bias.shape(0) != weight.shape(0))
@@ -430,18 +458,28 @@ PYBIND11_MODULE(_rans, m) {
                                  std::vector<double>(weight.data(), weight.data() + inputs * outputs),
                                  std::vector<double>(bias.data(), bias.data() + outputs)});
              }
+             std::vector<lic::ArmFeatureLayer> native_features;
+             for (const auto& [grid, sources, weight, bias] : feature_layers) {
+               if (weight.ndim() != 2 || bias.ndim() != 1 || bias.shape(0) != weight.shape(0) ||
+                   weight.shape(1) != static_cast<int64_t>(sources.size()))
+                 throw std::invalid_argument("ARM feature layer: weight [features, sources] and bias [features]");
+               native_features.push_back({grid, sources, std::vector<double>(weight.data(), weight.data() + weight.size()),
+                                          std::vector<double>(bias.data(), bias.data() + bias.size())});
+             }
              return new lic::ArmModel(std::move(native), std::move(dy), std::move(dx),
-                                      {scale_base, scale_step, scale_levels, mean_bits});
+                                      {scale_base, scale_step, scale_levels, mean_bits}, features,
+                                      std::move(native_features));
            }),
            py::arg("layers"), py::arg("dy"), py::arg("dx"), py::arg("scale_base"), py::arg("scale_step"),
-           py::arg("scale_levels"), py::arg("mean_bits"))
+           py::arg("scale_levels"), py::arg("mean_bits"), py::arg("features") = 0,
+           py::arg("feature_layers") = std::vector<std::tuple<int, std::vector<int>, LongArray, LongArray>>{})
       .def_property_readonly("tables", &lic::ArmModel::tables)
       .def(
           "symbols",
           [](const lic::ArmModel& self, const std::vector<int64_t>& heights, const std::vector<int64_t>& widths,
-             IntArray values) {
+             IntArray values, const std::vector<int32_t>& levels) {
             int64_t total;
-            const std::vector<lic::ArmGrid> grids = arm_grids(heights, widths, &total);
+            const std::vector<lic::ArmGrid> grids = arm_grids(heights, widths, levels, &total);
             if (values.ndim() != 1 || values.shape(0) != total)
               throw std::invalid_argument("values must hold every latent of the grids");
             IntArray symbols(total), indexes(total);
@@ -453,19 +491,25 @@ PYBIND11_MODULE(_rans, m) {
             }
             return py::make_tuple(symbols, indexes);
           },
-          py::arg("heights"), py::arg("widths"), py::arg("values"))
+          py::arg("heights"), py::arg("widths"), py::arg("values"), py::arg("levels") = std::vector<int32_t>{})
       .def(
           "outputs",
-          [](const lic::ArmModel& self, int64_t height, int64_t width, IntArray values) {
+          [](const lic::ArmModel& self, int64_t height, int64_t width, IntArray values,
+             const std::optional<DoubleArray>& features) {
             if (values.ndim() != 1 || values.shape(0) != height * width)
               throw std::invalid_argument("values must hold the grid");
+            if (features && (features->ndim() != 2 || features->shape(0) != height * width ||
+                             features->shape(1) != self.features()))
+              throw std::invalid_argument("features must be [height * width, features]");
             LongArray out({height * width, int64_t{2}});
             int64_t* dst = out.mutable_data();
             std::vector<double> scratch(2 * lic::kArmMaxWidth);
             for (int64_t y = 0; y < height; ++y)
               for (int64_t x = 0; x < width; ++x, dst += 2)
-                self.outputs(values.data(), height, width, y, x, scratch.data(), dst, dst + 1);
+                self.outputs(values.data(), height, width, y, x,
+                             features ? features->data() + (y * width + x) * self.features() : nullptr,
+                             scratch.data(), dst, dst + 1);
             return out;
           },
-          py::arg("height"), py::arg("width"), py::arg("values"));
+          py::arg("height"), py::arg("width"), py::arg("values"), py::arg("features") = py::none());
 }

@@ -44,6 +44,7 @@ struct Dense {
 
   int inputs() const { return r.inputs; }
   int64_t rows() const { return r.rows; }
+  bool gradient_wanted(const float* grad_input) const { return grad_input != nullptr; }
   // x[i * kLanes + b]: input i of row first + b (a tail block repeats its last row).
   void load(int64_t first, int lanes, float* x) const {
     if (r.planar && lanes == kLanes) {
@@ -68,13 +69,16 @@ struct Dense {
 
 struct Context {
   const ContextRows& r;
+  float* grad_extra;            // the extra inputs' gradient (backward pass; may be null)
   std::vector<int64_t> shifts;  // per tap: its distance in the padded plane
 
-  explicit Context(const ContextRows& rows) : r(rows) {
+  Context(const ContextRows& rows, float* extra_gradient) : r(rows), grad_extra(extra_gradient) {
     for (const auto& [dy, dx] : r.offsets) shifts.push_back(dy * r.padded_width + dx);
   }
-  int inputs() const { return static_cast<int>(shifts.size()); }
+  int taps() const { return static_cast<int>(shifts.size()); }
+  int inputs() const { return taps() + (r.extra ? r.extra_inputs : 0); }
   int64_t rows() const { return r.height * r.width; }
+  bool gradient_wanted(const float* grad_input) const { return grad_input != nullptr || grad_extra != nullptr; }
   int64_t centre(int64_t p) const { return (r.top + p / r.width) * r.padded_width + r.left + p % r.width; }
   // Whether the block's rows are 8 neighbours on one grid line (each tap is then 8 adjacent values).
   bool one_line(int64_t first, int lanes) const { return lanes == kLanes && first % r.width + kLanes <= r.width; }
@@ -82,14 +86,17 @@ struct Context {
     if (one_line(first, lanes)) {
       const float* at = r.padded + centre(first);
       for (size_t t = 0; t < shifts.size(); ++t) put(x + t * kLanes, get(at + shifts[t]));
-      return;
+    } else {
+      for (int b = 0; b < kLanes; ++b) {
+        const float* at = r.padded + centre(first + std::min(b, lanes - 1));
+        for (size_t t = 0; t < shifts.size(); ++t) x[t * kLanes + b] = at[shifts[t]];
+      }
     }
-    for (int b = 0; b < kLanes; ++b) {
-      const float* at = r.padded + centre(first + std::min(b, lanes - 1));
-      for (size_t t = 0; t < shifts.size(); ++t) x[t * kLanes + b] = at[shifts[t]];
-    }
+    if (r.extra) load_rows(first, lanes, r.extra_inputs, r.extra, x + taps() * kLanes, rows(), true);
   }
   void store_gradient(int64_t first, int lanes, const float* g, float* grad) const {
+    if (grad_extra) store_rows(first, lanes, r.extra_inputs, g + taps() * kLanes, grad_extra, rows(), true);
+    if (grad == nullptr) return;
     if (one_line(first, lanes)) {
       float* at = grad + centre(first);
       for (size_t t = 0; t < shifts.size(); ++t) put(at + shifts[t], get(at + shifts[t]) + get(g + t * kLanes));
@@ -208,6 +215,7 @@ LIC_INLINE void backward(const Source& source, const std::vector<FloatLayer>& la
   // adding to the per-lane sums in memory (one load and store per tile instead of per block).
   std::vector<Blocks> tile_acts(kTile, activation_blocks(layers)), tile_grads(kTile, activation_blocks(layers));
   const int outputs = layers.back().outputs;
+  const bool input_gradient = source.gradient_wanted(grad_input);
   int64_t tiles = 0;
   for (int64_t start = 0; start < source.rows(); start += kLanes * kTile) {
     const int blocks = static_cast<int>(std::min<int64_t>(kTile, (source.rows() - start + kLanes - 1) / kLanes));
@@ -250,7 +258,7 @@ LIC_INLINE void backward(const Source& source, const std::vector<FloatLayer>& la
         for (int k = 0; k < blocks; ++k) sb += get(tile_grads[k][l + 1].data() + o * kLanes);
         put(bs + o * kLanes, get(bs + o * kLanes) + sb);
       }
-      if (l == 0 && grad_input == nullptr) break;
+      if (l == 0 && !input_gradient) break;
       const float* t = transposed[l].data();
       for (int k = 0; k < blocks; ++k) {
         const float* g = tile_grads[k][l + 1].data();
@@ -264,7 +272,7 @@ LIC_INLINE void backward(const Source& source, const std::vector<FloatLayer>& la
           put(gi + i * kLanes, l == 0 ? sums[i] : (get(a + i * kLanes) > zero ? sums[i] : zero));
       }
     }
-    if (grad_input != nullptr)
+    if (input_gradient)
       for (int k = 0; k < blocks; ++k) {
         const int64_t first = start + k * kLanes;
         const int lanes = static_cast<int>(std::min<int64_t>(kLanes, source.rows() - first));
@@ -287,6 +295,7 @@ void check_layers(const std::vector<FloatLayer>& layers, int inputs) {
 
 void check_context(const ContextRows& r) {
   if (r.height < 1 || r.width < 1 || r.offsets.empty()) throw std::invalid_argument("empty context grid");
+  if (r.extra && r.extra_inputs < 1) throw std::invalid_argument("extra context inputs without a count");
   for (const auto& [dy, dx] : r.offsets)
     if (r.top + dy < 0 || r.left + dx < 0 || r.top + dy + r.height > r.padded_height ||
         r.left + dx + r.width > r.padded_width)
@@ -308,8 +317,9 @@ void mlp_forward(const DenseRows& rows, const std::vector<FloatLayer>& layers, f
 __attribute__((target_clones("avx2", "default")))
 void mlp_forward(const ContextRows& rows, const std::vector<FloatLayer>& layers, float* out) {
   check_context(rows);
-  check_layers(layers, static_cast<int>(rows.offsets.size()));
-  forward(Context(rows), layers, out);
+  const Context source(rows, nullptr);
+  check_layers(layers, source.inputs());
+  forward(source, layers, out);
 }
 
 __attribute__((target_clones("avx2", "default")))
@@ -323,10 +333,11 @@ void mlp_backward(const DenseRows& rows, const std::vector<FloatLayer>& layers, 
 __attribute__((target_clones("avx2", "default")))
 void mlp_backward(const ContextRows& rows, const std::vector<FloatLayer>& layers, const float* grad_out,
                   float* grad_input, const std::vector<double*>& grad_weights,
-                  const std::vector<double*>& grad_biases) {
+                  const std::vector<double*>& grad_biases, float* grad_extra) {
   check_context(rows);
-  check_layers(layers, static_cast<int>(rows.offsets.size()));
-  backward(Context(rows), layers, grad_out, grad_input, grad_weights, grad_biases);
+  const Context source(rows, rows.extra ? grad_extra : nullptr);
+  check_layers(layers, source.inputs());
+  backward(source, layers, grad_out, grad_input, grad_weights, grad_biases);
 }
 
 }  // namespace lic

@@ -31,7 +31,8 @@ struct DenseRows {
 };
 
 // Row p = y * width + x holds padded[(top + y + dy) * padded_width + left + x + dx] for each
-// (dy, dx) of offsets, in order.
+// (dy, dx) of offsets, in order, then extra[i * height * width + p] for each i < extra_inputs (inputs
+// that are not taps of the grid, such as features of coarser grids; none when extra is null).
 struct ContextRows {
   const float* padded;
   int64_t padded_height;
@@ -41,6 +42,8 @@ struct ContextRows {
   int64_t left;
   int64_t top;
   std::vector<std::pair<int, int>> offsets;
+  const float* extra = nullptr;
+  int extra_inputs = 0;
 };
 
 // out [rows][last outputs] ([last outputs][rows] for planar rows).
@@ -50,12 +53,13 @@ void mlp_forward(const ContextRows& rows, const std::vector<FloatLayer>& layers,
 // Adds each layer's weight and bias gradients into grad_weights[l] / grad_biases[l] (doubles, same
 // shapes as the layer's) and, where grad_input is not null, writes the rows' gradient there
 // (in the rows' layout for dense rows; for context rows it is added into a [padded rows][padded_width]
-// plane, one term per tap). grad_out is in the output's layout.
+// plane, one term per tap; the extra inputs' gradient is written to grad_extra, laid out as extra,
+// where that is not null). grad_out is in the output's layout.
 void mlp_backward(const DenseRows& rows, const std::vector<FloatLayer>& layers, const float* grad_out,
                   float* grad_input, const std::vector<double*>& grad_weights,
                   const std::vector<double*>& grad_biases);
 void mlp_backward(const ContextRows& rows, const std::vector<FloatLayer>& layers, const float* grad_out,
                   float* grad_input, const std::vector<double*>& grad_weights,
-                  const std::vector<double*>& grad_biases);
+                  const std::vector<double*>& grad_biases, float* grad_extra = nullptr);
 
 }  // namespace lic
