@@ -1,5 +1,6 @@
-"""The overfit synthesis's upsampling stack and residual 3x3 filters: the C++ kernels (float32 on the CPU, the
-encoder's fit) equal the torch path (float64 here) in values and gradients to float precision."""
+"""The overfit synthesis's upsampling stack and residual 3x3 filters, and the ARM's nearest (coarse-grid) features:
+the C++ kernels (float32 on the CPU, the encoder's fit) equal the torch path (float64 here) in values and gradients
+to float precision."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 from lic.entropy import _rans
-from lic.models.fit_filters import residual_3x3, upsample_stack
+from lic.models.fit_filters import nearest_features, nearest_upsampled, residual_3x3, upsample_stack
 from lic.models.overfit import grid_sizes, symmetric_kernel
 
 
@@ -85,6 +86,29 @@ def test_residual_3x3_of_a_batch_goes_through_torch() -> None:
     out = residual_3x3(x, weight, bias, relu_input=True)
     assert out.shape == (2, 3, 5, 6)
     torch.testing.assert_close(out[1:], residual_3x3(x[1:], weight, bias, relu_input=True))
+
+
+@pytest.mark.parametrize(("height", "width"), [(37, 53), (8, 8), (1, 3)])
+def test_nearest_features_kernel_matches_the_torch_path(height: int, width: int) -> None:
+    """Sources one to six levels coarser (their sides rounded up), the grid's own level too (shift 0)."""
+    torch.manual_seed(4)
+    shifts = [0, 1, 2, 3, 6]
+    sources = [torch.randn(-(-height // 2**s), -(-width // 2**s), requires_grad=True) for s in shifts]
+    weight, bias = torch.randn(3, len(shifts), requires_grad=True), torch.randn(3, requires_grad=True)
+    _compare([weight, bias, *sources],
+             lambda t: nearest_features(t[2:], shifts, t[0], t[1], (height, width)))
+
+
+def test_nearest_upsampling_reads_the_covering_position() -> None:
+    grid = torch.arange(6.0).reshape(2, 3)
+    up = nearest_upsampled(grid, 1, (3, 5))
+    assert up.tolist() == [[0, 0, 1, 1, 2], [0, 0, 1, 1, 2], [3, 3, 4, 4, 5]]
+
+
+def test_nearest_features_refuse_sources_that_do_not_cover_the_grid() -> None:
+    plane = np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="cover"):
+        _rans.nearest_features_forward([plane], [1], 5, 4, np.zeros((1, 1), np.float32), np.zeros(1, np.float32))
 
 
 def test_kernels_refuse_mismatched_shapes() -> None:

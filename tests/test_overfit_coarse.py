@@ -4,6 +4,9 @@ the fixed-point reference, exact round trips, the half-resolution phase's mappin
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +52,22 @@ def test_grids_are_coded_coarse_to_fine_with_features_from_coarser_grids() -> No
     plain = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8)
     assert parameter_count(SHAPE) == parameter_count(plain) + 8 * 3 + 3 * (5 + 4) + 2 * 3
     assert macs_per_pixel(SHAPE) > macs_per_pixel(plain)
+
+
+def test_features_start_at_zero_and_leave_the_rest_of_the_network_as_without_them() -> None:
+    plain_shape = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8)
+    torch.manual_seed(3)
+    plain = OverfitNetwork(plain_shape)
+    torch.manual_seed(3)
+    coarse = OverfitNetwork(SHAPE)
+    assert torch.equal(coarse.arm[0].weight[:, :16], plain.arm[0].weight)
+    assert coarse.arm[0].weight[:, 16:].abs().min() > 0
+    assert not any(w.any() for w in coarse.feature_weights)
+    ours, theirs = coarse.tensors(), plain.tensors()
+    arm = 2 * (SHAPE.arm_layers + 1)
+    same = list(zip(ours[1:arm], theirs[1:arm])) + list(zip(ours[arm + 2 * SHAPE.coarse_feature_grids :], theirs[arm:],
+                                                           strict=True))
+    assert all(torch.equal(a, b) for a, b in same)
 
 
 def test_round_trip_is_bit_exact_and_the_header_says_the_shape(model: LoadedModel, encoded) -> None:  # noqa: ANN001
@@ -176,3 +195,10 @@ def test_a_coarse_flag_without_its_two_bytes_is_refused(encoded) -> None:  # noq
     lane0 = read_image_stream(encoded[1].data)[1][0][0]
     with pytest.raises(CorruptStreamError, match="damaged"):
         read_shape(lane0[:5])
+
+
+def test_info_names_the_hyperlatents_and_features(tmp_path: Path, encoded) -> None:  # noqa: ANN001
+    path = tmp_path / "coarse.lic"
+    path.write_bytes(encoded[1].data)
+    out = subprocess.run([sys.executable, "-m", "lic", "info", str(path)], capture_output=True, text=True, check=True)
+    assert "2 hyperlatent grids, 3 coarse-grid features for the 2 finest grids" in out.stdout

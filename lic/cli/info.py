@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  overfit    {n['grids']} latent grids, ARM {n['arm_layers']}x{n['arm_width']}, "
               f"synthesis width {n['synthesis_width']}, "
               f"{'symmetric' if n['symmetric_kernels'] else 'full (earlier layout)'} upsampling kernels")
+        if n["hyper_grids"] or n["coarse_features"]:
+            print(f"             {n['hyper_grids']} hyperlatent grids, {n['coarse_features']} coarse-grid features "
+                  f"for the {n['coarse_feature_grids']} finest grids (coded coarse to fine)")
     print("  checksums  header ok, payload ok")
     return 0
 

@@ -1,4 +1,5 @@
-"""The overfit synthesis's two filters for fitting on CPUs: the upsampling stack and the residual 3x3.
+"""The overfit synthesis's two filters for fitting on CPUs: the upsampling stack and the residual 3x3 (and the
+ARM's coarse-grid features, a linear layer over coarser grids read at nearest positions).
 
 :func:`upsample_stack` turns the latent grids into the synthesis's full-resolution features (each
 level doubles the stack of coarser grids with its learned ``8x8`` kernel and puts the next grid on
@@ -45,6 +46,23 @@ def residual_3x3(x: Tensor, weight: Tensor, bias: Tensor, relu_input: bool) -> T
         return _Residual3x3.apply(x[0], weight, bias, relu_input)[None]
     inner = F.relu(x) if relu_input else x
     return x + F.conv2d(_pad_last(inner), weight, bias)
+
+
+def nearest_features(sources: list[Tensor], shifts: list[int], weight: Tensor, bias: Tensor,
+                     size: tuple[int, int]) -> Tensor:
+    """``[F, h*w]``: ``bias + weight @ u`` at every position ``(y, x)`` of an ``h x w`` grid, ``u`` the values of
+    ``sources`` (``[h_j, w_j]`` planes) at ``(y >> shifts[j], x >> shifts[j])``; ``weight`` is ``[F, sources]``."""
+    if all(cpp_kernels_take(t) for t in (*sources, weight, bias)):
+        return _NearestFeatures.apply(tuple(shifts), size, weight, bias, *sources)
+    planes = [nearest_upsampled(s, shift, size) for s, shift in zip(sources, shifts, strict=True)]
+    return torch.addmm(bias[:, None], weight, torch.stack(planes).reshape(len(planes), -1))
+
+
+def nearest_upsampled(grid: Tensor, shift: int, size: tuple[int, int]) -> Tensor:
+    """``grid`` nearest-neighbour upsampled ``2^shift`` times and cropped to ``size``: ``(y, x)`` holds
+    ``grid[y >> shift, x >> shift]``."""
+    factor = 2**shift
+    return grid.repeat_interleave(factor, 0)[: size[0]].repeat_interleave(factor, 1)[:, : size[1]]
 
 
 def _pad_last(x: Tensor) -> Tensor:
@@ -123,3 +141,25 @@ class _Residual3x3(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         gx, gw, gb = _rans.residual3x3_backward(_array(x), _array(weight), ctx.relu_input, _array(grad))
         return torch.from_numpy(gx), torch.from_numpy(gw).float(), torch.from_numpy(gb).float(), None
+
+
+class _NearestFeatures(torch.autograd.Function):
+    """:func:`nearest_features` in C++: inputs shifts, size, weight, bias, then the sources."""
+
+    @staticmethod
+    def forward(ctx, shifts: tuple[int, ...], size: tuple[int, int], weight: Tensor, bias: Tensor,  # noqa: ANN001
+                *sources: Tensor) -> Tensor:
+        ctx.save_for_backward(weight, *sources)
+        ctx.shifts, ctx.size = shifts, size
+        return torch.from_numpy(_rans.nearest_features_forward([_array(s) for s in sources], list(shifts), *size,
+                                                               _array(weight), _array(bias)))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: ANN001
+        weight, *sources = ctx.saved_tensors
+        wanted = any(ctx.needs_input_grad[4:])
+        grad_sources, grad_weight, grad_bias = _rans.nearest_features_backward(
+            [_array(s) for s in sources], list(ctx.shifts), *ctx.size, _array(weight), _array(grad), wanted)
+        planes = [torch.from_numpy(g) for g in grad_sources] if wanted else [None] * len(sources)
+        return (None, None, torch.from_numpy(grad_weight).float(), torch.from_numpy(grad_bias).float(), *planes)

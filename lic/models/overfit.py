@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from lic.entropy import _rans
 from lic.entropy.priors import GaussianPrior
 from lic.entropy.range_coder import CdfTables
-from lic.models.fit_filters import residual_3x3, upsample_stack
+from lic.models.fit_filters import nearest_features, residual_3x3, upsample_stack
 from lic.models.fixed_point import ACTIVATION_BITS, WEIGHT_BITS, FixedPointLayer, check_exact
 from lic.models.row_mlp import channel_mlp, context_mlp, cpp_kernels_take
 
@@ -208,7 +208,7 @@ class OverfitNetwork(nn.Module):
         shape.validate()
         self.shape = shape
         layers: list[nn.Module] = []
-        width = len(CONTEXT) + shape.coarse_features
+        width = len(CONTEXT)
         for _ in range(shape.arm_layers):
             layers += [nn.Conv2d(width, shape.arm_width, 1), nn.ReLU()]
             width = shape.arm_width
@@ -217,6 +217,7 @@ class OverfitNetwork(nn.Module):
         with torch.no_grad():
             self.arm[-1].weight.mul_(0.1)
             self.arm[-1].bias.copy_(torch.tensor([0.0, -1.0]))
+        _add_inputs(self.arm[0], shape.coarse_features)
         sources = [len(shape.feature_sources(k)) for k in range(shape.coarse_feature_grids)]
         self.feature_weights = nn.ParameterList(nn.Parameter(torch.zeros(shape.coarse_features, n)) for n in sources)
         self.feature_biases = nn.ParameterList(nn.Parameter(torch.zeros(shape.coarse_features)) for _ in sources)
@@ -256,9 +257,9 @@ class OverfitNetwork(nn.Module):
             if k >= self.shape.coarse_feature_grids:
                 out.append(context_mlp(grid, CONTEXT, plain))
                 continue
-            sources = [_nearest(grids[j], levels[j] - levels[k], grid.shape) for j in self.shape.feature_sources(k)]
-            features = torch.addmm(self.feature_biases[k][:, None], self.feature_weights[k],
-                                   torch.stack(sources).reshape(len(sources), -1))
+            sources = self.shape.feature_sources(k)
+            features = nearest_features([grids[j] for j in sources], [levels[j] - levels[k] for j in sources],
+                                        self.feature_weights[k], self.feature_biases[k], (grid.shape[0], grid.shape[1]))
             out.append(context_mlp(grid, CONTEXT, layers, extra=features))
         return torch.cat(out)
 
@@ -281,11 +282,17 @@ class OverfitNetwork(nn.Module):
         return residual_3x3(x, self.refine[1].weight, self.refine[1].bias, relu_input=True)
 
 
-def _nearest(grid: Tensor, steps: int, size: torch.Size) -> Tensor:
-    """``grid`` nearest-neighbour upsampled ``2^steps`` times and cropped to ``size``: position ``(y, x)`` holds
-    ``grid[y >> steps, x >> steps]``."""
-    factor = 2**steps
-    return grid.repeat_interleave(factor, 0)[: size[0]].repeat_interleave(factor, 1)[:, : size[1]]
+def _add_inputs(conv: nn.Conv2d, count: int) -> None:
+    """Gives the ARM's first layer ``count`` more inputs (the coarse-grid features), their weights drawn from a
+    generator of their own: the rest of a network starts as one without features of the same seed (the global
+    random numbers are drawn alike), so fits with and without them compare seed by seed."""
+    if not count:
+        return
+    own = torch.Generator().manual_seed(count)
+    bound = 1 / math.sqrt(conv.in_channels)
+    extra = (torch.rand(conv.out_channels, count, 1, 1, generator=own) * 2 - 1) * bound
+    conv.weight = nn.Parameter(torch.cat([conv.weight.detach(), extra], 1))
+    conv.in_channels += count
 
 
 def laplace_bits(values: Tensor, mean: Tensor, log_scale: Tensor, config: OverfitConfig) -> Tensor:

@@ -91,6 +91,21 @@ lic::ContextRows context_rows(const FloatArray& padded, int64_t height, int64_t 
   return rows;
 }
 
+// The source planes of nearest_features, checked against the layer's weight [features, sources] and bias.
+std::vector<lic::NearestPlane> nearest_planes(const std::vector<FloatArray>& sources, const std::vector<int>& shifts,
+                                              const FloatArray& weight, const std::optional<FloatArray>& bias) {
+  if (sources.size() != shifts.size() || weight.ndim() != 2 ||
+      weight.shape(1) != static_cast<int64_t>(sources.size()) || (bias && (bias->ndim() != 1 ||
+                                                                          bias->shape(0) != weight.shape(0))))
+    throw std::invalid_argument("nearest features: one shift per source, weight [features, sources], bias [features]");
+  std::vector<lic::NearestPlane> planes;
+  for (size_t j = 0; j < sources.size(); ++j) {
+    if (sources[j].ndim() != 2) throw std::invalid_argument("nearest features: source planes are 2-D");
+    planes.push_back({sources[j].data(), sources[j].shape(0), sources[j].shape(1), shifts[j]});
+  }
+  return planes;
+}
+
 void check_gradient(const FloatArray& grad, int64_t rows, int outputs, bool planar = false) {
   if (grad.ndim() != 2 || grad.shape(planar ? 1 : 0) != rows || grad.shape(planar ? 0 : 1) != outputs)
     throw std::invalid_argument("the output gradient must have the output's shape");
@@ -337,6 +352,54 @@ PYBIND11_MODULE(_rans, m) {
       "(gradient of the padded grid or None, [(weight gradient, bias gradient)], gradient of the extra inputs or "
       "None) of context_mlp_forward");
 
+  m.def(
+      "nearest_features_forward",
+      [](const std::vector<FloatArray>& sources, const std::vector<int>& shifts, int64_t height, int64_t width,
+         const FloatArray& weight, const FloatArray& bias) {
+        const std::vector<lic::NearestPlane> planes = nearest_planes(sources, shifts, weight, bias);
+        const int features = static_cast<int>(weight.shape(0));
+        py::array_t<float> out({static_cast<int64_t>(features), height * width});
+        float* dst = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          lic::nearest_features_forward(planes, height, width, features, weight.data(), bias.data(), dst);
+        }
+        return out;
+      },
+      py::arg("sources"), py::arg("shifts"), py::arg("height"), py::arg("width"), py::arg("weight"), py::arg("bias"),
+      "[features, height * width] float32: bias + weight [features, sources] times each source plane read at "
+      "(y >> shift, x >> shift)");
+  m.def(
+      "nearest_features_backward",
+      [](const std::vector<FloatArray>& sources, const std::vector<int>& shifts, int64_t height, int64_t width,
+         const FloatArray& weight, const FloatArray& grad_out, bool source_gradients) {
+        const std::vector<lic::NearestPlane> planes = nearest_planes(sources, shifts, weight, std::nullopt);
+        const int features = static_cast<int>(weight.shape(0));
+        check_gradient(grad_out, height * width, features, true);
+        py::array_t<double> gw({weight.shape(0), weight.shape(1)}), gb(weight.shape(0));
+        std::fill(gw.mutable_data(), gw.mutable_data() + gw.size(), 0.0);
+        std::fill(gb.mutable_data(), gb.mutable_data() + gb.size(), 0.0);
+        py::object grads = py::none();
+        std::vector<float*> gs;
+        if (source_gradients) {
+          py::list planes_out;
+          for (const lic::NearestPlane& p : planes) {
+            py::array_t<float> g({p.h, p.w});
+            gs.push_back(g.mutable_data());
+            planes_out.append(g);
+          }
+          grads = planes_out;
+        }
+        {
+          py::gil_scoped_release release;
+          lic::nearest_features_backward(planes, height, width, features, weight.data(), grad_out.data(), gs,
+                                         gw.mutable_data(), gb.mutable_data());
+        }
+        return py::make_tuple(grads, gw, gb);
+      },
+      py::arg("sources"), py::arg("shifts"), py::arg("height"), py::arg("width"), py::arg("weight"),
+      py::arg("grad_out"), py::arg("source_gradients"),
+      "(the sources' gradients or None, weight gradient, bias gradient as float64) of nearest_features_forward");
   m.def(
       "upsample_forward",
       [](const FloatArray& in, const FloatArray& kernel, int64_t out_h, int64_t out_w) {

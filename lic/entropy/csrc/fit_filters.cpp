@@ -1,6 +1,7 @@
 #include "fit_filters.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
 
 #include "fit_lanes.hpp"
@@ -237,6 +238,90 @@ void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w
     const float* gc = grad_out + c * h * w;
     float* dst = grad_x + c * h * w;
     for (int64_t i = 0; i < h * w; ++i) dst[i] = gc[i] + (relu_input && xc[i] <= 0.0f ? 0.0f : folded[i]);
+  }
+}
+
+namespace {
+
+// Row y of every source, nearest-upsampled to w values: u[j * w + x] = source_j[(y >> d) * w_j + (x >> d)].
+void nearest_rows(const std::vector<NearestPlane>& sources, int64_t y, int64_t w, float* u) {
+  for (size_t j = 0; j < sources.size(); ++j) {
+    const NearestPlane& s = sources[j];
+    const float* row = s.values + (y >> s.shift) * s.w;
+    float* dst = u + j * w;
+    for (int64_t x = 0; x < w; ++x) dst[x] = row[x >> s.shift];
+  }
+}
+
+// Sum over x < w of a[x] (times b[x] unless b is null), in eight float lanes (the order a vector loop
+// can take), then in double.
+LIC_INLINE double lane_sum(const float* a, const float* b, int64_t w) {
+  Lanes acc = {};
+  int64_t x = 0;
+  for (; x + kLanes <= w; x += kLanes) acc += b ? get(a + x) * get(b + x) : get(a + x);
+  double sum = 0.0;
+  for (int k = 0; k < kLanes; ++k) sum += acc[k];
+  for (; x < w; ++x) sum += b ? a[x] * b[x] : a[x];
+  return sum;
+}
+
+void check_nearest(const std::vector<NearestPlane>& sources, int64_t h, int64_t w) {
+  if (sources.empty() || h < 1 || w < 1) throw std::invalid_argument("nearest features need sources and a size");
+  for (const NearestPlane& s : sources)
+    if (s.shift < 0 || s.shift > 30 || ((h - 1) >> s.shift) >= s.h || ((w - 1) >> s.shift) >= s.w)
+      throw std::invalid_argument("a source plane does not cover the features' size");
+}
+
+}  // namespace
+
+__attribute__((target_clones("avx2", "default")))
+void nearest_features_forward(const std::vector<NearestPlane>& sources, int64_t h, int64_t w, int features,
+                              const float* weight, const float* bias, float* out) {
+  check_nearest(sources, h, w);
+  const size_t n = sources.size();
+  std::vector<float> u(n * w);
+  for (int64_t y = 0; y < h; ++y) {
+    nearest_rows(sources, y, w, u.data());
+    for (int c = 0; c < features; ++c) {
+      float* __restrict o = out + (c * h + y) * w;
+      std::fill(o, o + w, bias[c]);
+      for (size_t j = 0; j < n; ++j) {
+        const float k = weight[c * n + j];
+        const float* __restrict uj = u.data() + j * w;
+        for (int64_t x = 0; x < w; ++x) o[x] += k * uj[x];
+      }
+    }
+  }
+}
+
+__attribute__((target_clones("avx2", "default")))
+void nearest_features_backward(const std::vector<NearestPlane>& sources, int64_t h, int64_t w, int features,
+                               const float* weight, const float* grad_out, const std::vector<float*>& grad_sources,
+                               double* grad_weight, double* grad_bias) {
+  check_nearest(sources, h, w);
+  const size_t n = sources.size();
+  std::vector<float> u(n * w), gu(w);
+  for (size_t j = 0; j < grad_sources.size(); ++j)
+    std::fill(grad_sources[j], grad_sources[j] + sources[j].h * sources[j].w, 0.0f);
+  for (int64_t y = 0; y < h; ++y) {
+    nearest_rows(sources, y, w, u.data());
+    for (int c = 0; c < features; ++c) {
+      const float* __restrict g = grad_out + (c * h + y) * w;
+      grad_bias[c] += lane_sum(g, nullptr, w);
+      for (size_t j = 0; j < n; ++j) grad_weight[c * n + j] += lane_sum(g, u.data() + j * w, w);
+    }
+    if (grad_sources.empty()) continue;
+    for (size_t j = 0; j < n; ++j) {
+      std::fill(gu.begin(), gu.end(), 0.0f);
+      for (int c = 0; c < features; ++c) {
+        const float k = weight[c * n + j];
+        const float* __restrict g = grad_out + (c * h + y) * w;
+        for (int64_t x = 0; x < w; ++x) gu[x] += k * g[x];
+      }
+      const NearestPlane& s = sources[j];
+      float* row = grad_sources[j] + (y >> s.shift) * s.w;
+      for (int64_t x = 0; x < w; ++x) row[x >> s.shift] += gu[x];
+    }
   }
 }
 
