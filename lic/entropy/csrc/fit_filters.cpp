@@ -243,15 +243,8 @@ void residual3x3_backward(const float* x, int64_t channels, int64_t h, int64_t w
 
 namespace {
 
-// Row y of every source, nearest-upsampled to w values: u[j * w + x] = source_j[(y >> d) * w_j + (x >> d)].
-void nearest_rows(const std::vector<NearestPlane>& sources, int64_t y, int64_t w, float* u) {
-  for (size_t j = 0; j < sources.size(); ++j) {
-    const NearestPlane& s = sources[j];
-    const float* row = s.values + (y >> s.shift) * s.w;
-    float* dst = u + j * w;
-    for (int64_t x = 0; x < w; ++x) dst[x] = row[x >> s.shift];
-  }
-}
+// Blocks of 2^s positions at level s of a row of w positions.
+int64_t blocks(int64_t w, int s) { return ((w - 1) >> s) + 1; }
 
 // Sum over x < w of a[x] (times b[x] unless b is null), in eight float lanes (the order a vector loop
 // can take), then in double.
@@ -274,21 +267,37 @@ void check_nearest(const std::vector<NearestPlane>& sources, int64_t h, int64_t 
 
 }  // namespace
 
+// A source at shift s is constant on blocks of 2^s positions, so both passes work level by level: the
+// forward pass sums each level's sources at its block resolution and adds the coarser level's sum to
+// both halves of each block (out = level 0); the backward pass sums the output gradient over blocks
+// (level s from level s - 1) and meets each source at its own level. A row then costs about
+// 2 * features * w operations however many sources there are.
 __attribute__((target_clones("avx2", "default")))
 void nearest_features_forward(const std::vector<NearestPlane>& sources, int64_t h, int64_t w, int features,
                               const float* weight, const float* bias, float* out) {
   check_nearest(sources, h, w);
   const size_t n = sources.size();
-  std::vector<float> u(n * w);
+  int top = 0;
+  for (const NearestPlane& p : sources) top = std::max(top, p.shift);
+  std::vector<std::vector<float>> level(top + 1);
+  for (int s = 1; s <= top; ++s) level[s].resize(static_cast<size_t>(features) * blocks(w, s));
   for (int64_t y = 0; y < h; ++y) {
-    nearest_rows(sources, y, w, u.data());
-    for (int c = 0; c < features; ++c) {
-      float* __restrict o = out + (c * h + y) * w;
-      std::fill(o, o + w, bias[c]);
-      for (size_t j = 0; j < n; ++j) {
-        const float k = weight[c * n + j];
-        const float* __restrict uj = u.data() + j * w;
-        for (int64_t x = 0; x < w; ++x) o[x] += k * uj[x];
+    for (int s = top; s >= 0; --s) {
+      const int64_t count = blocks(w, s);
+      for (int c = 0; c < features; ++c) {
+        float* __restrict t = s ? level[s].data() + c * count : out + (c * h + y) * w;
+        if (s == top) {
+          std::fill(t, t + count, bias[c]);
+        } else {
+          const float* __restrict up = level[s + 1].data() + c * blocks(w, s + 1);
+          for (int64_t i = 0; i < count; ++i) t[i] = up[i >> 1];
+        }
+        for (size_t j = 0; j < n; ++j) {
+          if (sources[j].shift != s) continue;
+          const float k = weight[c * n + j];
+          const float* __restrict row = sources[j].values + (y >> s) * sources[j].w;
+          for (int64_t i = 0; i < count; ++i) t[i] += k * row[i];
+        }
       }
     }
   }
@@ -300,27 +309,40 @@ void nearest_features_backward(const std::vector<NearestPlane>& sources, int64_t
                                double* grad_weight, double* grad_bias) {
   check_nearest(sources, h, w);
   const size_t n = sources.size();
-  std::vector<float> u(n * w), gu(w);
+  int top = 0;
+  for (const NearestPlane& p : sources) top = std::max(top, p.shift);
+  std::vector<std::vector<float>> level(top + 1);
+  for (int s = 1; s <= top; ++s) level[s].resize(static_cast<size_t>(features) * blocks(w, s));
   for (size_t j = 0; j < grad_sources.size(); ++j)
     std::fill(grad_sources[j], grad_sources[j] + sources[j].h * sources[j].w, 0.0f);
   for (int64_t y = 0; y < h; ++y) {
-    nearest_rows(sources, y, w, u.data());
-    for (int c = 0; c < features; ++c) {
-      const float* __restrict g = grad_out + (c * h + y) * w;
-      grad_bias[c] += lane_sum(g, nullptr, w);
-      for (size_t j = 0; j < n; ++j) grad_weight[c * n + j] += lane_sum(g, u.data() + j * w, w);
-    }
-    if (grad_sources.empty()) continue;
-    for (size_t j = 0; j < n; ++j) {
-      std::fill(gu.begin(), gu.end(), 0.0f);
+    for (int s = 0; s <= top; ++s) {
+      const int64_t count = blocks(w, s);
       for (int c = 0; c < features; ++c) {
-        const float k = weight[c * n + j];
-        const float* __restrict g = grad_out + (c * h + y) * w;
-        for (int64_t x = 0; x < w; ++x) gu[x] += k * g[x];
+        const float* g = grad_out + (c * h + y) * w;
+        if (s) {
+          const int64_t finer = blocks(w, s - 1);
+          const float* __restrict below = s == 1 ? g : level[s - 1].data() + c * finer;
+          float* __restrict sum = level[s].data() + c * count;
+          for (int64_t i = 0; i < count; ++i) sum[i] = below[2 * i] + (2 * i + 1 < finer ? below[2 * i + 1] : 0.0f);
+        } else {
+          grad_bias[c] += lane_sum(g, nullptr, w);
+        }
       }
-      const NearestPlane& s = sources[j];
-      float* row = grad_sources[j] + (y >> s.shift) * s.w;
-      for (int64_t x = 0; x < w; ++x) row[x >> s.shift] += gu[x];
+      for (size_t j = 0; j < n; ++j) {
+        const NearestPlane& p = sources[j];
+        if (p.shift != s) continue;
+        const float* row = p.values + (y >> s) * p.w;
+        float* grad_row = grad_sources.empty() ? nullptr : grad_sources[j] + (y >> s) * p.w;
+        for (int c = 0; c < features; ++c) {
+          const float* g = s ? level[s].data() + c * count : grad_out + (c * h + y) * w;
+          grad_weight[c * n + j] += lane_sum(g, row, count);
+          if (grad_row) {
+            const float k = weight[c * n + j];
+            for (int64_t i = 0; i < count; ++i) grad_row[i] += k * g[i];
+          }
+        }
+      }
     }
   }
 }

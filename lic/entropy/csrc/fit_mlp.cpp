@@ -34,6 +34,10 @@ LIC_INLINE void store_rows(int64_t first, int lanes, int units, const float* v, 
 // Block values v[u * kLanes + b] from such an array; zero past the last row.
 LIC_INLINE void load_rows(int64_t first, int lanes, int units, const float* from, float* v, int64_t rows,
                           bool planar) {
+  if (planar && lanes == kLanes) {
+    for (int u = 0; u < units; ++u) put(v + u * kLanes, get(from + u * rows + first));
+    return;
+  }
   for (int u = 0; u < units; ++u)
     for (int b = 0; b < kLanes; ++b)
       v[u * kLanes + b] = b < lanes ? from[planar ? u * rows + first + b : (first + b) * units + u] : 0.0f;
