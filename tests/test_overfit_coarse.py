@@ -163,10 +163,18 @@ def test_small_images_get_shapes_that_fit() -> None:
     fit = FitConfig(shape=OverfitShape(hyper_grids=3, coarse_features=6, coarse_feature_grids=3)).sized_for(6, 5)
     fit.shape.validate()
     _coarse_shape(fit.shape).validate()
-    assert (fit.shape.grids, fit.shape.hyper_grids, fit.shape.coarse_feature_grids) == (2, 1, 2)
+    assert (fit.shape.grids, fit.shape.hyper_grids, fit.shape.coarse_feature_grids) == (2, 0, 1)
     tiny = FitConfig(shape=OverfitShape(hyper_grids=3, coarse_features=6, coarse_feature_grids=3)).sized_for(1, 1)
     assert (tiny.shape.grids, tiny.shape.hyper_grids, tiny.shape.coarse_feature_grids) == (1, 0, 0)
+    assert tiny.shape.coarse_features == 0 and not tiny.shape.coarse_order  # no feature weights to code
     tiny.shape.validate()
+    for grids, hyper in ((7, 3), (4, 2), (3, 0), (6, 4)):  # every feature grid's sources at its level or coarser
+        shape = FitConfig(shape=OverfitShape(grids=grids, hyper_grids=hyper, coarse_features=2,
+                                             coarse_feature_grids=8)).sized_for(4096, 4096).shape
+        shape.validate()
+        _coarse_shape(shape).validate()
+        levels = shape.levels()
+        assert all(levels[j] >= levels[k] for k in range(shape.coarse_feature_grids) for j in shape.feature_sources(k))
 
 
 def _with_lane0(data: bytes, lane0: bytes) -> bytes:
@@ -179,6 +187,8 @@ def _with_lane0(data: bytes, lane0: bytes) -> bytes:
     (lambda lane: lane[:4] + bytes([0, 0]) + lane[6:], "without hyperlatents or features"),
     (lambda lane: lane[:4] + bytes([5]) + lane[5:], "hyperlatent grids"),
     (lambda lane: lane[:5] + bytes([3 | 5 << 4]) + lane[6:], "coarse-grid features"),
+    (lambda lane: lane[:5] + bytes([3 | 4 << 4]) + lane[6:], "coarse-grid features"),  # grid 3 above hyperlatent 0
+    (lambda lane: lane[:4] + bytes([4]) + lane[5:], "hyperlatent grids"),  # as many as the latent grids
     (lambda lane: lane[:5] + bytes([9 | 2 << 4]) + lane[6:], "coarse-grid features out of"),
     (lambda lane: bytes([0x40 | SHAPE.grids]) + lane[1:], "symmetric layout"),
     (lambda lane: bytes([0x80 | 0x20 | 0x40 | SHAPE.grids]) + lane[1:], "reserved bits"),

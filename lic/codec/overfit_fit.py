@@ -37,7 +37,14 @@ from torch import Tensor
 
 from lic.codec.job_processes import JobProcesses
 from lic.codec.soap import Soap
-from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, default_grids, laplace_rate
+from lic.models.overfit import (
+    OverfitConfig,
+    OverfitNetwork,
+    OverfitShape,
+    default_grids,
+    laplace_rate,
+    max_feature_grids,
+)
 
 
 @dataclass(frozen=True)
@@ -100,10 +107,11 @@ class FitConfig:
         """This fit with no more latent grids than :func:`~lic.models.overfit.default_grids` gives the image (and
         hyperlatents and coarse-grid features that fit them, and the grids of its half-resolution phase)."""
         grids = min(self.shape.grids, default_grids(width, height))
-        hyper = min(self.shape.hyper_grids, grids - 1)
-        features = min(self.shape.coarse_feature_grids, grids if hyper else grids - 1)
+        hyper = max(0, min(self.shape.hyper_grids, grids - 2))  # fewer than the half-resolution phase's grids
+        feature_grids = max(0, min(self.shape.coarse_feature_grids, max_feature_grids(grids, hyper)))
         return replace(self, shape=replace(self.shape, grids=grids, hyper_grids=hyper,
-                                           coarse_feature_grids=max(0, features)))
+                                           coarse_features=self.shape.coarse_features if feature_grids else 0,
+                                           coarse_feature_grids=feature_grids))
 
     def soft_steps(self, steps: int) -> int:
         """How many of a phase's ``steps`` come before its hard-rounding part (:attr:`hard_fraction`)."""

@@ -93,11 +93,11 @@ class OverfitShape:
             raise ValueError(f"ARM of {self.arm_layers} layers of {self.arm_width} out of range")
         if not 1 <= self.synthesis_width <= MAX_WIDTH:
             raise ValueError(f"synthesis width {self.synthesis_width} out of 1..{MAX_WIDTH}")
-        if not 0 <= self.hyper_grids <= min(MAX_HYPER_GRIDS, self.grids):
+        if not 0 <= self.hyper_grids <= min(MAX_HYPER_GRIDS, self.grids - 1):
             raise ValueError(f"{self.hyper_grids} hyperlatent grids for {self.grids} latent grids")
         if not 0 <= self.coarse_features <= MAX_COARSE_FEATURES:
             raise ValueError(f"{self.coarse_features} coarse-grid features out of 0..{MAX_COARSE_FEATURES}")
-        if not 0 <= self.coarse_feature_grids <= min(self.grids, self.grids - 1 + self.hyper_grids) or (
+        if not 0 <= self.coarse_feature_grids <= max_feature_grids(self.grids, self.hyper_grids) or (
                 self.coarse_feature_grids and not self.coarse_features):
             raise ValueError(f"coarse-grid features for {self.coarse_feature_grids} grids do not fit the shape")
         if self.coarse_order and not self.symmetric_kernels:
@@ -128,6 +128,12 @@ class OverfitShape:
         """Indices into :meth:`levels` of the grids whose latents make latent grid ``grid``'s coarse-grid
         features: the coarser latent grids, then the hyperlatents."""
         return list(range(grid + 1, self.grids)) + list(range(self.grids, self.grids + self.hyper_grids))
+
+
+def max_feature_grids(grids: int, hyper_grids: int) -> int:
+    """The most latent grids that can read coarse-grid features: each needs a coarser source, and every
+    hyperlatent grid (the first at level ``grids - hyper_grids``) must be at its level or coarser."""
+    return min(grids, grids - hyper_grids + 1) if hyper_grids else grids - 1
 
 
 def grid_sizes(width: int, height: int, grids: int) -> list[tuple[int, int]]:

@@ -46,7 +46,7 @@ ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy
     if (!(dy_[i] < 0 || (dy_[i] == 0 && dx_[i] < 0)))
       throw std::invalid_argument("ARM context must be causal (dy < 0, or dy == 0 and dx < 0)");
   if (layers_.empty()) throw std::invalid_argument("ARM needs at least one layer");
-  if (features_ < 0 || static_cast<int>(dy_.size()) + features_ > kArmMaxWidth)
+  if (features_ < 0 || static_cast<int64_t>(dy_.size()) + features_ > kArmMaxWidth)
     throw std::invalid_argument("ARM context and features: at most 256 inputs");
   for (size_t k = 0; k < feature_layers_.size(); ++k) {
     const ArmFeatureLayer& f = feature_layers_[k];
