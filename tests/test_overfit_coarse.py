@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_overfit import _image
 
 from lic.codec.image import decode_image
 from lic.codec.overfit import encode_overfit, read_shape
@@ -24,13 +25,6 @@ from lic.models.weights import LoadedModel, load_model
 
 SHAPE = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8, hyper_grids=2, coarse_features=3,
                      coarse_feature_grids=2)
-
-
-def _image(height: int, width: int) -> np.ndarray:
-    rng = np.random.default_rng(5)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack([x * 4, y * 6, (x * y) % 50], axis=-1) % 256
-    return np.clip(base + rng.normal(0, 5, base.shape), 0, 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")

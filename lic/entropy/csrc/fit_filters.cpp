@@ -258,6 +258,15 @@ LIC_INLINE double lane_sum(const float* a, const float* b, int64_t w) {
   return sum;
 }
 
+// One row of `features` values per level 1..(the largest shift), at that level's block resolution.
+std::vector<std::vector<float>> level_rows(const std::vector<NearestPlane>& sources, int64_t w, int features) {
+  int top = 0;
+  for (const NearestPlane& p : sources) top = std::max(top, p.shift);
+  std::vector<std::vector<float>> level(top + 1);
+  for (int s = 1; s <= top; ++s) level[s].resize(static_cast<size_t>(features) * blocks(w, s));
+  return level;
+}
+
 void check_nearest(const std::vector<NearestPlane>& sources, int64_t h, int64_t w) {
   if (sources.empty() || h < 1 || w < 1) throw std::invalid_argument("nearest features need sources and a size");
   for (const NearestPlane& s : sources)
@@ -277,10 +286,8 @@ void nearest_features_forward(const std::vector<NearestPlane>& sources, int64_t 
                               const float* weight, const float* bias, float* out) {
   check_nearest(sources, h, w);
   const size_t n = sources.size();
-  int top = 0;
-  for (const NearestPlane& p : sources) top = std::max(top, p.shift);
-  std::vector<std::vector<float>> level(top + 1);
-  for (int s = 1; s <= top; ++s) level[s].resize(static_cast<size_t>(features) * blocks(w, s));
+  std::vector<std::vector<float>> level = level_rows(sources, w, features);
+  const int top = static_cast<int>(level.size()) - 1;
   for (int64_t y = 0; y < h; ++y) {
     for (int s = top; s >= 0; --s) {
       const int64_t count = blocks(w, s);
@@ -309,10 +316,8 @@ void nearest_features_backward(const std::vector<NearestPlane>& sources, int64_t
                                double* grad_weight, double* grad_bias) {
   check_nearest(sources, h, w);
   const size_t n = sources.size();
-  int top = 0;
-  for (const NearestPlane& p : sources) top = std::max(top, p.shift);
-  std::vector<std::vector<float>> level(top + 1);
-  for (int s = 1; s <= top; ++s) level[s].resize(static_cast<size_t>(features) * blocks(w, s));
+  std::vector<std::vector<float>> level = level_rows(sources, w, features);
+  const int top = static_cast<int>(level.size()) - 1;
   for (size_t j = 0; j < grad_sources.size(); ++j)
     std::fill(grad_sources[j], grad_sources[j] + sources[j].h * sources[j].w, 0.0f);
   for (int64_t y = 0; y < h; ++y) {
