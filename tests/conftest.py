@@ -58,6 +58,12 @@ def tiny_model(tiny_weights: Path) -> LoadedModel:
     return load_model("elic-tiny", tiny_weights)
 
 
+@pytest.fixture(scope="session")
+def overfit_model() -> LoadedModel:
+    """The shipped ``overfit`` model (its CDF tables)."""
+    return load_model("overfit")
+
+
 def write_noise_images(folder: Path, count: int, size: tuple[int, int], seed: int = 1) -> Path:
     """Creates ``folder`` with ``count`` random-noise PNGs of ``size`` (rows, columns): training data for tiny runs."""
     from PIL import Image

@@ -25,7 +25,7 @@ from lic.errors import CorruptStreamError, LicError, UnsupportedStreamError
 from lic.format.container import read_image_stream, write_image_stream
 from lic.models.overfit import CONTEXT, ExactNetwork, OverfitShape, symmetric_kernel
 from lic.models.row_mlp import context_rows
-from lic.models.weights import LoadedModel, load_model
+from lic.models.weights import LoadedModel
 
 SHAPE = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8)
 
@@ -38,8 +38,8 @@ def _image(height: int, width: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def model() -> LoadedModel:
-    return load_model("overfit")
+def model(overfit_model: LoadedModel) -> LoadedModel:
+    return overfit_model
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +58,22 @@ def test_round_trip_is_bit_exact(model: LoadedModel, encoded) -> None:  # noqa: 
     assert mse < np.var(pixels.astype(float))  # the fit learned more than the mean colour
 
 
-def test_decode_identical_with_one_and_two_threads(model: LoadedModel, encoded) -> None:  # noqa: ANN001
-    _, result = encoded
+def decoded_with_one_and_two_threads(data: bytes, model: LoadedModel) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels of ``data`` decoded with 1 and with 2 torch threads."""
     previous = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one, _ = decode_image(result.data, model)
+        one, _ = decode_image(data, model)
         torch.set_num_threads(2)
-        two, _ = decode_image(result.data, model)
+        two, _ = decode_image(data, model)
     finally:
         torch.set_num_threads(previous)
+    return one, two
+
+
+def test_decode_identical_with_one_and_two_threads(model: LoadedModel, encoded) -> None:  # noqa: ANN001
+    _, result = encoded
+    one, two = decoded_with_one_and_two_threads(result.data, model)
     assert np.array_equal(one, two) and np.array_equal(one, result.reconstruction)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_overfit import _image
+from test_overfit import _image, decoded_with_one_and_two_threads
 
 from lic.codec.image import decode_image
 from lic.codec.overfit import encode_overfit, read_shape
@@ -21,21 +21,16 @@ from lic.errors import CorruptStreamError
 from lic.format.container import read_image_stream, write_image_stream
 from lic.models.overfit import CONTEXT, ExactNetwork, OverfitNetwork, OverfitShape, macs_per_pixel, parameter_count
 from lic.models.row_mlp import context_rows
-from lic.models.weights import LoadedModel, load_model
+from lic.models.weights import LoadedModel
 
 SHAPE = OverfitShape(grids=4, arm_width=8, arm_layers=2, synthesis_width=8, hyper_grids=2, coarse_features=3,
                      coarse_feature_grids=2)
 
 
 @pytest.fixture(scope="module")
-def model() -> LoadedModel:
-    return load_model("overfit")
-
-
-@pytest.fixture(scope="module")
-def encoded(model: LoadedModel) -> tuple[np.ndarray, object]:
-    pixels = _image(21, 35)
-    return pixels, encode_overfit(pixels, model, 4.0, FitConfig(steps=40, shape=SHAPE))
+def encoded(overfit_model: LoadedModel) -> tuple[np.ndarray, object]:
+    """A 35x21 image fitted with :data:`SHAPE` and coded."""
+    return _image(21, 35), encode_overfit(_image(21, 35), overfit_model, 4.0, FitConfig(steps=40, shape=SHAPE))
 
 
 def test_grids_are_coded_coarse_to_fine_with_features_from_coarser_grids() -> None:
@@ -64,19 +59,12 @@ def test_features_start_at_zero_and_leave_the_rest_of_the_network_as_without_the
     assert all(torch.equal(a, b) for a, b in same)
 
 
-def test_round_trip_is_bit_exact_and_the_header_says_the_shape(model: LoadedModel, encoded) -> None:  # noqa: ANN001
+def test_round_trip_is_bit_exact_and_the_header_says_the_shape(overfit_model: LoadedModel, encoded) -> None:  # noqa: ANN001
     pixels, result = encoded
     lane0 = read_image_stream(result.data)[1][0][0]
     assert lane0[0] == 0x80 | 0x40 | SHAPE.grids
     assert read_shape(lane0)[0] == SHAPE
-    previous = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one, _ = decode_image(result.data, model)
-        torch.set_num_threads(2)
-        two, _ = decode_image(result.data, model)
-    finally:
-        torch.set_num_threads(previous)
+    one, two = decoded_with_one_and_two_threads(result.data, overfit_model)
     assert np.array_equal(one, result.reconstruction) and np.array_equal(two, result.reconstruction)
     assert np.mean((one.astype(float) - pixels.astype(float)) ** 2) < np.var(pixels.astype(float))
 
@@ -86,14 +74,14 @@ def _nearest(grid: np.ndarray, steps: int, size: tuple[int, int]) -> np.ndarray:
     return grid[ys][:, xs]
 
 
-def test_cpp_arm_with_features_equals_the_fixed_point_reference(model: LoadedModel) -> None:
+def test_cpp_arm_with_features_equals_the_fixed_point_reference(overfit_model: LoadedModel) -> None:
     """The C++ tables of every latent (coding order, features from the grids coded before) equal FixedPointLayer's
     float64 path of spec section 6.3."""
     rng = np.random.default_rng(2)
     tensors = [t.detach() for t in OverfitNetwork(SHAPE).tensors()]
     network = ExactNetwork.of(SHAPE, [rng.integers(-300, 300, t.shape).astype(np.int32) for t in tensors],
                               [10] * len(tensors))
-    c = model.module.config
+    c = overfit_model.module.config
     arm = _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT], c.scale_base,
                          c.scale_step, c.scale_levels, c.mean_bits, SHAPE.coarse_features, network.feature_layers())
     sizes = SHAPE.latent_sizes(23, 13)
@@ -124,8 +112,8 @@ def test_cpp_arm_with_features_equals_the_fixed_point_reference(model: LoadedMod
     assert np.array_equal(symbols, np.concatenate(expected_symbols).astype(np.int32))
 
 
-def test_cpp_arm_refuses_features_of_grids_not_coded_before(model: LoadedModel) -> None:
-    c = model.module.config
+def test_cpp_arm_refuses_features_of_grids_not_coded_before(overfit_model: LoadedModel) -> None:
+    c = overfit_model.module.config
     layers = [(np.zeros((2, 16 + 1), np.int64), np.zeros(2, np.int64), False)]
     feature = (0, [1], np.zeros((1, 1), np.int64), np.zeros(1, np.int64))  # grid 0 reading grid 1 (coded after it)
     arm = _rans.ArmModel(layers, [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT], c.scale_base, c.scale_step,
@@ -187,11 +175,11 @@ def _with_lane0(data: bytes, lane0: bytes) -> bytes:
     (lambda lane: bytes([0x40 | SHAPE.grids]) + lane[1:], "symmetric layout"),
     (lambda lane: bytes([0x80 | 0x20 | 0x40 | SHAPE.grids]) + lane[1:], "reserved bits"),
 ])
-def test_forged_coarse_headers_are_refused(model: LoadedModel, encoded, change, message: str) -> None:  # noqa: ANN001
+def test_forged_coarse_headers_are_refused(overfit_model: LoadedModel, encoded, change, message: str) -> None:  # noqa: ANN001
     _, result = encoded
     lane0 = read_image_stream(result.data)[1][0][0]
     with pytest.raises(CorruptStreamError, match=message):
-        decode_image(_with_lane0(result.data, change(lane0)), model)
+        decode_image(_with_lane0(result.data, change(lane0)), overfit_model)
 
 
 def test_a_coarse_flag_without_its_two_bytes_is_refused(encoded) -> None:  # noqa: ANN001
