@@ -115,11 +115,11 @@ def _quantize(tensors: list[torch.Tensor], exponents: list[int]) -> list[Quantiz
 def _latent_symbols(network: ExactNetwork, grids: list[np.ndarray], codec: OverfitCodec) -> tuple[np.ndarray, ...]:
     """Symbols and tables of the latents (``grids`` as :meth:`OverfitShape.levels`), in coding order."""
     shape = network.shape
-    ordered = [grids[i] for i in shape.coding_order()]
-    levels = [shape.levels()[i] for i in shape.coding_order()]
+    order, levels = shape.coding_order(), shape.levels()
+    ordered = [grids[i] for i in order]
     values = np.concatenate([g.reshape(-1) for g in ordered]).astype(np.int32)
     return _arm_model(network, codec).symbols([g.shape[0] for g in ordered], [g.shape[1] for g in ordered], values,
-                                              levels)
+                                              [levels[i] for i in order])
 
 
 def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: OverfitShape, grids: list[np.ndarray],
@@ -324,10 +324,10 @@ def decode_overfit_latents(header: ImageHeader, tiles: list[list[bytes]],
         network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
     except InexactNetworkError:
         raise CorruptStreamError("overfit stream: network weights out of the exact range") from None
-    order = shape.coding_order()
-    sizes = [shape.latent_sizes(header.width, header.height)[i] for i in order]
+    order, levels, all_sizes = shape.coding_order(), shape.levels(), shape.latent_sizes(header.width, header.height)
+    sizes = [all_sizes[i] for i in order]
     values = decoder.decode_arm(_arm_model(network, codec), [h for h, _ in sizes], [w for _, w in sizes],
-                                codec.latent_tables(), [shape.levels()[i] for i in order])
+                                codec.latent_tables(), [levels[i] for i in order])
     decoder.check_exhausted()
     grids: list[np.ndarray] = [np.empty(0)] * len(order)
     pos = 0

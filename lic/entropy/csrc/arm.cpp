@@ -21,6 +21,12 @@ inline int64_t floor_div(int64_t a, int64_t b) {  // b > 0
   return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+// The activation of a latent: clamp(v * 2^12, -2^24, 2^24) (bitstream-spec.md section 6.3).
+inline double activation(int64_t v) {
+  return static_cast<double>(
+      std::clamp<int64_t>(v * (int64_t{1} << kArmActivationBits), -kArmActivationLimit, kArmActivationLimit));
+}
+
 // Throws unless every sum of a layer of these weights (activations up to 2^24) is an exact integer in a double.
 void check_exact_sums(const std::vector<double>& weight, const std::vector<double>& bias, int inputs) {
   for (size_t o = 0; o < bias.size(); ++o) {
@@ -85,8 +91,7 @@ void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64
   for (size_t i = 0; i < n; ++i) {
     const int64_t yy = y + dy_[i], xx = x + dx_[i];
     const int64_t v = (yy >= 0 && xx >= 0 && xx < width) ? grid[yy * width + xx] : 0;
-    a[i] = static_cast<double>(
-        std::clamp<int64_t>(v * (int64_t{1} << kArmActivationBits), -kArmActivationLimit, kArmActivationLimit));
+    a[i] = activation(v);
   }
   for (int c = 0; c < features_; ++c) a[n + c] = features ? features[c] : 0.0;
   (void)height;
@@ -141,6 +146,10 @@ void ArmModel::check_grids(const std::vector<ArmGrid>& grids) const {
   }
 }
 
+namespace {
+
+// Features (`model.features()` per position, [width][features]) of row y of the grid of `layer`, from
+// `starts[j]`: the first value of grid j (coding order).
 void arm_feature_row(const ArmModel& model, const ArmFeatureLayer& layer, const std::vector<ArmGrid>& grids,
                      const std::vector<const int32_t*>& starts, int64_t y, double* out) {
   const ArmGrid& g = grids[layer.grid];
@@ -151,9 +160,7 @@ void arm_feature_row(const ArmModel& model, const ArmFeatureLayer& layer, const 
     for (size_t j = 0; j < n; ++j) {
       const ArmGrid& s = grids[layer.sources[j]];
       const int d = s.level - g.level;
-      const int64_t v = starts[layer.sources[j]][(y >> d) * s.width + (x >> d)];
-      a[j] = static_cast<double>(
-          std::clamp<int64_t>(v * (int64_t{1} << kArmActivationBits), -kArmActivationLimit, kArmActivationLimit));
+      a[j] = activation(starts[layer.sources[j]][(y >> d) * s.width + (x >> d)]);
     }
     for (int c = 0; c < features; ++c) {
       double acc = 0.0;
@@ -162,8 +169,6 @@ void arm_feature_row(const ArmModel& model, const ArmFeatureLayer& layer, const 
     }
   }
 }
-
-namespace {
 
 // Calls code(grid, start, y, x, features at (y, x) or null) for every position of every grid in order
 // (start: the grid's first index in values), after the previous positions' values are in place (the

@@ -86,11 +86,6 @@ class ArmModel {
   std::vector<ArmFeatureLayer> feature_layers_;
 };
 
-// Features (`model.features()` per position, [width][features]) of row y of grid g, whose feature layer
-// is `layer`, from `starts[j]`: the first value of grid j (coding order).
-void arm_feature_row(const ArmModel& model, const ArmFeatureLayer& layer, const std::vector<ArmGrid>& grids,
-                     const std::vector<const int32_t*>& starts, int64_t y, double* out);
-
 // Encoder: for every latent of `grids` (concatenated row-major values, grid after grid in coding
 // order), the symbol to code (value - base) and its table.
 void arm_symbols(const ArmModel& model, const std::vector<ArmGrid>& grids, const int32_t* values,
