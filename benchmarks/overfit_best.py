@@ -32,13 +32,13 @@ def rd_cost(point: dict, lmbda: float) -> float:
     return 10 ** (-point["psnr-rgb"] / 10) + lmbda * point["bpp"]
 
 
-def best_points(workdirs: list[Path]) -> list[dict]:
-    """Per (image, quality) present in every workdir, the candidate the encoder would keep."""
+def best_points(folders: list[Path]) -> list[dict]:
+    """Per (image, quality) present in every folder of point JSONs, the candidate the encoder would keep."""
     config = load_model("overfit").module.config
-    names = set.intersection(*({f.name for f in (d / "points").glob("*.json")} for d in workdirs))
+    names = set.intersection(*({f.name for f in d.glob("*.json")} for d in folders))
     kept = []
     for name in sorted(names):
-        files = [d / "points" / name for d in workdirs]
+        files = [d / name for d in folders]
         candidates = [json.loads(f.read_text()) for f in files]
         lmbda = config.lmbda(candidates[0]["quality"])
         costs = [rd_cost(c, lmbda) for c in candidates]
@@ -58,11 +58,12 @@ def main() -> None:
     parser.add_argument("-q", "--qualities", type=float, nargs="+", default=[1.0, 3.0, 5.0, 7.0])
     parser.add_argument("-o", "--output", type=Path, required=True)
     args = parser.parse_args()
-    points = best_points(args.workdirs)
+    points = best_points([d / "points" for d in args.workdirs])
     write_results(points, args.preset, args.qualities, args.output)
     for image in sorted({p["image"] for p in points}):
         print(image, [f"q{p['quality']:g}: {Path(p['from']).parent.parent.name}" for p in points
                       if p["image"] == image])
+
 
 if __name__ == "__main__":
     main()

@@ -9,32 +9,39 @@ difference of ``MSE + lambda * bpp`` (:func:`overfit_best.rd_cost`, lower is bet
 point's encode CPU seconds, then the mean and how many points are lower. Before a whole curve
 exists (a BD-rate needs four qualities per image), this compares two recipes point by point; with
 the same seed, both fits start from the same networks and latents.
+
+``--with-new`` and ``--with-old`` add folders of other seeds to a side: each point then keeps its
+lowest RD cost among them, as a best-of-N preset would (only points present in every folder of
+both sides count).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from overfit_best import rd_cost
+from overfit_best import best_points, rd_cost
 
 from lic.models.weights import load_model
 
 
-def point_costs(folder: Path) -> dict[tuple[str, float], dict]:
-    """The points of a folder by (image, quality)."""
-    points = (json.loads(f.read_text()) for f in sorted(folder.glob("*.json")))
-    return {(p["image"], p["quality"]): p for p in points}
+def points_by_key(folders: list[Path]) -> dict[tuple[str, float], dict]:
+    """The best-of-N points of the folders (:func:`overfit_best.best_points`) by (image, quality)."""
+    return {(p["image"], p["quality"]): p for p in best_points(folders)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("new", type=Path)
     parser.add_argument("old", type=Path)
+    parser.add_argument("--with-new", type=Path, nargs="+", default=[], metavar="DIR",
+                        help="more fits (other seeds) of the new recipe: best of them per point")
+    parser.add_argument("--with-old", type=Path, nargs="+", default=[], metavar="DIR",
+                        help="more fits (other seeds) of the old recipe: best of them per point")
     args = parser.parse_args()
     config = load_model("overfit").module.config
-    new, old = point_costs(args.new), point_costs(args.old)
+    new = points_by_key([args.new, *args.with_new])
+    old = points_by_key([args.old, *args.with_old])
     changes = []
     for key in sorted(new.keys() & old.keys()):
         lmbda = config.lmbda(key[1])
