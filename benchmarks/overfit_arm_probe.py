@@ -48,11 +48,12 @@ VARIANTS = {  # name: (context offsets, parent window side, hidden width, residu
 
 
 def stream_latents(path: Path) -> tuple[list[Tensor], OverfitConfig]:
-    """The integer latent grids (finest first) of an overfit stream, and the codec's constants."""
+    """The integer latent grids (finest first; a stream's hyperlatents are left out) of an overfit stream, and the
+    codec's constants."""
     header, tiles = read_image_stream(path.read_bytes())
     model = load_model("overfit")
-    _, grids = decode_overfit_latents(header, tiles, model)
-    return [torch.tensor(g, dtype=torch.float32) for g in grids], model.module.config
+    network, grids = decode_overfit_latents(header, tiles, model)
+    return [torch.tensor(g, dtype=torch.float32) for g in grids[: network.shape.grids]], model.module.config
 
 
 def parent_rows(grids: list[Tensor], i: int, side: int) -> Tensor:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ import torch
 from overfit_recipe import overridden
 from PIL import Image
 
+from lic.cli.overfit import preset_fit
 from lic.codec.image import decode_image
 from lic.codec.overfit import encode_overfit
 from lic.codec.overfit_fit import PRESETS
@@ -50,11 +52,8 @@ def _cpu_seconds() -> float:
 def run_point(path: Path, quality: float, preset: str, steps: int | None, workdir: Path, seed: int | None = None,
               restarts: int | None = None, device: str = "cpu", settings: list[str] | None = None) -> dict:
     """Encodes (fitting on ``device``), decodes (on the CPU) and measures one image at one quality."""
-    from dataclasses import replace
-
     model = load_model("overfit")
-    fit = overridden(PRESETS[preset], settings or [])
-    fit = fit if steps is None else replace(fit, steps=steps, coarse_steps=0)
+    fit = overridden(preset_fit(preset, steps), settings or [])
     fit = replace(fit, seed=fit.seed if seed is None else seed, restarts=fit.restarts if restarts is None else restarts)
     pixels, _ = read_image(path)
     workers = usable_cores()

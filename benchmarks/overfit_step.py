@@ -5,8 +5,9 @@
 Runs ``--steps`` Adam steps of the soft-rounding phase at full and at half resolution, one
 torch thread, and prints process CPU seconds per step (and wall seconds, with the load
 average: CPU seconds are the figure to compare on a shared machine). ``--path torch`` turns
-the C++ kernels of the row/context MLPs (``lic.models.row_mlp``) and of the rate
-(``lic.models.overfit.laplace_rate``) off, so both are measured by the same script.
+every C++ fitting kernel off (the row/context MLPs of ``lic.models.row_mlp``, the filters of
+``lic.models.fit_filters`` and the rate of ``lic.models.overfit.laplace_rate``), so both are
+measured by the same script.
 ``--device cuda`` times the steps on a GPU (wall seconds are then the figure; the CPU seconds
 are the launching thread's; a GPU always takes the torch path).
 """
@@ -24,15 +25,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-import lic.codec.overfit_fit as overfit_fit
+import lic.models.fit_filters as fit_filters
+import lic.models.overfit as overfit_model
 import lic.models.row_mlp as row_mlp
-from lic.codec.overfit_fit import FitConfig, _fit_phase, _half
-from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape, laplace_bits
-
-
-def torch_rate(values: torch.Tensor, params: torch.Tensor, config: OverfitConfig) -> torch.Tensor:
-    """The rate as torch operations (what the C++ ``laplace_rate`` computes in one pass)."""
-    return laplace_bits(values, params[:, 0], params[:, 1], config).sum()
+from lic.codec.overfit_fit import FitConfig, _half, _Phase, _run_phase, image_target
+from lic.models.overfit import OverfitConfig, OverfitNetwork, OverfitShape
 
 
 def seconds_per_step(target: torch.Tensor, steps: int, shape: OverfitShape) -> tuple[float, float]:
@@ -40,17 +37,18 @@ def seconds_per_step(target: torch.Tensor, steps: int, shape: OverfitShape) -> t
     step first)."""
     fit = FitConfig(steps=steps, warmup=1, shape=shape).sized_for(target.shape[-1], target.shape[-2])
 
-    def network() -> OverfitNetwork:
-        return OverfitNetwork(fit.shape).to(target.device)
+    def run(steps: int) -> None:
+        phase = _Phase.start(target, OverfitNetwork(fit.shape).to(target.device), None, fit)
+        _run_phase(phase, 0, 1e-3, steps, fit, OverfitConfig(), None, 0, steps, hard=False)
 
     def synchronize() -> None:
         if target.device.type == "cuda":
             torch.cuda.synchronize(target.device)
 
-    _fit_phase(target, network(), None, 1e-3, 1, fit, OverfitConfig(), None, 0, 1, hard=False)
+    run(1)
     synchronize()
     cpu, wall = time.process_time(), time.perf_counter()
-    _fit_phase(target, network(), None, 1e-3, steps, fit, OverfitConfig(), None, 0, steps, hard=False)
+    run(steps)
     synchronize()
     return (time.process_time() - cpu) / steps, (time.perf_counter() - wall) / steps
 
@@ -68,10 +66,9 @@ def main() -> None:
     shape = replace(OverfitShape(), **{k: int(v) for k, v in (item.split("=", 1) for item in args.shape)})
     torch.set_num_threads(1)
     if args.path == "torch":
-        row_mlp.cpp_kernels_take = lambda t: False
-        overfit_fit.laplace_rate = torch_rate
-    pixels = np.asarray(Image.open(args.image).convert("RGB"))
-    target = (torch.from_numpy(pixels.copy()).permute(2, 0, 1)[None].float() / 255.0).to(args.device)
+        for module in (row_mlp, fit_filters, overfit_model):  # each imported the switch by name
+            module.cpp_kernels_take = lambda t: False
+    target = image_target(np.asarray(Image.open(args.image).convert("RGB"))).to(args.device)
     load = os.getloadavg()
     full = seconds_per_step(target, args.steps, shape)
     half = seconds_per_step(_half(target), args.steps, shape)

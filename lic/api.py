@@ -21,7 +21,7 @@ from PIL import Image
 
 from lic.codec.image import EncodedImage, decode_image, encode_image_at
 from lic.codec.overfit import encode_overfit
-from lic.codec.overfit_fit import PRESETS
+from lic.codec.overfit_fit import DEFAULT_PRESET, PRESETS
 from lic.codec.overfit_rate import search_bpp
 from lic.codec.refine import RefineConfig
 from lic.errors import LicError, UnsupportedInputError
@@ -129,10 +129,11 @@ class Codec:
                 raise UnsupportedInputError("give a quality or a target bpp, not both")
             with self._lock:
                 if bpp is not None:
-                    encoded, _ = search_bpp(lambda q: encode_overfit(pixels, self.model, q, PRESETS["fast"]), bpp)
+                    encoded, _ = search_bpp(lambda q: encode_overfit(pixels, self.model, q, PRESETS[DEFAULT_PRESET]),
+                                            bpp)
                 else:
                     quality = self.model.default_quality if quality is None else quality
-                    encoded = encode_overfit(pixels, self.model, quality, PRESETS["fast"])
+                    encoded = encode_overfit(pixels, self.model, quality, PRESETS[DEFAULT_PRESET])
             return EncodedImage(encoded.data, encoded.header, encoded.reconstruction)
         with self._lock:
             return encode_image_at(pixels, self.model, quality, bpp, RefineConfig(refine))

@@ -111,7 +111,7 @@ def test_soft_round_equals_its_expression_with_its_gradient(sharpness: float) ->
 
 def test_hard_rounding_phase_moves_latents_at_its_own_rate() -> None:
     """The hard phase's latent learning rate is FitConfig.hard_latent_lr (0: the networks alone adapt)."""
-    from lic.codec.overfit_fit import _fit_phase
+    from lic.codec.overfit_fit import _Phase, _run_phase
     from lic.models.overfit import OverfitConfig, OverfitNetwork, grid_sizes
 
     torch.manual_seed(0)
@@ -122,7 +122,8 @@ def test_hard_rounding_phase_moves_latents_at_its_own_rate() -> None:
         fit = FitConfig(steps=4, warmup=1, hard_fraction=1.0, hard_latent_lr=rate, shape=SHAPE)
         network = OverfitNetwork(SHAPE)
         before = [p.detach().clone() for p in network.parameters()]
-        fitted = _fit_phase(target, network, start, 1e-3, 4, fit, OverfitConfig(), None, 0, 4, hard=True)
+        phase = _Phase.start(target, network, start, fit)
+        fitted = _run_phase(phase, 0, 1e-3, 4, fit, OverfitConfig(), None, 0, 4, hard=True)
         moved.append(any(not torch.equal(a, b) for a, b in zip(fitted.latents, start)))
         assert any(not torch.equal(a, b.detach()) for a, b in zip(before, network.parameters()))
     assert moved == [False, True]
@@ -256,7 +257,7 @@ def test_cpp_arm_equals_the_fixed_point_reference(model: LoadedModel) -> None:
     """The C++ loop's integers (used by encoder and decoder) equal FixedPointLayer's float64 path."""
     network = _exact_arm(0)
     c = model.module.config
-    arm = _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
+    arm = _rans.ArmModel(network.cpp_arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
                          c.scale_base, c.scale_step, c.scale_levels, c.mean_bits)
     grid = np.random.default_rng(1).integers(-40, 40, (13, 17)).astype(np.int32)
     native = arm.outputs(13, 17, grid.reshape(-1))
@@ -407,3 +408,11 @@ def test_cpp_synthesis_equals_the_fixed_point_reference() -> None:
     pixels = network.reconstruct(grids)
     assert np.array_equal(pixels, _reference_reconstruction(network, grids))
     assert 10 < len(np.unique(pixels))  # not a saturated image: the comparison means something
+
+
+def test_cli_preset_choices_are_the_fitting_presets() -> None:
+    """``--preset``'s choices (declared without importing torch) are exactly the presets the encoder knows."""
+    from lic.cli.overfit import PRESET_NAMES
+    from lic.codec.overfit_fit import DEFAULT_PRESET, PRESETS
+
+    assert PRESET_NAMES == tuple(PRESETS) and DEFAULT_PRESET in PRESETS

@@ -15,7 +15,7 @@ from test_overfit import _image, decoded_with_one_and_two_threads
 
 from lic.codec.image import decode_image
 from lic.codec.overfit import encode_overfit, read_shape
-from lic.codec.overfit_fit import FitConfig, FittedImage, _coarse_shape, _refine_from
+from lic.codec.overfit_fit import FitConfig, FittedImage, _half_resolution_shape, _refine_from
 from lic.entropy import _rans
 from lic.errors import CorruptStreamError
 from lic.format.container import read_image_stream, write_image_stream
@@ -82,8 +82,8 @@ def test_cpp_arm_with_features_equals_the_fixed_point_reference(overfit_model: L
     network = ExactNetwork.of(SHAPE, [rng.integers(-300, 300, t.shape).astype(np.int32) for t in tensors],
                               [10] * len(tensors))
     c = overfit_model.module.config
-    arm = _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT], c.scale_base,
-                         c.scale_step, c.scale_levels, c.mean_bits, SHAPE.coarse_features, network.feature_layers())
+    arm = _rans.ArmModel(network.cpp_arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT], c.scale_base,
+                         c.scale_step, c.scale_levels, c.mean_bits, SHAPE.coarse_features, network.cpp_feature_layers())
     sizes = SHAPE.latent_sizes(23, 13)
     grids = [rng.integers(-30, 30, size).astype(np.int32) for size in sizes]
     levels = SHAPE.levels()
@@ -98,7 +98,7 @@ def test_cpp_arm_with_features_equals_the_fixed_point_reference(overfit_model: L
             sources = [_nearest(grids[j], levels[j] - levels[i], sizes[i]).reshape(-1)
                        for j in SHAPE.feature_sources(i)]
             u = (torch.from_numpy(np.stack(sources, 1)).double() * 4096).clamp(-2**24, 2**24)
-            features = network.coarse_features[i].on_rows(u)
+            features = network.feature_layers[i].on_rows(u)
             assert features.abs().max() > 0
         a = torch.cat([a, features], 1)
         for layer in network.arm:
@@ -125,7 +125,7 @@ def test_cpp_arm_refuses_features_of_grids_not_coded_before(overfit_model: Loade
 def test_half_resolution_phase_hands_its_features_one_grid_finer() -> None:
     """Grid i of the half-resolution phase is grid i + 1 at full resolution: its feature layer too, and the
     hyperlatents stay at their (absolute) resolutions."""
-    coarse_shape = _coarse_shape(SHAPE)
+    coarse_shape = _half_resolution_shape(SHAPE)
     assert (coarse_shape.grids, coarse_shape.hyper_grids, coarse_shape.coarse_feature_grids) == (3, 2, 1)
     half = OverfitNetwork(coarse_shape)
     with torch.no_grad():
@@ -144,7 +144,7 @@ def test_half_resolution_phase_hands_its_features_one_grid_finer() -> None:
 def test_small_images_get_shapes_that_fit() -> None:
     fit = FitConfig(shape=OverfitShape(hyper_grids=3, coarse_features=6, coarse_feature_grids=3)).sized_for(6, 5)
     fit.shape.validate()
-    _coarse_shape(fit.shape).validate()
+    _half_resolution_shape(fit.shape).validate()
     assert (fit.shape.grids, fit.shape.hyper_grids, fit.shape.coarse_feature_grids) == (2, 0, 1)
     tiny = FitConfig(shape=OverfitShape(hyper_grids=3, coarse_features=6, coarse_feature_grids=3)).sized_for(1, 1)
     assert (tiny.shape.grids, tiny.shape.hyper_grids, tiny.shape.coarse_feature_grids) == (1, 0, 0)
@@ -154,7 +154,7 @@ def test_small_images_get_shapes_that_fit() -> None:
         shape = FitConfig(shape=OverfitShape(grids=grids, hyper_grids=hyper, coarse_features=2,
                                              coarse_feature_grids=8)).sized_for(4096, 4096).shape
         shape.validate()
-        _coarse_shape(shape).validate()
+        _half_resolution_shape(shape).validate()
         levels = shape.levels()
         assert all(levels[j] >= levels[k] for k in range(shape.coarse_feature_grids) for j in shape.feature_sources(k))
 

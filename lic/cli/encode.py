@@ -10,6 +10,7 @@ from lic.cli.batch import run_batch
 from lic.cli.common import finish_image_encode, finite_number, frame_rate, image_outputs, whole_number
 from lic.cli.distributed import check_ray_input
 from lic.cli.options import coding_options
+from lic.cli.overfit import PRESET_NAMES
 from lic.errors import LicError
 from lic.io.output import is_stdio
 
@@ -106,7 +107,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "'inr' fits a small network to each group of frames and codes its weights (slow: minutes "
                         "per group on a CPU). Image: 'overfit' fits latent grids and tiny networks to the image "
                         "(Cool-chic/C3 class; minutes per image, -q 0..7 or --bpp (a few fits), very fast decoder)")
-    p.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
+    p.add_argument("--preset", choices=PRESET_NAMES, default=None,
                    help="--mode overfit: fitting budget (default fast; times in docs/overfit.md)")
     p.add_argument("--fit-steps", type=whole_number(1, 10**7), default=None, metavar="N",
                    help="--mode overfit: optimizer steps at full resolution, replacing the preset's budget "

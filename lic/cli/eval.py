@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lic.cli.common import check_output, device_option
 from lic.cli.distributed import check_ray_input, ray_option
+from lic.cli.overfit import PRESET_NAMES
 from lic.cli.results import collect_images, write_results
 from lic.errors import LicError
 from lic.models import OVERFIT_MODEL
@@ -64,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--refine", type=int, default=0, metavar="N", help="encode-time latent refinement steps")
     p.add_argument("--mode", choices=["overfit"], default=None,
                    help="overfit: fit a codec to each image (lic encode --mode overfit) instead of --model")
-    p.add_argument("--preset", choices=["fast", "medium", "slow"], default=None,
+    p.add_argument("--preset", choices=PRESET_NAMES, default=None,
                    help="--mode overfit: fitting budget (default fast)")
     p.add_argument("--fit-steps", type=int, default=None, metavar="N", help="--mode overfit: optimizer steps")
     p.add_argument("-o", "--output", help="write the results as JSON (CompressAI's results layout)")

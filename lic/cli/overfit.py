@@ -5,13 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lic.cli.common import finish_image_encode, image_outputs
 from lic.errors import LicError
 from lic.io.output import is_stdio
 
+if TYPE_CHECKING:
+    import numpy as np
+    from tqdm import tqdm
+
+    from lic.codec.overfit import OverfitEncoded
+    from lic.codec.overfit_fit import FitConfig, FitProgress
+    from lic.models.weights import LoadedModel
+
 PRESET_NAMES = ("fast", "medium", "slow")
+"""``--preset`` choices: the keys of :data:`lic.codec.overfit_fit.PRESETS` (here so that building the parser
+imports no torch; a test checks they agree)."""
 
 
 def check_overfit_options(args: argparse.Namespace) -> None:
@@ -30,13 +42,13 @@ def check_overfit_options(args: argparse.Namespace) -> None:
         raise LicError("--mode overfit encodes one image at a time, not a folder")
 
 
-def fit_progress(steps: int):  # noqa: ANN201
+def fit_progress(steps: int) -> tuple[tqdm, Callable[[FitProgress], None]]:
     """A tqdm bar (shown on a terminal only) and the callback that updates it with rate and PSNR."""
     from tqdm import tqdm
 
     bar = tqdm(total=steps, unit="step", desc="fitting", file=sys.stderr, disable=None, leave=False)
 
-    def update(progress) -> None:  # noqa: ANN001
+    def update(progress: FitProgress) -> None:
         if bar.total != progress.steps:  # restarts fitted one after another count all their steps
             bar.total = progress.steps
         bar.update(1)
@@ -48,8 +60,8 @@ def fit_progress(steps: int):  # noqa: ANN201
 
 def cmd_encode_overfit(args: argparse.Namespace) -> int:
     """Fits, codes and writes one image; the output appears only once complete (atomic write)."""
-    from lic.codec.overfit import OverfitEncoded, encode_overfit
-    from lic.codec.overfit_fit import fit_steps
+    from lic.codec.overfit import encode_overfit
+    from lic.codec.overfit_fit import DEFAULT_PRESET, fit_steps
     from lic.codec.overfit_rate import search_bpp
     from lic.hardware import usable_cores
     from lic.io.imageio import read_image
@@ -81,22 +93,24 @@ def cmd_encode_overfit(args: argparse.Namespace) -> int:
         bar.close()
     seconds = time.perf_counter() - start
     finish_image_encode(args, outputs, pixels, encoded,
-                        f"overfit {args.preset or 'fast'} ({fit.coarse_steps} + {fit.steps} steps"
+                        f"overfit {args.preset or DEFAULT_PRESET} ({fit.coarse_steps} + {fit.steps} steps"
                         f"{f', best of {fit.restarts} fits' if fit.restarts > 1 else ''}){search}, {seconds:.1f} s")
     return 0
 
 
-def preset_fit(preset: str | None, steps: int | None):  # noqa: ANN201 - a FitConfig
-    """The fitting budget of ``--preset`` (default fast), or ``--fit-steps`` full-resolution steps alone."""
+def preset_fit(preset: str | None, steps: int | None) -> FitConfig:
+    """The fitting budget of ``--preset`` (default :data:`~lic.codec.overfit_fit.DEFAULT_PRESET`), or
+    ``--fit-steps`` full-resolution steps alone."""
     from dataclasses import replace
 
-    from lic.codec.overfit_fit import PRESETS
+    from lic.codec.overfit_fit import DEFAULT_PRESET, PRESETS
 
-    fit = PRESETS[preset or "fast"]
+    fit = PRESETS[preset or DEFAULT_PRESET]
     return fit if steps is None else replace(fit, steps=steps, coarse_steps=0)
 
 
-def overfit_encoder(model, preset: str | None, steps: int | None, device: str = "cpu"):  # noqa: ANN001, ANN201
+def overfit_encoder(model: LoadedModel, preset: str | None, steps: int | None, device: str = "cpu"
+                    ) -> tuple[Callable[[np.ndarray, float], OverfitEncoded], FitConfig, str, dict]:
     """``(encode(pixels, quality), fit, results name, metadata)`` of ``lic eval --mode overfit``; fits on ``device``."""
     import os
     from dataclasses import asdict
@@ -104,9 +118,10 @@ def overfit_encoder(model, preset: str | None, steps: int | None, device: str = 
     import torch
 
     from lic.codec.overfit import encode_overfit
+    from lic.codec.overfit_fit import DEFAULT_PRESET
     from lic.hardware import machine_description, usable_cores
 
-    name = preset or "fast"
+    name = preset or DEFAULT_PRESET
     fit = preset_fit(preset, steps)
     cores = usable_cores()
     meta = {"mode": "overfit", "preset": name, "fit": asdict(fit), "threads": torch.get_num_threads(),

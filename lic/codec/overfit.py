@@ -39,18 +39,26 @@ from lic.format.header import ColourFormat
 from lic.limits import check_size
 from lic.models.fixed_point import InexactNetworkError
 from lic.models.overfit import (
+    ARM_GROUP,
     CONTEXT,
+    SYNTHESIS_GROUP,
+    UPSAMPLING_GROUP,
     ExactNetwork,
     OverfitCodec,
     OverfitNetwork,
     OverfitShape,
+    tensor_layout,
 )
 from lic.models.weights import LoadedModel
 
 MAX_PIXELS = 1 << 22
 """Largest overfit image (4 Mpixel, e.g. 2048x2048): fitting scales with the pixels, and the
 limit bounds a decoder's work and memory whatever a header claims."""
-_SHAPE = struct.Struct("<4B")  # grids (and kernel form), arm_width, arm_layers, synthesis_width
+_SHAPE = struct.Struct("<4B")  # grids (with the flags below), arm_width, arm_layers, synthesis_width
+_GRIDS_MASK = 0x0F
+"""Bits 0..3 of the grids byte: the latent grid count."""
+_RESERVED_BITS = 0x30
+"""Bits 4 and 5 of the grids byte: reserved, 0."""
 _SYMMETRIC_FLAG = 0x80
 """Bit 7 of the grids byte: symmetric upsampling kernels and 2-byte tensor entries (bitstream-spec.md section 6.1)."""
 _COARSE_FLAG = 0x40
@@ -71,7 +79,8 @@ class OverfitEncoded:
     header: ImageHeader
     reconstruction: np.ndarray
     exponents: tuple[int, ...]
-    """Step exponent ``e`` (step ``2^-e``) of each network tensor, in stream order (ARM, upsampling, synthesis)."""
+    """Step exponent ``e`` (step ``2^-e``) of each network tensor, in stream order
+    (:func:`~lic.models.overfit.tensor_layout`)."""
 
     @property
     def bpp(self) -> float:
@@ -88,16 +97,15 @@ def check_overfit_size(width: int, height: int) -> None:
 
 
 def _groups(shape: OverfitShape) -> list[int]:
-    """Group of each tensor in stream order: 0 ARM (with its coarse-grid feature layers), 1 upsampling,
-    2 synthesis."""
-    return [0] * (2 * (shape.arm_layers + 1 + shape.coarse_feature_grids)) + [1] * (shape.grids - 1) + [2] * 8
+    """Quantization group of each tensor in stream order (:func:`~lic.models.overfit.tensor_layout`)."""
+    return [group for group, _ in tensor_layout(shape)]
 
 
 def _arm_model(network: ExactNetwork, codec: OverfitCodec) -> _rans.ArmModel:
     c = codec.config
-    return _rans.ArmModel(network.arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
+    return _rans.ArmModel(network.cpp_arm_layers(), [dy for dy, _ in CONTEXT], [dx for _, dx in CONTEXT],
                           c.scale_base, c.scale_step, c.scale_levels, c.mean_bits, network.shape.coarse_features,
-                          network.feature_layers())
+                          network.cpp_feature_layers())
 
 
 @dataclass(frozen=True)
@@ -112,14 +120,31 @@ def _quantize(tensors: list[torch.Tensor], exponents: list[int]) -> list[Quantiz
     return [QuantizedTensor.with_step(t, 2.0**-e) for t, e in zip(tensors, exponents, strict=True)]
 
 
-def _latent_symbols(network: ExactNetwork, grids: list[np.ndarray], codec: OverfitCodec) -> tuple[np.ndarray, ...]:
-    """Symbols and tables of the latents (``grids`` as :meth:`OverfitShape.levels`), in coding order."""
-    shape = network.shape
-    order, levels = shape.coding_order(), shape.levels()
-    ordered = [grids[i] for i in order]
-    values = np.concatenate([g.reshape(-1) for g in ordered]).astype(np.int32)
-    return _arm_model(network, codec).symbols([g.shape[0] for g in ordered], [g.shape[1] for g in ordered], values,
-                                              [levels[i] for i in order])
+def _coded_grids(shape: OverfitShape, width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """``(index, h, w, level)`` of every grid (index into :meth:`OverfitShape.levels`) in the stream's coding
+    order (:meth:`OverfitShape.coding_order`)."""
+    levels, sizes = shape.levels(), shape.latent_sizes(width, height)
+    return [(i, *sizes[i], levels[i]) for i in shape.coding_order()]
+
+
+def _latent_lane(network: ExactNetwork, grids: list[np.ndarray], codec: OverfitCodec,
+                 encoder: RangeEncoder | None = None) -> bytes:
+    """The latents (``grids`` as :meth:`OverfitShape.levels`) range-coded in coding order after what ``encoder``
+    holds (a new encoder when None): the finished lane."""
+    height, width = grids[0].shape
+    coded = _coded_grids(network.shape, width, height)
+    values = np.concatenate([grids[i].reshape(-1) for i, *_ in coded]).astype(np.int32)
+    symbols = _arm_model(network, codec).symbols([h for _, h, _, _ in coded], [w for _, _, w, _ in coded], values,
+                                                 [level for *_, level in coded])
+    encoder = encoder or RangeEncoder(1)
+    encoder.encode(*symbols, codec.latent_tables())
+    return encoder.finish()[0]
+
+
+def _rd_cost(reconstruction: np.ndarray, rgb: np.ndarray, bits: int, lmbda: float) -> float:
+    """``MSE + lambda * bpp`` of a reconstruction of ``rgb`` (pixels scaled to 0..1) coded in ``bits``."""
+    mse = float(np.mean((reconstruction.astype(np.float64) - rgb) ** 2)) / 255.0**2
+    return mse + lmbda * bits / (rgb.shape[0] * rgb.shape[1])
 
 
 def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: OverfitShape, grids: list[np.ndarray],
@@ -129,8 +154,7 @@ def _code(float_tensors: list[torch.Tensor], exponents: list[int], shape: Overfi
     network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
     encoder = RangeEncoder(1)
     entries = _pack_entries(push_tensors(tensors, codec.prior, encoder), shape)
-    encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
-    return _Coded(entries, encoder.finish()[0], network.reconstruct(grids), exponents)
+    return _Coded(entries, _latent_lane(network, grids, codec, encoder), network.reconstruct(grids), exponents)
 
 
 def _tensor_bits(tensors: list[QuantizedTensor], shape: OverfitShape, codec: OverfitCodec) -> int:
@@ -147,19 +171,16 @@ def _pack_entries(entries: list[TensorEntry], shape: OverfitShape) -> bytes:
     return b"".join(_COMPACT_ENTRY.pack(_exponent(step), table) for step, table in entries)
 
 
-def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarray, lmbda: float,
-                  codec: OverfitCodec, per_tensor: bool = True) -> list[int]:
+def _choose_steps(float_tensors: list[torch.Tensor], shape: OverfitShape, grids: list[np.ndarray], rgb: np.ndarray,
+                  lmbda: float, codec: OverfitCodec, per_tensor: bool = True) -> list[int]:
     """Step exponent of each tensor: per network, the candidate of least measured ``MSE + lambda * bpp``;
     with ``per_tensor``, then each tensor's moved one step either way where that lowers the cost.
 
     The ARM's step changes only the rate (its weights' and the latents'), the upsampling's and
     synthesis's only their weights' rate and the distortion, so each is chosen on its own terms.
     """
-    shape = fitted.network.shape
-    float_tensors = [t.detach() for t in fitted.network.tensors()]
     groups = _groups(shape)
-    pixel_count = pixels.shape[0] * pixels.shape[1]
-    target = pixels.astype(np.float64) / 255.0
+    pixel_count = rgb.shape[0] * rgb.shape[1]
 
     def cost(group: int, candidate: list[int]) -> float:
         """The group's share of ``MSE + lambda * bpp`` with steps ``2^-candidate`` (inf if inexact)."""
@@ -169,16 +190,14 @@ def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarr
         except InexactNetworkError:
             return math.inf
         bits = _tensor_bits([t for t, g in zip(tensors, groups) if g == group], shape, codec)
-        if group == 0:
-            encoder = RangeEncoder(1)
-            encoder.encode(*_latent_symbols(network, grids, codec), codec.latent_tables())
-            return lmbda * (bits + 8 * len(encoder.finish()[0])) / pixel_count
-        mse = float(np.mean((network.reconstruct(grids).astype(np.float64) / 255.0 - target) ** 2))
-        return mse + lmbda * bits / pixel_count
+        if group == ARM_GROUP:
+            return lmbda * (bits + 8 * len(_latent_lane(network, grids, codec))) / pixel_count
+        return _rd_cost(network.reconstruct(grids), rgb, bits, lmbda)
 
+    network_groups = (ARM_GROUP, UPSAMPLING_GROUP, SYNTHESIS_GROUP)
     exponents = [MAX_EXPONENT - 2] * len(groups)
     costs = {}
-    for group in range(3):
+    for group in network_groups:
         trials = [[e if g == group else x for g, x in zip(groups, exponents)] for e in STEP_CANDIDATES]
         scored = [(cost(group, candidate), candidate) for candidate in trials]
         costs[group], best = min(scored, key=lambda pair: pair[0])
@@ -186,7 +205,8 @@ def _choose_steps(fitted: FittedImage, grids: list[np.ndarray], pixels: np.ndarr
             raise UnsupportedInputError("the fitted networks have no exact fixed-point form (weights too large)")
         exponents = best
     if per_tensor:
-        costs = {group: cost(group, exponents) for group in range(3)}  # the distortion moved with the later groups
+        # the distortion moved with the later groups
+        costs = {group: cost(group, exponents) for group in network_groups}
         for index, group in enumerate(groups):
             for e in (exponents[index] - 1, exponents[index] + 1):
                 if 0 <= e <= MAX_EXPONENT:
@@ -202,11 +222,10 @@ def _code_fitted(fitted: FittedImage, rgb: np.ndarray, lmbda: float, codec: Over
     """The coded candidate and its measured ``MSE + lambda * bpp`` (payload bytes; the headers are the same)."""
     grids = [torch.round(y).clamp(-LATENT_LIMIT, LATENT_LIMIT).to(torch.int32).numpy() for y in fitted.latents]
     float_tensors = [t.detach() for t in fitted.network.tensors()]
-    exponents = _choose_steps(fitted, grids, rgb, lmbda, codec, per_tensor)
-    coded = _code(float_tensors, exponents, fitted.network.shape, grids, codec)
-    mse = float(np.mean((coded.reconstruction.astype(np.float64) - rgb) ** 2)) / 255.0**2
-    bits = 8 * (len(coded.entries) + len(coded.lane))
-    return mse + lmbda * bits / (rgb.shape[0] * rgb.shape[1]), coded
+    shape = fitted.network.shape
+    exponents = _choose_steps(float_tensors, shape, grids, rgb, lmbda, codec, per_tensor)
+    coded = _code(float_tensors, exponents, shape, grids, codec)
+    return _rd_cost(coded.reconstruction, rgb, 8 * (len(coded.entries) + len(coded.lane)), lmbda), coded
 
 
 def encode_overfit(pixels: np.ndarray, model: LoadedModel, quality: float, fit: FitConfig,
@@ -269,9 +288,9 @@ def read_shape(lane: bytes) -> tuple[OverfitShape, list[TensorEntry]]:
         start += _COARSE_SHAPE.size
         if not (hyper_grids or features):
             raise CorruptStreamError("overfit parameter header: coarse-to-fine layout without hyperlatents or features")
-    shape = OverfitShape(grids & 0x0F, arm_width, arm_layers, synthesis_width, bool(grids & _SYMMETRIC_FLAG),
+    shape = OverfitShape(grids & _GRIDS_MASK, arm_width, arm_layers, synthesis_width, bool(grids & _SYMMETRIC_FLAG),
                          hyper_grids, features, feature_grids)
-    if grids & 0x30:
+    if grids & _RESERVED_BITS:
         raise CorruptStreamError("overfit parameter header: reserved bits of the grids byte are set")
     try:
         shape.validate()
@@ -324,14 +343,13 @@ def decode_overfit_latents(header: ImageHeader, tiles: list[list[bytes]],
         network = ExactNetwork.of(shape, [t.symbols for t in tensors], exponents)
     except InexactNetworkError:
         raise CorruptStreamError("overfit stream: network weights out of the exact range") from None
-    order, levels, all_sizes = shape.coding_order(), shape.levels(), shape.latent_sizes(header.width, header.height)
-    sizes = [all_sizes[i] for i in order]
-    values = decoder.decode_arm(_arm_model(network, codec), [h for h, _ in sizes], [w for _, w in sizes],
-                                codec.latent_tables(), [levels[i] for i in order])
+    coded = _coded_grids(shape, header.width, header.height)
+    values = decoder.decode_arm(_arm_model(network, codec), [h for _, h, _, _ in coded], [w for _, _, w, _ in coded],
+                                codec.latent_tables(), [level for *_, level in coded])
     decoder.check_exhausted()
-    grids: list[np.ndarray] = [np.empty(0)] * len(order)
+    grids: list[np.ndarray] = [np.empty(0)] * len(coded)
     pos = 0
-    for i, (h, w) in zip(order, sizes, strict=True):
+    for i, h, w, _ in coded:
         grids[i] = values[pos : pos + h * w].reshape(h, w)
         pos += h * w
     return network, grids

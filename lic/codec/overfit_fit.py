@@ -118,6 +118,8 @@ class FitConfig:
         return int(steps * (1 - self.hard_fraction))
 
 
+DEFAULT_PRESET = "fast"
+"""The preset of ``lic encode --mode overfit`` without ``--preset``, and of the Python API."""
 PRESETS: dict[str, FitConfig] = {
     "fast": FitConfig(steps=900, coarse_steps=600, restarts=2, soap=True, clip=0.1),
     "medium": FitConfig(steps=2000, coarse_steps=1200, restarts=2, latent_lr=0.3, soap=True, clip=0.1),
@@ -129,7 +131,8 @@ chosen: docs/overfit.md)."""
 
 @dataclass
 class FittedImage:
-    """The fitted networks (float) and latent grids (float, finest first) of one image."""
+    """The fitted networks (float) and grids (float, as :meth:`~lic.models.overfit.OverfitShape.levels`: the
+    latents finest first, then the hyperlatents) of one image."""
 
     network: OverfitNetwork
     latents: list[Tensor]
@@ -184,7 +187,7 @@ def rd_terms(network: OverfitNetwork, rate_inputs: list[Tensor], synthesis_input
     params = network.arm_outputs(rate_inputs)
     pixels = target.shape[-1] * target.shape[-2]
     bpp = laplace_rate(values, params, config) / pixels
-    x = network.synthesize(network.features(synthesis_inputs))
+    x = network.synthesize(network.upsampled(synthesis_inputs))
     return bpp, torch.mean((x - target) ** 2)
 
 
@@ -214,7 +217,7 @@ def trial_steps(fit: FitConfig) -> int:
     """Steps each candidate of the opening tournament takes (0 without one)."""
     if fit.candidates <= 1:
         return 0
-    opening_soft_steps = fit.coarse_steps if _coarse(fit) else fit.soft_steps(fit.steps)
+    opening_soft_steps = fit.coarse_steps if _opens_at_half_resolution(fit) else fit.soft_steps(fit.steps)
     return max(0, min(fit.trial_steps, opening_soft_steps))
 
 
@@ -224,31 +227,30 @@ def image_target(pixels: np.ndarray) -> Tensor:
 
 
 def full_resolution_phase(target: Tensor, lmbda: float, fit: FitConfig, config: OverfitConfig,
-                          progress: Callable[[FitProgress], None] | None = None,
-                          total: int = 1) -> tuple[_Phase, int]:
+                          progress: Callable[[FitProgress], None] | None, total: int) -> tuple[_Phase, int]:
     """Seeds torch with ``fit.seed`` and returns the full-resolution phase and the step it is at: the
     half-resolution fit of ``fit.coarse_steps`` (reported as the first steps of ``total``) refined to
     full resolution at step 0, or without one the :func:`_opening` at full resolution."""
     torch.manual_seed(fit.seed)
-    if not _coarse(fit):
+    if not _opens_at_half_resolution(fit):
         return _opening(target, fit.shape, lmbda, fit.steps, fit.soft_steps(fit.steps), fit,
                         config, progress, total)
-    coarse_shape = _coarse_shape(fit.shape)
     half = _half(target)
-    phase, first = _opening(half, coarse_shape, lmbda, fit.coarse_steps, fit.coarse_steps, fit, config, progress, total)
+    phase, first = _opening(half, _half_resolution_shape(fit.shape), lmbda, fit.coarse_steps, fit.coarse_steps, fit,
+                            config, progress, total)
     extra = (fit.candidates - 1) * trial_steps(fit)
-    coarse = _run_phase(phase, first, lmbda, fit.coarse_steps, fit, config, progress, extra, total, hard=False)
-    start = _refine_from(coarse, fit.shape, target)
+    opened = _run_phase(phase, first, lmbda, fit.coarse_steps, fit, config, progress, extra, total, hard=False)
+    start = _refine_from(opened, fit.shape, target)
     return _Phase.start(target, start.network, start.latents, fit), 0
 
 
-def _coarse_shape(shape: OverfitShape) -> OverfitShape:
+def _half_resolution_shape(shape: OverfitShape) -> OverfitShape:
     """The networks of the half-resolution phase: one latent grid fewer (its grid ``i`` is grid ``i + 1`` at full
     resolution), the same hyperlatents, coarse-grid features for one grid fewer."""
     return replace(shape, grids=shape.grids - 1, coarse_feature_grids=max(0, shape.coarse_feature_grids - 1))
 
 
-def _coarse(fit: FitConfig) -> bool:
+def _opens_at_half_resolution(fit: FitConfig) -> bool:
     """Whether a fit of ``fit`` opens at half resolution."""
     return fit.coarse_steps > 0 and fit.shape.grids > 1
 
@@ -320,25 +322,25 @@ def _half(target: Tensor) -> Tensor:
     return F.avg_pool2d(padded, 2)
 
 
-def _refine_from(coarse: FittedImage, shape: OverfitShape, target: Tensor) -> FittedImage:
+def _refine_from(half: FittedImage, shape: OverfitShape, target: Tensor) -> FittedImage:
     """A full-resolution start from a half-resolution fit: its grids become grids 1.. (its hyperlatents stay
     hyperlatents, its feature layers those of the next finer grid), a zero grid 0."""
     height, width = target.shape[-2:]
     network = OverfitNetwork(shape).to(target.device)
     with torch.no_grad():
-        network.arm.load_state_dict(coarse.network.arm.state_dict())
-        for i, (weight, bias) in enumerate(zip(coarse.network.feature_weights, coarse.network.feature_biases)):
+        network.arm.load_state_dict(half.network.arm.state_dict())
+        for i, (weight, bias) in enumerate(zip(half.network.feature_weights, half.network.feature_biases)):
             network.feature_weights[i + 1].copy_(weight)
             network.feature_biases[i + 1].copy_(bias)
-        for i, kernel in enumerate(coarse.network.upsampling):
+        for i, kernel in enumerate(half.network.upsampling):
             network.upsampling[i + 1].copy_(kernel)
         network.mix.weight.zero_()
-        network.mix.weight[:, 1:].copy_(coarse.network.mix.weight)
-        network.mix.bias.copy_(coarse.network.mix.bias)
-        for mine, theirs in ((network.to_rgb, coarse.network.to_rgb), *zip(network.refine, coarse.network.refine)):
+        network.mix.weight[:, 1:].copy_(half.network.mix.weight)
+        network.mix.bias.copy_(half.network.mix.bias)
+        for mine, theirs in ((network.to_rgb, half.network.to_rgb), *zip(network.refine, half.network.refine)):
             mine.load_state_dict(theirs.state_dict())
     finest = target.new_zeros(height, width)
-    return FittedImage(network, [finest, *coarse.latents])
+    return FittedImage(network, [finest, *half.latents])
 
 
 @dataclass(frozen=True)
@@ -366,7 +368,8 @@ class PhaseState:
 
 @dataclass
 class _Phase:
-    """A fit in progress at one resolution: its target, networks, latents and their Adam optimizer."""
+    """A fit in progress at one resolution: its target, networks, latents and their optimizer (Adam, or SOAP for
+    the networks)."""
 
     target: Tensor
     network: OverfitNetwork
@@ -490,14 +493,6 @@ def _soft_steps(phase: _Phase, lmbda: float, steps: int, hard_from: int, fit: Fi
         bpp, mse = phase.step(fit.latent_lr * decay, fit.lr * decay, lmbda, config, soft)
         guard.observe(mse + lmbda * bpp)
         _report(progress, done + step + 1, total, bpp, mse)
-
-
-def _fit_phase(target: Tensor, network: OverfitNetwork, latents: list[Tensor] | None, lmbda: float, steps: int,
-               fit: FitConfig, config: OverfitConfig, progress: Callable[[FitProgress], None] | None, done: int,
-               total: int, hard: bool) -> FittedImage:
-    """``steps`` optimizer steps from ``network`` and ``latents`` (:func:`_run_phase` from step 0)."""
-    phase = _Phase.start(target, network, latents, fit)
-    return _run_phase(phase, 0, lmbda, steps, fit, config, progress, done, total, hard)
 
 
 def _run_phase(phase: _Phase, first: int, lmbda: float, steps: int, fit: FitConfig, config: OverfitConfig,

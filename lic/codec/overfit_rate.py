@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from lic.errors import UnsupportedInputError
+from lic.models.overfit import OverfitConfig
 
 PRIOR_BPP: tuple[tuple[float, float], ...] = ((1.0, 0.14), (3.0, 0.36), (5.0, 0.89), (7.0, 1.69))
 """``(quality, bpp)``: the six evaluation images' geometric-mean rate per quality for ``fast`` and ``medium``
 (``benchmarks/results/six-overfit-fast-adam.json``, ``six-overfit-medium-soap-seed0.json``; today's ``fast``
 table, ``six-overfit-fast.json``, is within 5 % of it: 0.134, 0.37, 0.91, 1.64), the search's first guess."""
-MAX_QUALITY = 7.0
+MAX_QUALITY = float(OverfitConfig.rate_levels - 1)
 """The overfit codec's qualities are ``0 .. MAX_QUALITY``."""
 SAME_QUALITY = 1e-3
 """Qualities closer than this count as the same fit (the search stops rather than fit it again)."""

@@ -55,6 +55,12 @@ MAX_COARSE_FEATURES = 8
 MAX_WIDTH = 64
 MAX_ARM_LAYERS = 4
 UPSAMPLING_KERNEL = 8
+SYNTHESIS_LAYERS = 4
+"""The synthesis's layers: the two ``1x1`` convolutions and the two residual ``3x3`` ones."""
+DEFAULT_GRIDS = 7
+"""Latent grids of a large image: full resolution down to 1/64."""
+ARM_GROUP, UPSAMPLING_GROUP, SYNTHESIS_GROUP = 0, 1, 2
+"""The three networks whose tensors share a quantization step choice (:func:`tensor_layout`)."""
 _BICUBIC_2X = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
 
 
@@ -76,7 +82,7 @@ class OverfitShape:
         coarse_feature_grids: how many of the finest grids get those features.
     """
 
-    grids: int = 7
+    grids: int = DEFAULT_GRIDS
     arm_width: int = 16
     arm_layers: int = 2
     synthesis_width: int = 40
@@ -136,6 +142,16 @@ def max_feature_grids(grids: int, hyper_grids: int) -> int:
     return min(grids, grids - hyper_grids + 1) if hyper_grids else grids - 1
 
 
+def tensor_layout(shape: OverfitShape) -> list[tuple[int, bool]]:
+    """``(group, is_bias)`` of every tensor of :meth:`OverfitNetwork.tensors`, in stream order: the ARM's layers
+    and the coarse-grid feature layers (weight, bias each; :data:`ARM_GROUP`), the upsampling kernels
+    (:data:`UPSAMPLING_GROUP`), the synthesis's layers (weight, bias each; :data:`SYNTHESIS_GROUP`)."""
+    pairs = shape.arm_layers + 1 + shape.coarse_feature_grids
+    return ([(ARM_GROUP, bias) for _ in range(pairs) for bias in (False, True)]
+            + [(UPSAMPLING_GROUP, False)] * (shape.grids - 1)
+            + [(SYNTHESIS_GROUP, bias) for _ in range(SYNTHESIS_LAYERS) for bias in (False, True)])
+
+
 def grid_sizes(width: int, height: int, grids: int) -> list[tuple[int, int]]:
     """``(h, w)`` of each latent grid, finest first: ``ceil(H / 2^i) x ceil(W / 2^i)``."""
     return [(-(-height // 2**i), -(-width // 2**i)) for i in range(grids)]
@@ -144,7 +160,7 @@ def grid_sizes(width: int, height: int, grids: int) -> list[tuple[int, int]]:
 def default_grids(width: int, height: int) -> int:
     """Grids down to 1/64, fewer when the coarsest would be under 2 latents on its longer side."""
     grids = 1
-    while grids < 7 and max(width, height) / 2**grids >= 2:
+    while grids < DEFAULT_GRIDS and max(width, height) / 2**grids >= 2:
         grids += 1
     return grids
 
@@ -269,8 +285,9 @@ class OverfitNetwork(nn.Module):
             out.append(context_mlp(grid, CONTEXT, layers, extra=features))
         return torch.cat(out)
 
-    def features(self, grids: list[Tensor]) -> Tensor:
-        """``[1, L, H, W]``: every latent grid (``[h_i, w_i]``, finest first) upsampled to full resolution."""
+    def upsampled(self, grids: list[Tensor]) -> Tensor:
+        """``[1, L, H, W]``, the synthesis's input: every latent grid (``[h_i, w_i]``, finest first) upsampled to
+        full resolution."""
         return upsample_stack(grids, [self.kernel(i) for i in range(len(grids) - 1)])
 
     def kernel(self, level: int) -> Tensor:
@@ -278,11 +295,11 @@ class OverfitNetwork(nn.Module):
         values = self.upsampling[level]
         return symmetric_kernel(values) if self.shape.symmetric_kernels else values
 
-    def synthesize(self, features: Tensor) -> Tensor:
-        """``[1, 3, H, W]`` image (before clamping) of the features."""
-        _, c, h, w = features.shape
+    def synthesize(self, upsampled: Tensor) -> Tensor:
+        """``[1, 3, H, W]`` image (before clamping) of the :meth:`upsampled` grids."""
+        _, c, h, w = upsampled.shape
         # The 1x1 convolutions as one MLP over the pixels (fused C++ on CPUs: lic.models.row_mlp).
-        rgb = channel_mlp(features.reshape(c, h * w), [(self.mix.weight[:, :, 0, 0], self.mix.bias),
+        rgb = channel_mlp(upsampled.reshape(c, h * w), [(self.mix.weight[:, :, 0, 0], self.mix.bias),
                                                        (self.to_rgb.weight[:, :, 0, 0], self.to_rgb.bias)])
         x = residual_3x3(rgb.reshape(1, 3, h, w), self.refine[0].weight, self.refine[0].bias, relu_input=False)
         return residual_3x3(x, self.refine[1].weight, self.refine[1].bias, relu_input=True)
@@ -433,7 +450,7 @@ class ExactNetwork:
 
     shape: OverfitShape
     arm: list[FixedPointLayer]
-    coarse_features: list[FixedPointLayer]
+    feature_layers: list[FixedPointLayer]
     upsampling: list[FixedPointLayer]
     synthesis: list[FixedPointLayer]
 
@@ -444,36 +461,35 @@ class ExactNetwork:
         Raises:
             InexactNetworkError: weights so large that a sum could leave the exact range.
         """
-        pairs = shape.arm_layers + 1 + shape.coarse_feature_grids
-        biases = [False, True] * pairs + [False] * (shape.grids - 1) + [False, True] * 4
+        layout = tensor_layout(shape)
         fixed = [_fixed(q, e, WEIGHT_BITS + ACTIVATION_BITS if bias else WEIGHT_BITS)
-                 for q, e, bias in zip(integers, exponents, biases, strict=True)]
-        layers = [FixedPointLayer(_as_1x1(fixed[2 * i]), fixed[2 * i + 1], 1, 0, 0, False, i < shape.arm_layers)
-                  for i in range(pairs)]
-        arm, coarse_features = layers[: shape.arm_layers + 1], layers[shape.arm_layers + 1 :]
-        pos = 2 * pairs
+                 for q, e, (_, bias) in zip(integers, exponents, layout, strict=True)]
+        groups = [[t for t, (g, _) in zip(fixed, layout) if g == group]
+                  for group in (ARM_GROUP, UPSAMPLING_GROUP, SYNTHESIS_GROUP)]
+        arm_tensors, kernels, synthesis_tensors = groups
+        layers = [FixedPointLayer(_as_1x1(weight), bias, 1, 0, 0, False, i < shape.arm_layers)
+                  for i, (weight, bias) in enumerate(zip(arm_tensors[::2], arm_tensors[1::2]))]
+        arm, feature_layers = layers[: shape.arm_layers + 1], layers[shape.arm_layers + 1 :]
         zero = torch.zeros(1, dtype=torch.float64)
-        kernels = [symmetric_kernel(k) if shape.symmetric_kernels else k for k in fixed[pos : pos + shape.grids - 1]]
-        upsampling = [FixedPointLayer(k, zero, 2, 3, 0, True, False) for k in kernels]
-        pos += shape.grids - 1
-        relus = (True, False, False, False)
-        synthesis = [FixedPointLayer(fixed[pos + 2 * i], fixed[pos + 2 * i + 1], 1, 0, 0, False, relus[i])
-                     for i in range(4)]
-        check_exact(arm + coarse_features + upsampling + synthesis)
-        return cls(shape, arm, coarse_features, upsampling, synthesis)
+        upsampling = [FixedPointLayer(symmetric_kernel(k) if shape.symmetric_kernels else k, zero, 2, 3, 0, True,
+                                      False) for k in kernels]
+        synthesis = [FixedPointLayer(weight, bias, 1, 0, 0, False, i == 0)  # ReLU after the first 1x1 only
+                     for i, (weight, bias) in enumerate(zip(synthesis_tensors[::2], synthesis_tensors[1::2]))]
+        check_exact(arm + feature_layers + upsampling + synthesis)
+        return cls(shape, arm, feature_layers, upsampling, synthesis)
 
-    def arm_layers(self) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    def cpp_arm_layers(self) -> list[tuple[np.ndarray, np.ndarray, bool]]:
         """``(weight [out, in], bias [out], relu)`` int64 arrays of the ARM, for the C++ coder."""
         return [(layer.weight[:, :, 0, 0].numpy().astype(np.int64), layer.bias.numpy().astype(np.int64),
                  layer.relu) for layer in self.arm]
 
-    def feature_layers(self) -> list[tuple[int, list[int], np.ndarray, np.ndarray]]:
+    def cpp_feature_layers(self) -> list[tuple[int, list[int], np.ndarray, np.ndarray]]:
         """``(grid, sources, weight [features, sources], bias [features])`` of each coarse-grid feature layer
         for the C++ coder: grid and sources as positions in the stream's :meth:`OverfitShape.coding_order`."""
         position = {grid: i for i, grid in enumerate(self.shape.coding_order())}
         return [(position[k], [position[j] for j in self.shape.feature_sources(k)],
                  layer.weight[:, :, 0, 0].numpy().astype(np.int64), layer.bias.numpy().astype(np.int64))
-                for k, layer in enumerate(self.coarse_features)]
+                for k, layer in enumerate(self.feature_layers)]
 
     def reconstruct(self, grids: list[np.ndarray]) -> np.ndarray:
         """``HxWx3`` uint8 pixels of the integer latent grids (finest first, ``[h_i, w_i]`` each; hyperlatent

@@ -3,36 +3,21 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-#include <string>
 
 namespace lic {
 
 namespace {
 
-// floor((acc + 2^13) / 2^14), the fixed-point rescale of bitstream-spec.md section 3.1 (exact:
-// acc is an integer below 2^53 and the scaling is by a power of two).
-inline double rescale(double acc) {
-  return std::floor((acc + static_cast<double>(1 << (kArmWeightBits - 1))) * (1.0 / (1 << kArmWeightBits)));
-}
-
-constexpr double kLimit = static_cast<double>(kArmActivationLimit);
-
 inline int64_t floor_div(int64_t a, int64_t b) {  // b > 0
   return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
-// The activation of a latent: clamp(v * 2^12, -2^24, 2^24) (bitstream-spec.md section 6.3).
-inline double activation(int64_t v) {
-  return static_cast<double>(
-      std::clamp<int64_t>(v * (int64_t{1} << kArmActivationBits), -kArmActivationLimit, kArmActivationLimit));
 }
 
 // Throws unless every sum of a layer of these weights (activations up to 2^24) is an exact integer in a double.
 void check_exact_sums(const std::vector<double>& weight, const std::vector<double>& bias, int inputs) {
   for (size_t o = 0; o < bias.size(); ++o) {
-    double worst = std::fabs(bias[o]) + (1 << (kArmWeightBits - 1));
-    for (int i = 0; i < inputs; ++i) worst += std::fabs(weight[o * inputs + i]) * kLimit;
-    if (!(worst < 9007199254740992.0)) throw std::invalid_argument("ARM weights could overflow exact integers");
+    double worst = std::fabs(bias[o]) + (1 << (kWeightBits - 1));
+    for (int i = 0; i < inputs; ++i) worst += std::fabs(weight[o * inputs + i]) * static_cast<double>(kActivationLimit);
+    if (!(worst < kExactLimit)) throw std::invalid_argument("ARM weights could overflow exact integers");
   }
 }
 
@@ -83,8 +68,8 @@ ArmModel::ArmModel(std::vector<ArmLayer> layers, std::vector<int32_t> context_dy
 
 // An AVX2 clone chosen at run time where the CPU has it (same integers: every sum is exact).
 __attribute__((target_clones("avx2", "default")))
-void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
-                       const double* features, double* scratch, int64_t* mean, int64_t* log_scale) const {
+void ArmModel::outputs(const int32_t* grid, int64_t width, int64_t y, int64_t x, const double* features,
+                       double* scratch, int64_t* mean, int64_t* log_scale) const {
   double* a = scratch;
   double* b = scratch + kArmMaxWidth;
   const size_t n = dy_.size();
@@ -94,7 +79,6 @@ void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64
     a[i] = activation(v);
   }
   for (int c = 0; c < features_; ++c) a[n + c] = features ? features[c] : 0.0;
-  (void)height;
   for (const ArmLayer& layer : layers_) {
     // Input-major over the transposed weights: the loop over outputs vectorises.
     const double* w = layer.weight_t.data();
@@ -104,19 +88,19 @@ void ArmModel::outputs(const int32_t* grid, int64_t height, int64_t width, int64
       for (int o = 0; o < layer.outputs; ++o) b[o] += w[o] * v;
     }
     for (int o = 0; o < layer.outputs; ++o)
-      b[o] = std::clamp(rescale(b[o] + layer.bias[o]), layer.relu ? 0.0 : -kLimit, kLimit);
+      b[o] = clamp_activation(rescale(b[o] + layer.bias[o]), layer.relu);
     std::swap(a, b);
   }
   *mean = static_cast<int64_t>(a[0]);
   *log_scale = static_cast<int64_t>(a[1]);
 }
 
-void ArmModel::table_of(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x,
-                        const double* features, double* scratch, int32_t* table, int32_t* base) const {
+void ArmModel::table_of(const int32_t* grid, int64_t width, int64_t y, int64_t x, const double* features,
+                        double* scratch, int32_t* table, int32_t* base) const {
   int64_t mean, log_scale;
-  outputs(grid, height, width, y, x, features, scratch, &mean, &log_scale);
+  outputs(grid, width, y, x, features, scratch, &mean, &log_scale);
   // Mean in 2^-mean_bits units, rounded half up; its floor is the base, the rest the phase.
-  const int shift = kArmActivationBits - map_.mean_bits;
+  const int shift = kActivationBits - map_.mean_bits;
   const int64_t mean_q = floor_div(mean + (shift > 0 ? int64_t{1} << (shift - 1) : 0), int64_t{1} << shift);
   const int64_t phase = mean_q & ((int64_t{1} << map_.mean_bits) - 1);
   const int64_t row = std::clamp<int64_t>(
@@ -165,7 +149,7 @@ void arm_feature_row(const ArmModel& model, const ArmFeatureLayer& layer, const 
     for (int c = 0; c < features; ++c) {
       double acc = 0.0;
       for (size_t j = 0; j < n; ++j) acc += layer.weight[c * n + j] * a[j];
-      out[x * features + c] = std::clamp(rescale(acc + layer.bias[c]), -kLimit, kLimit);
+      out[x * features + c] = clamp_activation(rescale(acc + layer.bias[c]), false);
     }
   }
 }
@@ -203,7 +187,7 @@ void arm_symbols(const ArmModel& model, const std::vector<ArmGrid>& grids, const
   each_latent(model, grids, values, [&](const ArmGrid& g, int64_t start, int64_t y, int64_t x, const double* f) {
     const int64_t k = start + y * g.width + x;
     int32_t base;
-    model.table_of(values + start, g.height, g.width, y, x, f, scratch.data(), indexes + k, &base);
+    model.table_of(values + start, g.width, y, x, f, scratch.data(), indexes + k, &base);
     symbols[k] = static_cast<int32_t>(static_cast<int64_t>(values[k]) - base);
   });
 }
@@ -214,7 +198,7 @@ void arm_decode(const ArmModel& model, const std::vector<ArmGrid>& grids, RansDe
   std::vector<double> scratch(2 * kArmMaxWidth);
   each_latent(model, grids, values, [&](const ArmGrid& g, int64_t start, int64_t y, int64_t x, const double* f) {
     int32_t table, base;
-    model.table_of(values + start, g.height, g.width, y, x, f, scratch.data(), &table, &base);
+    model.table_of(values + start, g.width, y, x, f, scratch.data(), &table, &base);
     const int64_t v = static_cast<int64_t>(decoder->pull_one(table, tables)) + base;
     if (v < INT32_MIN || v > INT32_MAX) throw StreamError("decoded latent out of range (corrupt stream)");
     values[start + y * g.width + x] = static_cast<int32_t>(v);

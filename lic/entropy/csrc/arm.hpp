@@ -12,17 +12,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "fixed_point.hpp"
 #include "rans.hpp"
 
 namespace lic {
 
-constexpr int kArmActivationBits = 12;
-constexpr int kArmWeightBits = 14;
-constexpr int64_t kArmActivationLimit = int64_t{1} << 24;
 constexpr int kArmMaxWidth = 256;
 
-// Integers are held in doubles: the model checks that no sum can reach 2^53 (spec section 3.1),
-// so every product and partial sum is exact in any order, and the loops vectorise.
+// Integers are held in doubles (fixed_point.hpp): the model checks that no sum can reach 2^53, so
+// every product and partial sum is exact in any order, and the loops vectorise.
 struct ArmLayer {
   int inputs;
   int outputs;
@@ -65,11 +63,11 @@ class ArmModel {
   // Table index and base (integer part of the predicted mean) of position (y, x) of `grid`
   // (row-major int32 values, those before (y, x) already known), with its coarse-grid features
   // (`features()` activations; null: zeros). `scratch` holds 2 * kArmMaxWidth.
-  void table_of(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x, const double* features,
-                double* scratch, int32_t* table, int32_t* base) const;
+  void table_of(const int32_t* grid, int64_t width, int64_t y, int64_t x, const double* features, double* scratch,
+                int32_t* table, int32_t* base) const;
   // The raw outputs (mean, log-scale) in 2^-12 units at (y, x); for tests.
-  void outputs(const int32_t* grid, int64_t height, int64_t width, int64_t y, int64_t x, const double* features,
-               double* scratch, int64_t* mean, int64_t* log_scale) const;
+  void outputs(const int32_t* grid, int64_t width, int64_t y, int64_t x, const double* features, double* scratch,
+               int64_t* mean, int64_t* log_scale) const;
   int64_t tables() const { return static_cast<int64_t>(map_.scale_levels) << map_.mean_bits; }
   int features() const { return features_; }
   // The feature layer of grid g of the coding order, or null.

@@ -569,7 +569,7 @@ PYBIND11_MODULE(_rans, m) {
             std::vector<double> scratch(2 * lic::kArmMaxWidth);
             for (int64_t y = 0; y < height; ++y)
               for (int64_t x = 0; x < width; ++x, dst += 2)
-                self.outputs(values.data(), height, width, y, x,
+                self.outputs(values.data(), width, y, x,
                              features ? features->data() + (y * width + x) * self.features() : nullptr,
                              scratch.data(), dst, dst + 1);
             return out;

@@ -5,25 +5,11 @@
 #include <vector>
 
 #include "fit_lanes.hpp"
+#include "planes.hpp"
 
 namespace lic {
 
 namespace {
-
-// One plane (h x w) edge-replicated by `pad` on every side, optionally through max(v, 0).
-void replicate(const float* in, int64_t h, int64_t w, int64_t pad, bool relu, float* out) {
-  const int64_t pw = w + 2 * pad;
-  for (int64_t y = 0; y < h + 2 * pad; ++y) {
-    const float* __restrict row = in + std::clamp<int64_t>(y - pad, 0, h - 1) * w;
-    float* __restrict dst = out + y * pw;
-    if (relu)
-      for (int64_t x = 0; x < w; ++x) dst[pad + x] = std::max(row[x], 0.0f);
-    else
-      std::copy(row, row + w, dst + pad);
-    std::fill(dst, dst + pad, dst[pad]);
-    std::fill(dst + pad + w, dst + pw, dst[pad + w - 1]);
-  }
-}
 
 // The adjoint of `replicate` (without the ReLU): each padded position's gradient added to the plane
 // position it copies.
@@ -39,16 +25,16 @@ void fold(const float* padded, int64_t h, int64_t w, int64_t pad, float* out) {
   }
 }
 
-// Sum of a[i] * b[i] for i < n in 4 x 8 independent lanes (a float sum in one chain does not vectorise).
+// Sum of a[i] * b[i] for i < n in 4 x kLanes independent lanes (a float sum in one chain does not vectorise).
 LIC_INLINE float dot(const float* a, const float* b, int64_t n) {
   Lanes acc[4] = {};
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32)
-    for (int u = 0; u < 4; ++u) acc[u] += get(a + i + 8 * u) * get(b + i + 8 * u);
-  for (; i + 8 <= n; i += 8) acc[0] += get(a + i) * get(b + i);
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes)
+    for (int u = 0; u < 4; ++u) acc[u] += get(a + i + kLanes * u) * get(b + i + kLanes * u);
+  for (; i + kLanes <= n; i += kLanes) acc[0] += get(a + i) * get(b + i);
   const Lanes total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
   float sum = 0.0f;
-  for (int j = 0; j < 8; ++j) sum += total[j];
+  for (int j = 0; j < kLanes; ++j) sum += total[j];
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -60,11 +46,6 @@ LIC_INLINE void axpy(float* __restrict dst, const float* __restrict a, float k, 
 
 // Outputs of one parity rx in [0, out_w): ox = 2n + rx for n < count.
 LIC_INLINE int64_t phase_count(int64_t out_w, int64_t rx) { return (out_w - rx + 1) / 2; }
-
-// Kernel index of tap (a, b) for output parities (ry, rx).
-LIC_INLINE int tap(int64_t ry, int64_t rx, int a, int b) {
-  return static_cast<int>((7 - ry - 2 * a) * 8 + 7 - rx - 2 * b);
-}
 
 }  // namespace
 
@@ -84,8 +65,8 @@ void upsample_forward(const float* in, int64_t channels, int64_t h, int64_t w, c
         std::fill(a_row, a_row + count, 0.0f);
         for (int a = 0; a < 4; ++a) {
           const float* __restrict src = p.data() + (m + ry + a) * pw + rx;
-          const float k0 = kernel[tap(ry, rx, a, 0)], k1 = kernel[tap(ry, rx, a, 1)];
-          const float k2 = kernel[tap(ry, rx, a, 2)], k3 = kernel[tap(ry, rx, a, 3)];
+          const float k0 = kernel[upsampling_tap(ry, rx, a, 0)], k1 = kernel[upsampling_tap(ry, rx, a, 1)];
+          const float k2 = kernel[upsampling_tap(ry, rx, a, 2)], k3 = kernel[upsampling_tap(ry, rx, a, 3)];
           for (int64_t n = 0; n < count; ++n)
             a_row[n] += src[n] * k0 + src[n + 1] * k1 + src[n + 2] * k2 + src[n + 3] * k3;
         }
@@ -115,7 +96,7 @@ void upsample_backward(const float* in, int64_t channels, int64_t h, int64_t w, 
         for (int a = 0; a < 4; ++a) {
           const int64_t offset = (m + ry + a) * pw + rx;
           for (int b = 0; b < 4; ++b) {
-            const int t = tap(ry, rx, a, b);
+            const int t = upsampling_tap(ry, rx, a, b);
             const float k = kernel[t];
             grad_kernel[t] += dot(g_row, p.data() + offset + b, count);
             if (grad_in != nullptr) axpy(gp.data() + offset + b, g_row, k, count);

@@ -1,5 +1,6 @@
 // Float kernels of the overfit mode's fitting (the encoder's training loop, never the decoder): the
-// synthesis's two filters on planar [channels][height][width] float images, forward and backward.
+// synthesis's two filters and the ARM's coarse-grid features on planar [channels][height][width]
+// float images, forward and backward.
 //
 // * upsample: each channel doubled by an 8x8 transposed convolution (stride 2, padding 3) of the
 //   channel edge-replicated by 2, its outer 4 rows and columns dropped, cropped to out_h x out_w
@@ -8,7 +9,7 @@
 // * nearest features: a linear layer over coarser planes read at (y >> d, x >> d) (the ARM's
 //   coarse-grid features, bitstream-spec.md section 6.3, in float).
 //
-// Both loop over rows so that a row's inputs and outputs stay in the L1 cache, with the inner loop
+// All three loop over rows so that a row's inputs and outputs stay in the L1 cache, with the inner loop
 // along the row (vectorised). Gradients of the weights are summed per row in float, then in double.
 #pragma once
 

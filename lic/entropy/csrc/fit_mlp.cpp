@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "fit_lanes.hpp"
 
@@ -292,7 +293,7 @@ void check_layers(const std::vector<FloatLayer>& layers, int inputs) {
   for (const FloatLayer& layer : layers) {
     if (layer.inputs != inputs || layer.outputs < 1) throw std::invalid_argument("MLP layer shapes do not chain");
     if (layer.inputs > kMaxUnits || layer.outputs > kMaxUnits)
-      throw std::invalid_argument("MLP layers are at most 64 wide");
+      throw std::invalid_argument("MLP layers are at most " + std::to_string(kMaxUnits) + " wide");
     inputs = layer.outputs;
   }
 }

@@ -4,34 +4,24 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "fixed_point.hpp"
+#include "planes.hpp"
+
 namespace lic {
 
 namespace {
-
-constexpr double kLimit = 16777216.0;  // 2^24: activation clamp
-constexpr double kHalf = 8192.0;       // 2^13
-constexpr double kInverse = 1.0 / 16384.0;
-
-// floor((acc + 2^13) / 2^14), clamped (spec section 3.1).
-inline double rescale(double acc, bool relu) {
-  return std::clamp(std::floor((acc + kHalf) * kInverse), relu ? 0.0 : -kLimit, kLimit);
-}
 
 using Plane = std::vector<double>;
 
 // `in` (h x w) edge-replicated by `pad` on every side, optionally through max(v, 0).
 Plane padded(const Plane& in, int64_t h, int64_t w, int64_t pad, bool relu) {
-  const int64_t pw = w + 2 * pad;
-  Plane out((h + 2 * pad) * pw);
-  for (int64_t y = 0; y < h + 2 * pad; ++y) {
-    const double* row = in.data() + std::clamp<int64_t>(y - pad, 0, h - 1) * w;
-    for (int64_t x = 0; x < pw; ++x) {
-      const double v = row[std::clamp<int64_t>(x - pad, 0, w - 1)];
-      out[y * pw + x] = relu ? std::max(v, 0.0) : v;
-    }
-  }
+  Plane out((h + 2 * pad) * (w + 2 * pad));
+  replicate(in.data(), h, w, pad, relu, out.data());
   return out;
 }
+
+// A layer's sum rescaled to an activation and clamped (fixed_point.hpp).
+inline double output(double acc, bool relu) { return clamp_activation(rescale(acc), relu); }
 
 // One channel doubled by the 8x8 transposed convolution (stride 2, padding 3) of its input
 // edge-replicated by 2, outer 4 rows/columns dropped, cropped to out_h x out_w.
@@ -47,10 +37,11 @@ Plane upsample(const Plane& in, int64_t h, int64_t w, const std::vector<double>&
       double acc = 0;
       for (int a = 0; a < 4; ++a) {
         const double* row = p.data() + (m + ry + a) * pw + n + rx;
-        const double* krow = k.data() + (7 - ry - 2 * a) * 8 + 7 - rx;
-        acc += row[0] * krow[0] + row[1] * krow[-2] + row[2] * krow[-4] + row[3] * krow[-6];
+        const double* kernel = k.data();
+        acc += row[0] * kernel[upsampling_tap(ry, rx, a, 0)] + row[1] * kernel[upsampling_tap(ry, rx, a, 1)] +
+               row[2] * kernel[upsampling_tap(ry, rx, a, 2)] + row[3] * kernel[upsampling_tap(ry, rx, a, 3)];
       }
-      out[oy * out_w + ox] = rescale(acc, false);
+      out[oy * out_w + ox] = output(acc, false);
     }
   }
   return out;
@@ -73,8 +64,7 @@ std::vector<Plane> residual3x3(const std::vector<Plane>& x, int64_t h, int64_t w
           for (int dy = 0; dy < 3; ++dy)
             acc += base[dy * pw] * wt[dy * 3] + base[dy * pw + 1] * wt[dy * 3 + 1] + base[dy * pw + 2] * wt[dy * 3 + 2];
         }
-        const double sum = x[o][y * w + xx] + rescale(acc + layer.bias[o], false);
-        out[o][y * w + xx] = std::clamp(sum, -kLimit, kLimit);
+        out[o][y * w + xx] = clamp_activation(x[o][y * w + xx] + output(acc + layer.bias[o], false), false);
       }
   return out;
 }
@@ -94,19 +84,18 @@ void overfit_synthesis(const std::vector<LatentGrid>& grids, const std::vector<s
       to_rgb.kernel != 1 || refine0.inputs != 3 || refine0.outputs != 3 || refine0.kernel != 3 ||
       refine1.inputs != 3 || refine1.outputs != 3 || refine1.kernel != 3)
     throw std::invalid_argument("synthesis layer shapes do not match");
-  auto activation = [](const LatentGrid& g) {
+  auto activations = [](const LatentGrid& g) {
     Plane p(g.height * g.width);
-    for (int64_t i = 0; i < g.height * g.width; ++i)
-      p[i] = std::clamp(static_cast<double>(g.values[i]) * 4096.0, -kLimit, kLimit);
+    for (int64_t i = 0; i < g.height * g.width; ++i) p[i] = activation(g.values[i]);
     return p;
   };
   // Coarse to fine: x holds the channels at the current grid's size, grid i first.
-  std::vector<Plane> x{activation(grids[L - 1])};
+  std::vector<Plane> x{activations(grids[L - 1])};
   for (size_t step = 1; step < L; ++step) {
     const size_t i = L - 1 - step;
     const LatentGrid& fine = grids[i];
     const LatentGrid& coarse = grids[i + 1];
-    std::vector<Plane> next{activation(fine)};
+    std::vector<Plane> next{activations(fine)};
     for (const Plane& channel : x)
       next.push_back(upsample(channel, coarse.height, coarse.width, kernels[i], fine.height, fine.width));
     x = std::move(next);
@@ -126,7 +115,7 @@ void overfit_synthesis(const std::vector<LatentGrid>& grids, const std::vector<s
         for (int64_t j = 0; j < len; ++j) acc[j] += wt * src[j];
       }
       double* dst = hidden.data() + o * kBlock;
-      for (int64_t j = 0; j < len; ++j) dst[j] = rescale(acc[j] + mix.bias[o], true);
+      for (int64_t j = 0; j < len; ++j) dst[j] = output(acc[j] + mix.bias[o], true);
     }
     for (int o = 0; o < 3; ++o) {
       std::fill(acc.begin(), acc.begin() + len, 0.0);
@@ -135,14 +124,16 @@ void overfit_synthesis(const std::vector<LatentGrid>& grids, const std::vector<s
         const double* src = hidden.data() + c * kBlock;
         for (int64_t j = 0; j < len; ++j) acc[j] += wt * src[j];
       }
-      for (int64_t j = 0; j < len; ++j) rgb[o][p0 + j] = rescale(acc[j] + to_rgb.bias[o], false);
+      for (int64_t j = 0; j < len; ++j) rgb[o][p0 + j] = output(acc[j] + to_rgb.bias[o], false);
     }
   }
   rgb = residual3x3(rgb, h, w, refine0, false);
   rgb = residual3x3(rgb, h, w, refine1, true);
+  // Pixels: floor(255 * a / 2^12 + 1/2), clamped to 0..255.
+  constexpr double one = 1 << kActivationBits;
   for (int64_t p = 0; p < n; ++p)
     for (int c = 0; c < 3; ++c)
-      pixels[p * 3 + c] = static_cast<uint8_t>(std::clamp(std::floor((255.0 * rgb[c][p] + 2048.0) / 4096.0), 0.0, 255.0));
+      pixels[p * 3 + c] = static_cast<uint8_t>(std::clamp(std::floor((255.0 * rgb[c][p] + one / 2) / one), 0.0, 255.0));
 }
 
 }  // namespace lic
