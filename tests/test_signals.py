@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -175,3 +177,35 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_a_stop_while_a_temporary_file_is_created_leaves_nothing(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop delivered to another thread (torch's, say) just after the main thread created a temporary file
+    and before it registered it (the CI failure of 2026-12-05: a ``.001.lic.*.tmp`` left by a ``-j 2`` batch
+    worker): CPython runs the handler on the main thread whatever its signal mask, so the handler must wait
+    until the file is registered, and the way out then removes it."""
+    from lic.cli.signals import Stopped, installed
+    from lic.io import cleanup
+
+    go = threading.Event()
+
+    def send() -> None:  # started before the step, so its thread does not inherit any mask the step sets
+        go.wait()
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_then_stop(*args: object, **kwargs: object) -> tuple[int, str]:
+        created = real_mkstemp(*args, **kwargs)  # type: ignore[call-overload]
+        go.set()
+        sender.join()
+        return created
+
+    monkeypatch.setattr(cleanup.tempfile, "mkstemp", mkstemp_then_stop)
+    with installed(), pytest.raises(Stopped):
+        cleanup.temporary_file(tmp_path, "out.lic")
+    cleanup.remove_all()
+    assert list(tmp_path.iterdir()) == []

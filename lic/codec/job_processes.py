@@ -25,8 +25,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-_CAUGHT = frozenset(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
-"""The signals a Python handler can be installed for: those :func:`_deferred` may put off."""
+from lic.deferred_signals import CATCHABLE, deferred
 
 
 class JobProcesses:
@@ -87,7 +86,7 @@ class JobProcesses:
 
     def close(self) -> None:
         """Kills and reaps every process that is still running (idempotent; signals put off meanwhile)."""
-        with _deferred(_CAUGHT):
+        with deferred(CATCHABLE):
             for process in self._processes:
                 if process.pid is not None and process.exitcode is None:
                     process.kill()
@@ -149,33 +148,5 @@ def starting_processes() -> Iterator[None]:
     inside ``Process.start``, after the spawn, and left the child running). Its handler runs
     when this ends, after SIGINT's handler is back.
     """
-    with _deferred(_CAUGHT - {signal.SIGINT}), _children_ignore_sigint():
+    with deferred(CATCHABLE - {signal.SIGINT}), _children_ignore_sigint():
         yield
-
-
-@contextmanager
-def _deferred(signals: frozenset[int]) -> Iterator[None]:
-    """On the main thread: those of ``signals`` that have a Python handler, arriving inside, run it at the end.
-
-    A signal mask would not do: a signal sent to the process goes to any thread that does not
-    block it (torch's thread pools, say), and CPython then runs the handler on the main thread
-    whatever the main thread's mask (the first version held SIGTERM and SIGHUP with a mask; with
-    one other thread running, a stop still landed inside ``Process.start`` in 10 of 18 tries).
-    Each signal put off is raised again once, in the order they came, after the handlers are back.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    previous = {}
-    for signum in sorted(signals):
-        handler = signal.getsignal(signum)
-        if callable(handler):
-            previous[signum] = signal.signal(signum, lambda number, frame: pending.append(number))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for signum in dict.fromkeys(pending):
-            signal.raise_signal(signum)  # its handler runs here, and what it raises leaves from here

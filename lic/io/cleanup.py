@@ -5,8 +5,9 @@ Every temporary output file or folder is created through :func:`temporary_file` 
 place, or removed). A process stopped by a signal empties it with :func:`remove_all`
 (the CLI's handlers, :mod:`lic.cli.signals`, and the batch workers' do), so no hidden
 partial file survives an interrupted command. Creation and settling run with the
-stopping signals blocked, so a signal never falls between creating a path and
-registering it, or between renaming it and forgetting it.
+stopping signals' handlers put off (:func:`lic.deferred_signals.deferred`), so a signal
+never falls between creating a path and registering it, or between renaming it and
+forgetting it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lic.deferred_signals import deferred
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 """The signals after which lic removes its temporary files."""
 
@@ -27,12 +30,9 @@ _pending: set[Path] = set()
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Delays :data:`STOP_SIGNALS` (delivered on exit) while a few file operations run as one step."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
+    """Puts off the handlers of :data:`STOP_SIGNALS` (run on exit) while a few file operations run as one step."""
+    with deferred(STOP_SIGNALS):
         yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _default_permissions(path: Path, directory: bool) -> None:
