@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "lic.limits": 0,
     "lic.hardware": 0,
     "lic.extras": 0,
+    "lic.deferred_signals": 0,
     "lic.format": 1,
     "lic.entropy": 2,
     "lic.kernels": 2,
