@@ -41,8 +41,7 @@ from lic.models.fixed_point import InexactNetworkError
 from lic.models.overfit import (
     ARM_GROUP,
     CONTEXT,
-    SYNTHESIS_GROUP,
-    UPSAMPLING_GROUP,
+    NETWORK_GROUPS,
     ExactNetwork,
     OverfitCodec,
     OverfitNetwork,
@@ -194,10 +193,9 @@ def _choose_steps(float_tensors: list[torch.Tensor], shape: OverfitShape, grids:
             return lmbda * (bits + 8 * len(_latent_lane(network, grids, codec))) / pixel_count
         return _rd_cost(network.reconstruct(grids), rgb, bits, lmbda)
 
-    network_groups = (ARM_GROUP, UPSAMPLING_GROUP, SYNTHESIS_GROUP)
     exponents = [MAX_EXPONENT - 2] * len(groups)
     costs = {}
-    for group in network_groups:
+    for group in NETWORK_GROUPS:
         trials = [[e if g == group else x for g, x in zip(groups, exponents)] for e in STEP_CANDIDATES]
         scored = [(cost(group, candidate), candidate) for candidate in trials]
         costs[group], best = min(scored, key=lambda pair: pair[0])
@@ -206,7 +204,7 @@ def _choose_steps(float_tensors: list[torch.Tensor], shape: OverfitShape, grids:
         exponents = best
     if per_tensor:
         # the distortion moved with the later groups
-        costs = {group: cost(group, exponents) for group in network_groups}
+        costs = {group: cost(group, exponents) for group in NETWORK_GROUPS}
         for index, group in enumerate(groups):
             for e in (exponents[index] - 1, exponents[index] + 1):
                 if 0 <= e <= MAX_EXPONENT:

@@ -60,7 +60,8 @@ SYNTHESIS_LAYERS = 4
 DEFAULT_GRIDS = 7
 """Latent grids of a large image: full resolution down to 1/64."""
 ARM_GROUP, UPSAMPLING_GROUP, SYNTHESIS_GROUP = 0, 1, 2
-"""The three networks whose tensors share a quantization step choice (:func:`tensor_layout`)."""
+NETWORK_GROUPS = (ARM_GROUP, UPSAMPLING_GROUP, SYNTHESIS_GROUP)
+"""The three networks whose tensors share a quantization step choice, in stream order (:func:`tensor_layout`)."""
 _BICUBIC_2X = (-0.0234375, -0.0703125, 0.2265625, 0.8671875, 0.8671875, 0.2265625, -0.0703125, -0.0234375)
 
 
@@ -464,9 +465,8 @@ class ExactNetwork:
         layout = tensor_layout(shape)
         fixed = [_fixed(q, e, WEIGHT_BITS + ACTIVATION_BITS if bias else WEIGHT_BITS)
                  for q, e, (_, bias) in zip(integers, exponents, layout, strict=True)]
-        groups = [[t for t, (g, _) in zip(fixed, layout) if g == group]
-                  for group in (ARM_GROUP, UPSAMPLING_GROUP, SYNTHESIS_GROUP)]
-        arm_tensors, kernels, synthesis_tensors = groups
+        arm_tensors, kernels, synthesis_tensors = ([t for t, (g, _) in zip(fixed, layout) if g == group]
+                                                   for group in NETWORK_GROUPS)
         layers = [FixedPointLayer(_as_1x1(weight), bias, 1, 0, 0, False, i < shape.arm_layers)
                   for i, (weight, bias) in enumerate(zip(arm_tensors[::2], arm_tensors[1::2]))]
         arm, feature_layers = layers[: shape.arm_layers + 1], layers[shape.arm_layers + 1 :]

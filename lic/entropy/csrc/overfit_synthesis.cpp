@@ -29,6 +29,7 @@ Plane upsample(const Plane& in, int64_t h, int64_t w, const std::vector<double>&
                int64_t out_w) {
   const Plane p = padded(in, h, w, 2, false);
   const int64_t pw = w + 4;
+  const double* kernel = k.data();
   Plane out(out_h * out_w);
   for (int64_t oy = 0; oy < out_h; ++oy) {
     const int64_t m = oy >> 1, ry = oy & 1;
@@ -37,7 +38,6 @@ Plane upsample(const Plane& in, int64_t h, int64_t w, const std::vector<double>&
       double acc = 0;
       for (int a = 0; a < 4; ++a) {
         const double* row = p.data() + (m + ry + a) * pw + n + rx;
-        const double* kernel = k.data();
         acc += row[0] * kernel[upsampling_tap(ry, rx, a, 0)] + row[1] * kernel[upsampling_tap(ry, rx, a, 1)] +
                row[2] * kernel[upsampling_tap(ry, rx, a, 2)] + row[3] * kernel[upsampling_tap(ry, rx, a, 3)];
       }
